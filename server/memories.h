@@ -1,0 +1,131 @@
+/* memories.h - the memory store: short texts with tags and metadata, kept by
+ * content hash, listed newest first, found by tag or by relevance.
+ *
+ * DESIGN: a memory's id is the lowercase hex SHA-256 of its content; storing
+ * the same content again merges the new tags into the existing memory (and
+ * adds metadata keys it lacked) and reports created=false. Layout in the
+ * store (id32 = the 32 raw bytes of the id, be64 = big-endian int64):
+ *   'm' id32                      -> the memory record
+ *   't' be64(created) id32        -> ""   (newest first = reverse scan)
+ *   'g' tag '\0' be64(created) id32 -> "" (per-tag, newest first)
+ *   'M'...                        -> the BM25 index of contents (index.h)
+ *   'S' "token-key"               -> random key that signs page tokens
+ * Every put or delete is one atomic batch written with sync=true by default
+ * (an acknowledged store survives kill -9 and power loss; concurrent puts
+ * share an fsync). Put and delete of one id are serialised by a striped
+ * mutex; different ids proceed in parallel. Page tokens are opaque: a
+ * position plus a keyed hash over it and the tag filter, so a forged or
+ * foreign token is MNEMO_EINVAL, never a crash or a wrong page.
+ *
+ * Validation of field limits is the caller's (rpc_memory.c); this module
+ * asserts what it relies on (non-empty content, tags without NUL).
+ *
+ * Threads: every function may be called from any thread concurrently.
+ */
+#ifndef MNEMO_MEMORIES_H
+#define MNEMO_MEMORIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnemo/status.h"
+#include "store.h"
+
+typedef struct mnemo_memories mnemo_memories_t;
+
+typedef struct mnemo_kv {
+    char *key;
+    char *value;
+} mnemo_kv_t;
+
+/* A memory as returned to callers: heap-allocated, freed with
+ * mnemo_memory_destroy. Strings are NUL-terminated; content may not contain
+ * NUL only because callers validate it as text. Tags are sorted, unique;
+ * metadata sorted by key. */
+typedef struct mnemo_memory {
+    char id[65];
+    char *content;
+    size_t content_len;
+    char **tags;
+    size_t n_tags;
+    mnemo_kv_t *metadata;
+    size_t n_metadata;
+    char *memory_type;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} mnemo_memory_t;
+
+/* What a caller stores: everything borrowed for the call. */
+typedef struct mnemo_memory_input {
+    const char *content;
+    size_t content_len;
+    const char *const *tags;
+    size_t n_tags;
+    const char *const *meta_keys;
+    const char *const *meta_values;
+    size_t n_metadata;
+    const char *memory_type; /* NULL or "" for none */
+} mnemo_memory_input_t;
+
+/* A page or a ranking: items[i] (and scores[i] for retrieve) are owned by
+ * the list; free with mnemo_memory_list_cleanup. */
+typedef struct mnemo_memory_list {
+    mnemo_memory_t **items;
+    double *scores; /* NULL except for retrieve */
+    size_t count;
+    char *next_page_token; /* NULL on the last page */
+} mnemo_memory_list_t;
+
+typedef struct mnemo_memories_options {
+    bool sync_writes; /* fsync every acknowledged write (default true) */
+} mnemo_memories_options_t;
+
+/* Opens the memory store on store (which must outlive it). opts may be
+ * NULL (defaults). */
+mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
+                                   const mnemo_memories_options_t *opts, mnemo_err_t *err);
+void mnemo_memories_close(mnemo_memories_t *mem);
+
+/* Stores in (new or merged) at time now_ms; *out (the caller's) is the stored
+ * memory, *created says whether it is new. MNEMO_EIO when the write failed. */
+mnemo_status_t mnemo_memories_put(mnemo_memories_t *mem, mnemo_memory_t **out, bool *created,
+                                  const mnemo_memory_input_t *in, int64_t now_ms,
+                                  mnemo_err_t *err);
+
+/* MNEMO_ENOTFOUND when no memory has id (64 lowercase hex digits; anything
+ * else is MNEMO_EINVAL naming "id"). */
+mnemo_status_t mnemo_memories_get(mnemo_memories_t *mem, mnemo_memory_t **out, const char *id,
+                                  mnemo_err_t *err);
+
+/* Deletes id; *deleted is false when it was absent (not an error). */
+mnemo_status_t mnemo_memories_delete(mnemo_memories_t *mem, bool *deleted, const char *id,
+                                     mnemo_err_t *err);
+
+/* One page, newest first, of memories with any of tags (all memories when
+ * n_tags is 0). page_token NULL or "" starts at the newest; a token that this
+ * store did not issue for the same tags is MNEMO_EINVAL naming "page_token". */
+mnemo_status_t mnemo_memories_list(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                   size_t page_size, const char *page_token,
+                                   const char *const *tags, size_t n_tags, mnemo_err_t *err);
+
+/* Up to limit memories ranked by BM25 against query, best first, only among
+ * memories with any of tags (when n_tags > 0), dropping scores < min_score. */
+mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                       const char *query, size_t qlen, size_t limit,
+                                       const char *const *tags, size_t n_tags, double min_score,
+                                       mnemo_err_t *err);
+
+/* Up to limit memories, newest first, with any (match_all=false) or all of
+ * tags (n_tags >= 1). */
+mnemo_status_t mnemo_memories_by_tag(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                     const char *const *tags, size_t n_tags, bool match_all,
+                                     size_t limit, mnemo_err_t *err);
+
+/* Number of memories stored. */
+uint64_t mnemo_memories_count(const mnemo_memories_t *mem);
+
+void mnemo_memory_destroy(mnemo_memory_t *m);
+void mnemo_memory_list_cleanup(mnemo_memory_list_t *list);
+
+#endif

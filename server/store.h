@@ -1,0 +1,90 @@
+/* store.h - the key-value store under mnemod: the only module that knows
+ * LevelDB (store.c is the only file including leveldb/c.h).
+ *
+ * DESIGN: one mnemo_store_t owns one LevelDB handle on one data directory.
+ * Writes go through batches, each applied atomically. A write error is fatal
+ * for the handle: LevelDB would acknowledge later writes and lose them on
+ * reopen, so after the first failed write every write returns MNEMO_EIO and
+ * mnemo_store_failed() turns true (the server reports NOT_SERVING). Reads
+ * keep working.
+ *
+ * Threads: a store, its iterators and its batches may be used from any
+ * thread; a store may be shared (LevelDB serialises writers and groups
+ * concurrent sync writes into one fsync). A batch or an iterator is used by
+ * one thread at a time.
+ *
+ * Keys and values are byte strings; values returned to the caller are the
+ * caller's and freed with free().
+ */
+#ifndef MNEMO_STORE_H
+#define MNEMO_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mnemo/status.h"
+
+typedef struct mnemo_store mnemo_store_t;
+typedef struct mnemo_store_batch mnemo_store_batch_t;
+typedef struct mnemo_store_iter mnemo_store_iter_t;
+
+typedef struct mnemo_store_options {
+    size_t cache_bytes;       /* block cache; 0 means 32 MiB */
+    size_t write_buffer_size; /* memtable size; 0 means 16 MiB */
+} mnemo_store_options_t;
+
+/* Opens (creating if needed) the store in dir. Returns MNEMO_EUNAVAIL when
+ * another process holds the directory's lock (the message says so and names
+ * dir), MNEMO_ECORRUPT or MNEMO_EIO for other failures. opts may be NULL. */
+mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
+                                const mnemo_store_options_t *opts, mnemo_err_t *err);
+
+/* Closes the store. Every iterator must be destroyed first. NULL: no-op. */
+void mnemo_store_close(mnemo_store_t *store);
+
+/* Reads key. On success *val (NUL-terminated for convenience, not counted in
+ * *vlen) is the caller's. MNEMO_ENOTFOUND when absent, MNEMO_EIO or
+ * MNEMO_ECORRUPT on read errors. */
+mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t klen, char **val,
+                               size_t *vlen, mnemo_err_t *err);
+
+/* Applies batch atomically. sync=true: durable against power loss when this
+ * returns (fsync, shared by concurrent writers); false: durable against a
+ * process crash. MNEMO_EIO when the write failed or the store already failed. */
+mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batch, bool sync,
+                                 mnemo_err_t *err);
+
+/* True once a write has failed: the store will accept no more writes. */
+bool mnemo_store_failed(const mnemo_store_t *store);
+
+/* Approximate bytes on disk used by keys in [start, limit). */
+unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,
+                                                size_t slen, const void *limit, size_t llen);
+
+/* Batches. create aborts on out-of-memory (as every small allocation in mnemo does). */
+mnemo_store_batch_t *mnemo_store_batch_create(void);
+void mnemo_store_batch_put(mnemo_store_batch_t *batch, const void *key, size_t klen,
+                           const void *val, size_t vlen);
+void mnemo_store_batch_delete(mnemo_store_batch_t *batch, const void *key, size_t klen);
+void mnemo_store_batch_clear(mnemo_store_batch_t *batch);
+/* Number of put and delete operations recorded since create or clear. */
+size_t mnemo_store_batch_count(const mnemo_store_batch_t *batch);
+void mnemo_store_batch_destroy(mnemo_store_batch_t *batch);
+
+/* Iterators see a consistent snapshot of the store taken at create. */
+mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store);
+void mnemo_store_iter_destroy(mnemo_store_iter_t *it);
+/* First key >= key. */
+void mnemo_store_iter_seek(mnemo_store_iter_t *it, const void *key, size_t klen);
+/* Last key < key (the start of a reverse scan that ends before key). */
+void mnemo_store_iter_seek_before(mnemo_store_iter_t *it, const void *key, size_t klen);
+bool mnemo_store_iter_valid(const mnemo_store_iter_t *it);
+void mnemo_store_iter_next(mnemo_store_iter_t *it);
+void mnemo_store_iter_prev(mnemo_store_iter_t *it);
+/* Borrowed until the iterator moves or is destroyed. */
+const char *mnemo_store_iter_key(const mnemo_store_iter_t *it, size_t *klen);
+const char *mnemo_store_iter_value(const mnemo_store_iter_t *it, size_t *vlen);
+/* MNEMO_OK, or the error that ended the iteration early. */
+mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t *err);
+
+#endif

@@ -1,0 +1,86 @@
+/* testutil.c - see testutil.h. Single-threaded test binaries only. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+CU_pSuite mnemo_test_suite(const char *name)
+{
+    if (CU_get_registry() == NULL && CU_initialize_registry() != CUE_SUCCESS) {
+        fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+        exit(1);
+    }
+    CU_pSuite s = CU_add_suite(name, NULL, NULL);
+    if (s == NULL) {
+        fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+        exit(1);
+    }
+    return s;
+}
+
+int mnemo_test_run(void)
+{
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    if (CU_basic_run_tests() != CUE_SUCCESS) {
+        fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+        CU_cleanup_registry();
+        return 1;
+    }
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return failed == 0 && run > 0 ? 0 : 1;
+}
+
+char *mnemo_test_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0')
+        base = "/tmp";
+    size_t n = strlen(base) + sizeof "/mnemo-test-XXXXXX";
+    char *path = malloc(n);
+    if (path == NULL)
+        abort();
+    snprintf(path, n, "%s/mnemo-test-XXXXXX", base);
+    if (mkdtemp(path) == NULL) {
+        perror("mkdtemp");
+        abort();
+    }
+    return path;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void mnemo_test_rmtree(const char *path)
+{
+    if (path != NULL)
+        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int mnemo_test_write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return close(fd);
+}

@@ -1,0 +1,28 @@
+/* testutil.h - helpers shared by the CUnit test binaries: suite setup, a
+ * runner whose exit code is the verdict, and temporary directories.
+ */
+#ifndef MNEMO_TESTUTIL_H
+#define MNEMO_TESTUTIL_H
+
+#include <CUnit/Basic.h>
+
+/* Adds a suite named name to the registry (initialising it on first use). */
+CU_pSuite mnemo_test_suite(const char *name);
+
+/* Adds test function fn to suite s under its own name. */
+#define MNEMO_TEST(s, fn) CU_add_test((s), #fn, (fn))
+
+/* Runs every suite verbosely; returns 0 when every assertion passed, 1
+ * otherwise (and on registry errors). Cleans the registry up. */
+int mnemo_test_run(void);
+
+/* A new empty directory under $TMPDIR (or /tmp); the caller's (free()). */
+char *mnemo_test_tmpdir(void);
+
+/* Removes path and everything below it; symlinks are removed, not followed. */
+void mnemo_test_rmtree(const char *path);
+
+/* Writes len bytes of data to path (creating or truncating it); 0 on success. */
+int mnemo_test_write_file(const char *path, const void *data, size_t len);
+
+#endif
