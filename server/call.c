@@ -1,0 +1,331 @@
+/* call.c - per-call state, unary replies and coalescing server streams.
+ *
+ * DESIGN: see call.h. References: the owner's (created with the call) plus
+ * one per batch in flight, each released by that batch's tag. Stream state
+ * (queued message, send in flight, status pending) lives under `mu`; the
+ * mutex is held around grpc_call_start_batch only, which never waits.
+ * Details strings sent to clients are copied into slices that gRPC owns once
+ * the batch starts.
+ *
+ * Threads: any. Tag callbacks run on CQ threads.
+ */
+#include "call.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/slice.h>
+
+#include "mnemo/codec.h"
+
+#define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+struct mnemo_call {
+    grpc_call *call;
+    grpc_metadata_array md;
+    const ProtobufCMethodDescriptor *desc; /* NULL for unknown methods */
+    bool streaming;                        /* close watched from the start */
+    atomic_int refs;
+    atomic_bool cancelled;
+
+    mnemo_tag_t close_tag;  /* RECV_CLOSE_ON_SERVER */
+    mnemo_tag_t send_tag;   /* one SEND_MESSAGE in flight at most */
+    mnemo_tag_t status_tag; /* SEND_STATUS_FROM_SERVER (+ unary message) */
+    int close_cancelled;    /* written by gRPC when close_tag completes */
+
+    pthread_mutex_t mu;                              /* guards everything below */
+    bool closed;                                     /* close_tag completed */
+    void (*on_close)(void *ctx, mnemo_call_t *call); /* run once at close */
+    void *on_close_ctx;
+    bool initial_md_sent;        /* SEND_INITIAL_METADATA started */
+    bool sending;                /* a SEND_MESSAGE is in flight */
+    bool finishing;              /* finish was called */
+    bool status_started;         /* SEND_STATUS_FROM_SERVER started */
+    grpc_byte_buffer *in_flight; /* buffer of the send in flight */
+    grpc_byte_buffer *queued;    /* latest message waiting for the send */
+    grpc_byte_buffer *reply;     /* unary reply in the status batch */
+    grpc_status_code code;
+    char *details;
+};
+
+static void on_close(mnemo_tag_t *tag, bool ok);
+static void on_send(mnemo_tag_t *tag, bool ok);
+static void on_status(mnemo_tag_t *tag, bool ok);
+
+static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
+                                 const ProtobufCMethodDescriptor *desc)
+{
+    mnemo_call_t *call = calloc(1, sizeof *call);
+    if (call == NULL)
+        abort();
+    call->call = gcall;
+    call->md = *md;
+    grpc_metadata_array_init(md);
+    call->desc = desc;
+    atomic_init(&call->refs, 1);
+    atomic_init(&call->cancelled, false);
+    call->close_tag.fn = on_close;
+    call->send_tag.fn = on_send;
+    call->status_tag.fn = on_status;
+    pthread_mutex_init(&call->mu, NULL);
+    return call;
+}
+
+static void call_free(mnemo_call_t *call)
+{
+    grpc_byte_buffer_destroy(call->queued);
+    grpc_byte_buffer_destroy(call->in_flight);
+    grpc_byte_buffer_destroy(call->reply);
+    free(call->details);
+    grpc_metadata_array_destroy(&call->md);
+    grpc_call_unref(call->call);
+    pthread_mutex_destroy(&call->mu);
+    free(call);
+}
+
+void mnemo_call_ref(mnemo_call_t *call)
+{
+    atomic_fetch_add_explicit(&call->refs, 1, memory_order_relaxed);
+}
+
+void mnemo_call_unref(mnemo_call_t *call)
+{
+    if (call != NULL && atomic_fetch_sub_explicit(&call->refs, 1, memory_order_acq_rel) == 1)
+        call_free(call);
+}
+
+/* Starts ops with tag holding a reference; a refusal is a bug in this file. */
+static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_tag_t *tag)
+{
+    mnemo_call_ref(call);
+    grpc_call_error e = grpc_call_start_batch(call->call, ops, n, tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        fprintf(stderr, "mnemod: grpc_call_start_batch refused (%d)\n", (int)e);
+        assert(!"grpc_call_start_batch refused");
+        mnemo_call_unref(call);
+    }
+}
+
+static void on_close(mnemo_tag_t *tag, bool ok)
+{
+    mnemo_call_t *call = CONTAINER_OF(tag, mnemo_call_t, close_tag);
+    if (!ok || call->close_cancelled)
+        atomic_store(&call->cancelled, true);
+    pthread_mutex_lock(&call->mu);
+    call->closed = true;
+    void (*fn)(void *, mnemo_call_t *) = call->on_close;
+    pthread_mutex_unlock(&call->mu);
+    if (fn != NULL)
+        fn(call->on_close_ctx, call);
+    mnemo_call_unref(call);
+}
+
+bool mnemo_call_cancelled(const mnemo_call_t *call)
+{
+    return atomic_load(&((mnemo_call_t *)call)->cancelled);
+}
+
+bool mnemo_call_on_close(mnemo_call_t *call, void (*fn)(void *ctx, mnemo_call_t *call), void *ctx)
+{
+    pthread_mutex_lock(&call->mu);
+    bool open = !call->closed;
+    if (open) {
+        call->on_close_ctx = ctx;
+        call->on_close = fn;
+    }
+    pthread_mutex_unlock(&call->mu);
+    return open;
+}
+
+/* Adds SEND_INITIAL_METADATA to ops the first time; returns the op count. */
+static size_t add_initial_md_locked(mnemo_call_t *call, grpc_op *ops)
+{
+    if (call->initial_md_sent)
+        return 0;
+    call->initial_md_sent = true;
+    memset(&ops[0], 0, sizeof ops[0]);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    return 1;
+}
+
+static void start_send_locked(mnemo_call_t *call, grpc_byte_buffer *buf)
+{
+    grpc_op ops[2];
+    size_t n = add_initial_md_locked(call, ops);
+    memset(&ops[n], 0, sizeof ops[n]);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = buf;
+    call->in_flight = buf;
+    call->sending = true;
+    start_batch(call, ops, n + 1, &call->send_tag);
+}
+
+/* Sends the status (and, for unary calls, the reply) with RECV_CLOSE for
+ * unary calls, whose close was not watched from the start. */
+static void start_status_locked(mnemo_call_t *call, bool unary)
+{
+    grpc_op ops[4];
+    size_t n = add_initial_md_locked(call, ops);
+    if (call->reply != NULL) {
+        memset(&ops[n], 0, sizeof ops[n]);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = call->reply;
+    }
+    grpc_slice details = grpc_slice_from_copied_string(call->details ? call->details : "");
+    memset(&ops[n], 0, sizeof ops[n]);
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = call->code;
+    ops[n++].data.send_status_from_server.status_details = &details;
+    if (unary) {
+        memset(&ops[n], 0, sizeof ops[n]);
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n++].data.recv_close_on_server.cancelled = &call->close_cancelled;
+    }
+    call->status_started = true;
+    start_batch(call, ops, n, &call->status_tag);
+    grpc_slice_unref(details);
+}
+
+static void on_send(mnemo_tag_t *tag, bool ok)
+{
+    mnemo_call_t *call = CONTAINER_OF(tag, mnemo_call_t, send_tag);
+    pthread_mutex_lock(&call->mu);
+    grpc_byte_buffer_destroy(call->in_flight);
+    call->in_flight = NULL;
+    call->sending = false;
+    if (!ok) {
+        /* The stream is gone (client cancelled or status already out). */
+        atomic_store(&call->cancelled, true);
+        grpc_byte_buffer_destroy(call->queued);
+        call->queued = NULL;
+    }
+    if (call->queued != NULL) {
+        grpc_byte_buffer *next = call->queued;
+        call->queued = NULL;
+        start_send_locked(call, next);
+    } else if (call->finishing && !call->status_started) {
+        start_status_locked(call, false);
+    }
+    pthread_mutex_unlock(&call->mu);
+    mnemo_call_unref(call);
+}
+
+static void on_status(mnemo_tag_t *tag, bool ok)
+{
+    (void)ok;
+    mnemo_call_unref(CONTAINER_OF(tag, mnemo_call_t, status_tag));
+}
+
+void mnemo_call_send(mnemo_call_t *call, const ProtobufCMessage *msg)
+{
+    grpc_byte_buffer *buf = mnemo_codec_encode(msg);
+    pthread_mutex_lock(&call->mu);
+    if (call->finishing || atomic_load(&call->cancelled)) {
+        grpc_byte_buffer_destroy(buf);
+    } else if (call->sending) {
+        grpc_byte_buffer_destroy(call->queued);
+        call->queued = buf;
+    } else {
+        start_send_locked(call, buf);
+    }
+    pthread_mutex_unlock(&call->mu);
+}
+
+/* Records the status once; returns false when the call already finished. */
+static bool set_status_locked(mnemo_call_t *call, mnemo_status_t st, const char *message)
+{
+    if (call->finishing)
+        return false;
+    call->finishing = true;
+    call->code = (grpc_status_code)mnemo_status_to_grpc(st);
+    call->details =
+        strdup(message != NULL ? message : (st == MNEMO_OK ? "" : mnemo_status_text(st)));
+    if (call->details == NULL)
+        abort();
+    return true;
+}
+
+void mnemo_call_finish(mnemo_call_t *call, mnemo_status_t st, const char *message)
+{
+    pthread_mutex_lock(&call->mu);
+    /* Streams watch their close from the start; unary calls do it here. */
+    if (set_status_locked(call, st, message) && !call->sending)
+        start_status_locked(call, !call->streaming);
+    pthread_mutex_unlock(&call->mu);
+    mnemo_call_unref(call);
+}
+
+void mnemo_call_reply(mnemo_call_t *call, const ProtobufCMessage *resp)
+{
+    grpc_byte_buffer *buf = mnemo_codec_encode(resp);
+    pthread_mutex_lock(&call->mu);
+    assert(!call->finishing && !call->sending);
+    call->reply = buf;
+    set_status_locked(call, MNEMO_OK, NULL);
+    start_status_locked(call, true);
+    pthread_mutex_unlock(&call->mu);
+    mnemo_call_unref(call);
+}
+
+void mnemo_call_cancel(mnemo_call_t *call, mnemo_status_t st, const char *message)
+{
+    atomic_store(&call->cancelled, true);
+    grpc_call_cancel_with_status(call->call, (grpc_status_code)mnemo_status_to_grpc(st), message,
+                                 NULL);
+}
+
+void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDescriptor *desc,
+                         grpc_call *gcall, grpc_metadata_array *md, grpc_byte_buffer *payload,
+                         void *ctx)
+{
+    mnemo_call_t *call = call_create(gcall, md, desc);
+    mnemo_err_t err;
+    ProtobufCMessage *request = NULL;
+    mnemo_status_t st = mnemo_codec_decode(&request, desc->input, payload, &err);
+    grpc_byte_buffer_destroy(payload);
+    if (st != MNEMO_OK) {
+        mnemo_call_finish(call, st, err.msg);
+        return;
+    }
+    if (method->server_streaming) {
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        op.data.recv_close_on_server.cancelled = &call->close_cancelled;
+        call->streaming = true;
+        start_batch(call, &op, 1, &call->close_tag);
+    }
+    method->handler(call, request, ctx);
+    mnemo_codec_free(request);
+}
+
+/* Copies a client-supplied method path for an error message, keeping only
+ * printable ASCII so the details stay valid UTF-8 for every client. */
+static void printable_copy(char *out, size_t cap, grpc_slice s)
+{
+    size_t len = GRPC_SLICE_LENGTH(s);
+    const unsigned char *p = GRPC_SLICE_START_PTR(s);
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < cap; i++)
+        out[n++] = (p[i] >= 0x20 && p[i] < 0x7F) ? (char)p[i] : '?';
+    out[n] = '\0';
+}
+
+void mnemo_call_reject_unknown(grpc_call *gcall, grpc_call_details *details,
+                               grpc_metadata_array *md)
+{
+    char path[256];
+    char message[320];
+    printable_copy(path, sizeof path, details->method);
+    grpc_call_details_destroy(details);
+    grpc_call_details_init(details);
+    snprintf(message, sizeof message, "method %s is not served by mnemod", path);
+    mnemo_call_t *call = call_create(gcall, md, NULL);
+    mnemo_call_finish(call, MNEMO_EUNIMPLEMENTED, message);
+}

@@ -1,0 +1,298 @@
+/* config.c - defaults, MNEMO_* environment and flags for mnemod.
+ *
+ * DESIGN: one table lists every option once: its flag, its environment
+ * variable, its kind and bounds, and where it lands in mnemo_config_t. The
+ * environment pass and the flag pass both go through set_option(), so a
+ * value means the same wherever it comes from and every error names where
+ * it came from. Single-threaded.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum opt_kind { OPT_STRING, OPT_INT, OPT_SIZE, OPT_BOOL, OPT_ROOTS } opt_kind_t;
+
+typedef struct opt {
+    const char *flag;
+    const char *env;
+    opt_kind_t kind;
+    size_t offset;
+    long long min;
+    long long max;
+    size_t cap; /* OPT_STRING: buffer size */
+} opt_t;
+
+#define FIELD(f) offsetof(mnemo_config_t, f)
+#define STR(f)   OPT_STRING, FIELD(f), 0, 0, sizeof(((mnemo_config_t *)0)->f)
+
+static const opt_t options[] = {
+    {"--listen", "MNEMO_LISTEN", STR(listen)},
+    {"--data-dir", "MNEMO_DATA_DIR", STR(data_dir)},
+    {"--allow-root", "MNEMO_ALLOW_ROOTS", OPT_ROOTS, 0, 0, 0, 0},
+    {"--threads", "MNEMO_THREADS", OPT_INT, FIELD(threads), 1, 256, 0},
+    {"--max-recv-bytes", "MNEMO_MAX_RECV_BYTES", OPT_SIZE, FIELD(max_recv_bytes), 1024, 1LL << 30,
+     0},
+    {"--max-content-bytes", "MNEMO_MAX_CONTENT_BYTES", OPT_SIZE, FIELD(limits.max_content_bytes), 1,
+     64LL << 20, 0},
+    {"--grace-ms", "MNEMO_GRACE_MS", OPT_INT, FIELD(grace_ms), 0, 3600000, 0},
+    {"--sync-writes", "MNEMO_SYNC_WRITES", OPT_BOOL, FIELD(sync_writes), 0, 1, 0},
+    {"--batch-size", "MNEMO_BATCH_SIZE", OPT_INT, FIELD(batch_size), 1, 1000, 0},
+    {"--batch-pause-ms", "MNEMO_BATCH_PAUSE_MS", OPT_INT, FIELD(batch_pause_ms), 0, 600000, 0},
+    {"--max-syncs", "MNEMO_MAX_SYNCS", OPT_INT, FIELD(max_syncs), 1, 64, 0},
+    {"--max-file-bytes", "MNEMO_MAX_FILE_BYTES", OPT_SIZE, FIELD(max_file_bytes), 1, 64LL << 20, 0},
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+void mnemo_config_init(mnemo_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen, sizeof cfg->listen, "%s", MNEMO_DEFAULT_LISTEN);
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", MNEMO_DEFAULT_DATA_DIR);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* Memory RPCs block on fsync; more pollers than cores lets concurrent
+     * stores share one fsync (group commit) instead of queueing behind it. */
+    cfg->threads = cores > 0 ? (int)(cores * 4) : 4;
+    if (cfg->threads < 4)
+        cfg->threads = 4;
+    if (cfg->threads > 64)
+        cfg->threads = 64;
+    cfg->grace_ms = 5000;
+    cfg->sync_writes = true;
+    cfg->batch_size = 10;
+    cfg->batch_pause_ms = 0;
+    cfg->max_syncs = 4;
+    cfg->max_file_bytes = 1u << 20;
+    cfg->limits = (mnemo_limits_t){
+        .max_content_bytes = 1u << 20,
+        .max_tags = 64,
+        .max_tag_bytes = 128,
+        .max_metadata = 64,
+        .max_meta_key_bytes = 128,
+        .max_meta_value_bytes = 4096,
+        .max_query_bytes = 4096,
+        .default_limit = 10,
+        .default_page_size = 50,
+        .max_limit = 1000,
+    };
+}
+
+static mnemo_status_t parse_number(long long *out, const opt_t *o, const char *from,
+                                   const char *value, mnemo_err_t *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0' || errno != 0)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: '%s' is not a whole number", from, value);
+    if (v < o->min || v > o->max)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: %lld is out of range [%lld, %lld]", from, v,
+                             o->min, o->max);
+    *out = v;
+    return MNEMO_OK;
+}
+
+static mnemo_status_t parse_bool(bool *out, const char *from, const char *value, mnemo_err_t *err)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(value, yes[i]) == 0)
+            return *out = true, MNEMO_OK;
+        if (strcmp(value, no[i]) == 0)
+            return *out = false, MNEMO_OK;
+    }
+    return mnemo_err_set(err, MNEMO_EINVAL, "%s: '%s' is not true/false", from, value);
+}
+
+static mnemo_status_t add_root(mnemo_config_t *cfg, const char *from, const char *dir, size_t len,
+                               mnemo_err_t *err)
+{
+    if (len == 0)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: empty directory", from);
+    if (cfg->n_allow_roots == MNEMO_CONFIG_MAX_ROOTS)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: more than %d roots", from,
+                             MNEMO_CONFIG_MAX_ROOTS);
+    char *copy = strndup(dir, len);
+    if (copy == NULL)
+        abort();
+    cfg->allow_roots[cfg->n_allow_roots++] = copy;
+    return MNEMO_OK;
+}
+
+/* MNEMO_ALLOW_ROOTS is ':'-separated; --allow-root takes one directory. */
+static mnemo_status_t set_roots(mnemo_config_t *cfg, bool from_env, const char *from,
+                                const char *value, mnemo_err_t *err)
+{
+    if (!from_env)
+        return add_root(cfg, from, value, strlen(value), err);
+    for (const char *p = value; *p != '\0';) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+        if (len > 0) {
+            mnemo_status_t st = add_root(cfg, from, p, len, err);
+            if (st != MNEMO_OK)
+                return st;
+        }
+        p += len + (colon != NULL);
+    }
+    return MNEMO_OK;
+}
+
+static mnemo_status_t set_option(mnemo_config_t *cfg, const opt_t *o, bool from_env,
+                                 const char *value, mnemo_err_t *err)
+{
+    const char *from = from_env ? o->env : o->flag;
+    char *field = (char *)cfg + o->offset;
+    long long n = 0;
+    mnemo_status_t st = MNEMO_OK;
+    switch (o->kind) {
+    case OPT_STRING:
+        if (value[0] == '\0' || strlen(value) >= o->cap)
+            return mnemo_err_set(err, MNEMO_EINVAL, "%s: must be 1 to %zu bytes", from, o->cap - 1);
+        memcpy(field, value, strlen(value) + 1);
+        return MNEMO_OK;
+    case OPT_INT:
+        if ((st = parse_number(&n, o, from, value, err)) == MNEMO_OK)
+            *(int *)(void *)field = (int)n;
+        return st;
+    case OPT_SIZE:
+        if ((st = parse_number(&n, o, from, value, err)) == MNEMO_OK)
+            *(size_t *)(void *)field = (size_t)n;
+        return st;
+    case OPT_BOOL:
+        return parse_bool((bool *)(void *)field, from, value, err);
+    case OPT_ROOTS:
+        return set_roots(cfg, from_env, from, value, err);
+    }
+    return MNEMO_EINTERNAL;
+}
+
+static mnemo_status_t apply_env(mnemo_config_t *cfg, char *const *envp, mnemo_err_t *err)
+{
+    for (size_t e = 0; envp != NULL && envp[e] != NULL; e++) {
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+            size_t n = strlen(options[i].env);
+            if (strncmp(envp[e], options[i].env, n) != 0 || envp[e][n] != '=')
+                continue;
+            mnemo_status_t st = set_option(cfg, &options[i], true, envp[e] + n + 1, err);
+            if (st != MNEMO_OK)
+                return st;
+        }
+    }
+    return MNEMO_OK;
+}
+
+static const opt_t *find_flag(const char *arg, const char **inline_value)
+{
+    *inline_value = NULL;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        size_t n = strlen(options[i].flag);
+        if (strncmp(arg, options[i].flag, n) != 0)
+            continue;
+        if (arg[n] == '=')
+            *inline_value = arg + n + 1;
+        if (arg[n] == '\0' || arg[n] == '=')
+            return &options[i];
+    }
+    return NULL;
+}
+
+static mnemo_status_t apply_flags(mnemo_config_t *cfg, mnemo_config_action_t *action, int argc,
+                                  char *const *argv, mnemo_err_t *err)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return *action = MNEMO_CONFIG_HELP, MNEMO_OK;
+        if (strcmp(argv[i], "--version") == 0)
+            return *action = MNEMO_CONFIG_VERSION, MNEMO_OK;
+        const char *value = NULL;
+        const opt_t *o = find_flag(argv[i], &value);
+        if (o == NULL)
+            return mnemo_err_set(err, MNEMO_EINVAL, "unknown argument '%s' (see --help)", argv[i]);
+        if (value == NULL) {
+            if (i + 1 >= argc)
+                return mnemo_err_set(err, MNEMO_EINVAL, "%s: missing value", o->flag);
+            value = argv[++i];
+        }
+        mnemo_status_t st = set_option(cfg, o, false, value, err);
+        if (st != MNEMO_OK)
+            return st;
+    }
+    return MNEMO_OK;
+}
+
+static void free_roots(mnemo_config_t *cfg)
+{
+    for (size_t i = 0; i < cfg->n_allow_roots; i++)
+        free(cfg->allow_roots[i]);
+    cfg->n_allow_roots = 0;
+}
+
+mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *action, int argc,
+                                  char *const *argv, char *const *envp, mnemo_err_t *err)
+{
+    *action = MNEMO_CONFIG_RUN;
+    mnemo_status_t st = apply_env(cfg, envp, err);
+    if (st != MNEMO_OK)
+        return st;
+    /* Flags win over the environment, also for the repeatable roots. */
+    size_t env_roots = cfg->n_allow_roots;
+    st = apply_flags(cfg, action, argc, argv, err);
+    if (st != MNEMO_OK)
+        return st;
+    if (cfg->n_allow_roots > env_roots && env_roots > 0) {
+        for (size_t i = 0; i < env_roots; i++)
+            free(cfg->allow_roots[i]);
+        memmove(cfg->allow_roots, cfg->allow_roots + env_roots,
+                (cfg->n_allow_roots - env_roots) * sizeof cfg->allow_roots[0]);
+        cfg->n_allow_roots -= env_roots;
+    }
+    if (cfg->max_recv_bytes == 0)
+        cfg->max_recv_bytes = cfg->limits.max_content_bytes + (1u << 20);
+    return MNEMO_OK;
+}
+
+void mnemo_config_cleanup(mnemo_config_t *cfg)
+{
+    free_roots(cfg);
+}
+
+const char *mnemo_config_usage(void)
+{
+    return "usage: mnemod [options]\n"
+           "\n"
+           "Serves mnemo.v1 (memories and code index) over gRPC from a LevelDB data dir.\n"
+           "Every option can also be set by the environment variable in brackets;\n"
+           "flags win over the environment.\n"
+           "\n"
+           "  --listen ADDR           host:port to serve; port 0 picks a free port\n"
+           "                          [MNEMO_LISTEN] (default 127.0.0.1:50051)\n"
+           "  --data-dir DIR          LevelDB data directory [MNEMO_DATA_DIR]\n"
+           "                          (default ./mnemo-data)\n"
+           "  --allow-root DIR        directory that may be synced; repeatable\n"
+           "                          [MNEMO_ALLOW_ROOTS, ':'-separated] (default: cwd)\n"
+           "  --threads N             completion-queue threads [MNEMO_THREADS]\n"
+           "                          (default 4 x cores)\n"
+           "  --max-recv-bytes N      largest request accepted by the transport\n"
+           "                          [MNEMO_MAX_RECV_BYTES] (default content limit + 1 MiB)\n"
+           "  --max-content-bytes N   largest memory content [MNEMO_MAX_CONTENT_BYTES]\n"
+           "                          (default 1048576)\n"
+           "  --sync-writes BOOL      fsync every acknowledged write [MNEMO_SYNC_WRITES]\n"
+           "                          (default true; false survives kill -9, not power loss)\n"
+           "  --grace-ms N            shutdown drain before in-flight calls are cancelled\n"
+           "                          [MNEMO_GRACE_MS] (default 5000)\n"
+           "  --batch-size N          files per sync batch [MNEMO_BATCH_SIZE] (default 10)\n"
+           "  --batch-pause-ms N      pause between sync batches [MNEMO_BATCH_PAUSE_MS]\n"
+           "  --max-syncs N           concurrent syncs [MNEMO_MAX_SYNCS] (default 4)\n"
+           "  --max-file-bytes N      sync skips larger files [MNEMO_MAX_FILE_BYTES]\n"
+           "                          (default 1048576)\n"
+           "  --help, --version\n"
+           "\n"
+           "On SIGINT/SIGTERM mnemod reports NOT_SERVING, drains in-flight calls and exits 0.\n"
+           "Exit status: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n";
+}

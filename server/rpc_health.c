@@ -1,0 +1,177 @@
+/* rpc_health.c - grpc.health.v1.Health: Check and Watch for "",
+ * "mnemo.v1.MemoryService" and "mnemo.v1.RepositoryService".
+ *
+ * DESIGN: one serving flag covers every service (they share the process and
+ * the store). Watch streams are kept in a list; each holds its call's owner
+ * reference until it ends, either because the client went away (the call's
+ * on-close hook removes it) or because the server shuts down (shutdown sends
+ * NOT_SERVING, then ends every stream with UNAVAILABLE so the drain does not
+ * wait for them). Lock order: health->mu, then a call's own mutex.
+ *
+ * Threads: any; handlers run on CQ threads.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "rpc.h"
+
+typedef struct watcher {
+    mnemo_call_t *call;
+    struct watcher *next;
+} watcher_t;
+
+struct mnemo_health {
+    pthread_mutex_t mu;
+    bool serving;
+    bool shut;
+    watcher_t *watchers;
+};
+
+static const char *const services[] = {"", "mnemo.v1.MemoryService", "mnemo.v1.RepositoryService"};
+
+static bool known_service(const char *name)
+{
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
+        if (strcmp(name, services[i]) == 0)
+            return true;
+    return false;
+}
+
+mnemo_health_t *mnemo_health_create(void)
+{
+    mnemo_health_t *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        abort();
+    pthread_mutex_init(&h->mu, NULL);
+    h->serving = true;
+    return h;
+}
+
+void mnemo_health_destroy(mnemo_health_t *h)
+{
+    if (h == NULL)
+        return;
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
+
+static void send_status(mnemo_call_t *call, Grpc__Health__V1__HealthCheckResponse__ServingStatus s)
+{
+    Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    resp.status = s;
+    mnemo_call_send(call, &resp.base);
+}
+
+static Grpc__Health__V1__HealthCheckResponse__ServingStatus status_locked(mnemo_health_t *h)
+{
+    return h->serving ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                      : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+}
+
+void mnemo_health_set_serving(mnemo_health_t *h, bool serving)
+{
+    pthread_mutex_lock(&h->mu);
+    if (h->serving != serving && !h->shut) {
+        h->serving = serving;
+        for (watcher_t *w = h->watchers; w != NULL; w = w->next)
+            send_status(w->call, status_locked(h));
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+void mnemo_health_shutdown(mnemo_health_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->serving = false;
+    h->shut = true;
+    watcher_t *list = h->watchers;
+    h->watchers = NULL;
+    for (watcher_t *w = list; w != NULL; w = w->next)
+        send_status(w->call, status_locked(h));
+    pthread_mutex_unlock(&h->mu);
+    while (list != NULL) {
+        watcher_t *next = list->next;
+        mnemo_call_finish(list->call, MNEMO_EUNAVAIL, "server is shutting down");
+        free(list);
+        list = next;
+    }
+}
+
+static void check(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    const Grpc__Health__V1__HealthCheckRequest *req =
+        (const Grpc__Health__V1__HealthCheckRequest *)msg;
+    if (!known_service(req->service)) {
+        mnemo_call_finish(call, MNEMO_ENOTFOUND, "service: unknown service");
+        return;
+    }
+    Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    pthread_mutex_lock(&app->health->mu);
+    resp.status = status_locked(app->health);
+    pthread_mutex_unlock(&app->health->mu);
+    if (mnemo_store_failed(app->store))
+        resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    mnemo_call_reply(call, &resp.base);
+}
+
+/* The client went away: drop its watcher, if shutdown has not already. */
+static void watcher_closed(void *ctx, mnemo_call_t *call)
+{
+    mnemo_health_t *h = ctx;
+    watcher_t *found = NULL;
+    pthread_mutex_lock(&h->mu);
+    for (watcher_t **p = &h->watchers; *p != NULL; p = &(*p)->next) {
+        if ((*p)->call == call) {
+            found = *p;
+            *p = found->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (found != NULL) {
+        mnemo_call_finish(call, MNEMO_ECANCELLED, NULL);
+        free(found);
+    }
+}
+
+static void watch(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    mnemo_health_t *h = app->health;
+    const Grpc__Health__V1__HealthCheckRequest *req =
+        (const Grpc__Health__V1__HealthCheckRequest *)msg;
+    pthread_mutex_lock(&h->mu);
+    if (h->shut) {
+        pthread_mutex_unlock(&h->mu);
+        mnemo_call_finish(call, MNEMO_EUNAVAIL, "server is shutting down");
+        return;
+    }
+    if (!known_service(req->service)) {
+        /* The health protocol: an unknown service is reported, not refused,
+         * because it may appear later. */
+        send_status(call, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
+    } else {
+        send_status(call, status_locked(h));
+    }
+    if (!mnemo_call_on_close(call, watcher_closed, h)) {
+        pthread_mutex_unlock(&h->mu);
+        mnemo_call_finish(call, MNEMO_ECANCELLED, NULL);
+        return;
+    }
+    watcher_t *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        abort();
+    w->call = call;
+    w->next = h->watchers;
+    h->watchers = w;
+    pthread_mutex_unlock(&h->mu);
+}
+
+const mnemo_method_t mnemo_rpc_health_methods[] = {
+    {&grpc__health__v1__health__descriptor, "Check", false, check},
+    {&grpc__health__v1__health__descriptor, "Watch", true, watch},
+    {NULL, NULL, false, NULL},
+};

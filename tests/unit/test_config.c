@@ -1,0 +1,129 @@
+/* test_config.c - defaults, environment, flags and their precedence. */
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+static mnemo_status_t parse(mnemo_config_t *cfg, mnemo_config_action_t *action, char **argv,
+                            char **envp, mnemo_err_t *err)
+{
+    int argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    mnemo_config_init(cfg);
+    return mnemo_config_parse(cfg, action, argc, argv, envp, err);
+}
+
+static void test_config__defaults_match_the_contract(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    char *argv[] = {"mnemod", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, NULL, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(action, MNEMO_CONFIG_RUN);
+    CU_ASSERT_STRING_EQUAL(cfg.listen, "127.0.0.1:50051");
+    CU_ASSERT_STRING_EQUAL(cfg.data_dir, "./mnemo-data");
+    CU_ASSERT(cfg.threads >= 4);
+    CU_ASSERT_EQUAL(cfg.limits.max_content_bytes, 1u << 20);
+    CU_ASSERT_EQUAL(cfg.limits.max_tags, 64);
+    CU_ASSERT_EQUAL(cfg.limits.max_meta_value_bytes, 4096);
+    CU_ASSERT_EQUAL(cfg.max_recv_bytes, (1u << 20) + (1u << 20));
+    CU_ASSERT(cfg.sync_writes);
+    CU_ASSERT_EQUAL(cfg.batch_size, 10);
+    CU_ASSERT_EQUAL(cfg.n_allow_roots, 0);
+    mnemo_config_cleanup(&cfg);
+}
+
+static void test_config__flags_win_over_environment(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    char *argv[] = {"mnemod", "--listen", "127.0.0.1:0", "--threads=3", NULL};
+    char *envp[] = {"MNEMO_LISTEN=0.0.0.0:9", "MNEMO_THREADS=7", "MNEMO_DATA_DIR=/tmp/d",
+                    "PATH=/bin", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, envp, NULL), MNEMO_OK);
+    CU_ASSERT_STRING_EQUAL(cfg.listen, "127.0.0.1:0");
+    CU_ASSERT_EQUAL(cfg.threads, 3);
+    CU_ASSERT_STRING_EQUAL(cfg.data_dir, "/tmp/d");
+    mnemo_config_cleanup(&cfg);
+}
+
+static void test_config__allow_roots_from_env_are_replaced_by_flags(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    char *argv_none[] = {"mnemod", NULL};
+    char *argv_flags[] = {"mnemod", "--allow-root", "/x", "--allow-root", "/y", NULL};
+    char *envp[] = {"MNEMO_ALLOW_ROOTS=/a::/b", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv_none, envp, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(cfg.n_allow_roots, 2);
+    CU_ASSERT_STRING_EQUAL(cfg.allow_roots[0], "/a");
+    CU_ASSERT_STRING_EQUAL(cfg.allow_roots[1], "/b");
+    mnemo_config_cleanup(&cfg);
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv_flags, envp, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(cfg.n_allow_roots, 2);
+    CU_ASSERT_STRING_EQUAL(cfg.allow_roots[0], "/x");
+    CU_ASSERT_STRING_EQUAL(cfg.allow_roots[1], "/y");
+    mnemo_config_cleanup(&cfg);
+}
+
+static void expect_error(char **argv, char **envp, const char *needle)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL(parse(&cfg, &action, argv, envp, &err), MNEMO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, needle));
+    mnemo_config_cleanup(&cfg);
+}
+
+static void test_config__bad_values_name_their_source(void)
+{
+    char *plain[] = {"mnemod", NULL};
+    expect_error((char *[]){"mnemod", "--threads", "zero", NULL}, NULL, "--threads");
+    expect_error((char *[]){"mnemod", "--threads", "0", NULL}, NULL, "out of range");
+    expect_error((char *[]){"mnemod", "--batch-size", "1001", NULL}, NULL, "--batch-size");
+    expect_error((char *[]){"mnemod", "--listen", NULL}, NULL, "missing value");
+    expect_error((char *[]){"mnemod", "--bogus", NULL}, NULL, "--bogus");
+    expect_error((char *[]){"mnemod", "--data-dir=", NULL}, NULL, "--data-dir");
+    expect_error(plain, (char *[]){"MNEMO_THREADS=-1", NULL}, "MNEMO_THREADS");
+    expect_error(plain, (char *[]){"MNEMO_SYNC_WRITES=maybe", NULL}, "MNEMO_SYNC_WRITES");
+}
+
+static void test_config__help_and_version(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    CU_ASSERT_EQUAL(parse(&cfg, &action, (char *[]){"mnemod", "--help", NULL}, NULL, NULL),
+                    MNEMO_OK);
+    CU_ASSERT_EQUAL(action, MNEMO_CONFIG_HELP);
+    CU_ASSERT_EQUAL(parse(&cfg, &action, (char *[]){"mnemod", "--version", NULL}, NULL, NULL),
+                    MNEMO_OK);
+    CU_ASSERT_EQUAL(action, MNEMO_CONFIG_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mnemo_config_usage(), "--allow-root"));
+    mnemo_config_cleanup(&cfg);
+}
+
+static void test_config__sizes_and_bools_parse(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    char *argv[] = {"mnemod", "--max-content-bytes", "2048", "--sync-writes", "off", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, NULL, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(cfg.limits.max_content_bytes, 2048);
+    CU_ASSERT_EQUAL(cfg.max_recv_bytes, 2048 + (1u << 20));
+    CU_ASSERT_FALSE(cfg.sync_writes);
+    mnemo_config_cleanup(&cfg);
+}
+
+int main(void)
+{
+    CU_pSuite s = mnemo_test_suite("config");
+    MNEMO_TEST(s, test_config__defaults_match_the_contract);
+    MNEMO_TEST(s, test_config__flags_win_over_environment);
+    MNEMO_TEST(s, test_config__allow_roots_from_env_are_replaced_by_flags);
+    MNEMO_TEST(s, test_config__bad_values_name_their_source);
+    MNEMO_TEST(s, test_config__help_and_version);
+    MNEMO_TEST(s, test_config__sizes_and_bools_parse);
+    return mnemo_test_run();
+}

@@ -1,0 +1,451 @@
+/* test_index.c - unit tests of index.c over a real store in a temporary
+ * directory: BM25 ranking, removal, filters, limits, namespaces,
+ * persistence of the stats and concurrent use. */
+#include "index.h"
+#include "store.h"
+#include "testutil.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct fixture {
+    char *dir;
+    mnemo_store_t *store;
+    mnemo_index_t *index; /* namespace 'M' */
+} fixture_t;
+
+static void fx_open_index(fixture_t *f)
+{
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_open(&f->store, f->dir, NULL, &err), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(mnemo_index_open(&f->index, f->store, 'M', &err), MNEMO_OK);
+}
+
+static void fx_close_index(fixture_t *f)
+{
+    mnemo_index_close(f->index);
+    mnemo_store_close(f->store);
+    f->index = NULL;
+    f->store = NULL;
+}
+
+static void fx_setup(fixture_t *f)
+{
+    f->dir = mnemo_test_tmpdir();
+    fx_open_index(f);
+}
+
+static void fx_teardown(fixture_t *f)
+{
+    fx_close_index(f);
+    mnemo_test_rmtree(f->dir);
+    free(f->dir);
+}
+
+static void add_to(mnemo_store_t *store, mnemo_index_t *index, const char *id, const char *text)
+{
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_index_add(index, b, id, strlen(id), text, strlen(text));
+    CU_ASSERT_EQUAL(mnemo_store_write(store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+}
+
+static void add_doc(fixture_t *f, const char *id, const char *text)
+{
+    add_to(f->store, f->index, id, text);
+}
+
+static void remove_doc(fixture_t *f, const char *id, const char *text)
+{
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_index_remove(f->index, b, id, strlen(id), text, strlen(text));
+    CU_ASSERT_EQUAL(mnemo_store_write(f->store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+}
+
+static size_t search_ex(mnemo_index_t *index, mnemo_index_hit_t **hits, const char *query,
+                        size_t limit, double min_score, mnemo_index_filter_fn filter, void *ctx)
+{
+    size_t count = 99;
+    mnemo_err_t err;
+    mnemo_status_t st = mnemo_index_search(index, hits, &count, query, strlen(query), limit,
+                                           min_score, filter, ctx, &err);
+    CU_ASSERT_EQUAL(st, MNEMO_OK);
+    if (st != MNEMO_OK) {
+        fprintf(stderr, "\nsearch '%s': %s\n", query, err.msg);
+        *hits = NULL;
+        return 0;
+    }
+    return count;
+}
+
+static size_t search(fixture_t *f, mnemo_index_hit_t **hits, const char *query, size_t limit)
+{
+    return search_ex(f->index, hits, query, limit, 0.0, NULL, NULL);
+}
+
+static bool hit_is(const mnemo_index_hit_t *hit, const char *id)
+{
+    return hit->id_len == strlen(id) && memcmp(hit->id, id, hit->id_len) == 0;
+}
+
+static void test_index__ranks_rare_term_higher(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "d1", "common words here");
+    add_doc(&f, "d2", "common words there");
+    add_doc(&f, "d3", "rare words here");
+    add_doc(&f, "d4", "common words elsewhere");
+    mnemo_index_hit_t *hits;
+    size_t n = search(&f, &hits, "common rare", 10);
+    CU_ASSERT_EQUAL(n, 4);
+    CU_ASSERT(n > 0 && hit_is(&hits[0], "d3"));
+    for (size_t i = 1; i < n; i++)
+        CU_ASSERT(hits[i - 1].score >= hits[i].score);
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__scores_match_bm25_formula(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "d1", "alpha beta");
+    add_doc(&f, "d2", "beta gamma delta");
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "alpha", 10), 1);
+    /* N = 2, df = 1, avgdl = 2.5, tf = 1, dl = 2. */
+    double idf = log(1.0 + (2.0 - 1.0 + 0.5) / (1.0 + 0.5));
+    double want = idf * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 2.0 / 2.5));
+    CU_ASSERT_DOUBLE_EQUAL(hits[0].score, want, 1e-9);
+    CU_ASSERT(hit_is(&hits[0], "d1"));
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__higher_tf_and_shorter_doc_rank_higher(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "tf1", "cat dog fish bird");
+    add_doc(&f, "tf3", "cat cat cat bird");
+    add_doc(&f, "long", "mouse dog fish bird horse cow pig hen duck goose owl");
+    add_doc(&f, "short", "mouse owl");
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "cat", 10), 2);
+    CU_ASSERT(hit_is(&hits[0], "tf3"));
+    CU_ASSERT(hit_is(&hits[1], "tf1"));
+    free(hits);
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "mouse", 10), 2);
+    CU_ASSERT(hit_is(&hits[0], "short"));
+    CU_ASSERT(hit_is(&hits[1], "long"));
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__remove_makes_doc_unfindable_and_drops_stats(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "a", "shared uniqa");
+    add_doc(&f, "b", "shared uniqb");
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 2);
+    remove_doc(&f, "a", "shared uniqa");
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "uniqa", 10), 0);
+    CU_ASSERT_PTR_NULL(hits);
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "shared", 10), 1);
+    CU_ASSERT(hit_is(&hits[0], "b"));
+    free(hits);
+    fx_close_index(&f);
+    fx_open_index(&f);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
+    fx_teardown(&f);
+}
+
+typedef struct filter_ctx {
+    const char *reject;
+    int calls_for_b;
+} filter_ctx_t;
+
+static bool reject_one(void *ctx, const void *id, size_t id_len)
+{
+    filter_ctx_t *fc = ctx;
+    if (id_len == 1 && memcmp(id, "b", 1) == 0)
+        fc->calls_for_b++;
+    return !(id_len == strlen(fc->reject) && memcmp(id, fc->reject, id_len) == 0);
+}
+
+static void test_index__filter_excludes_and_runs_once_per_doc(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "a", "red green blue");
+    add_doc(&f, "b", "red green");
+    add_doc(&f, "c", "yellow");
+    filter_ctx_t fc = {"a", 0};
+    mnemo_index_hit_t *hits;
+    size_t n = search_ex(f.index, &hits, "red green blue", 10, 0.0, reject_one, &fc);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT(hit_is(&hits[0], "b"));
+    CU_ASSERT_EQUAL(fc.calls_for_b, 1);
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__limit_min_score_and_ties(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    char id[8], text[256];
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "d%02d", i);
+        text[0] = '\0';
+        for (int r = 0; r <= i % 10; r++)
+            strcat(text, "needle ");
+        strcat(text, "hay hay hay hay hay hay hay hay hay hay");
+        add_doc(&f, id, text);
+    }
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "needle", 5), 5);
+    /* tf 10: d09, d19 (tie: smaller id first); tf 9: d08, d18; tf 8: d07. */
+    const char *want[] = {"d09", "d19", "d08", "d18", "d07"};
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT(hit_is(&hits[i], want[i]));
+    CU_ASSERT_EQUAL(hits[0].score, hits[1].score);
+    double third = hits[2].score;
+    free(hits);
+    CU_ASSERT_EQUAL(search_ex(f.index, &hits, "needle", 100, third, NULL, NULL), 4);
+    free(hits);
+    CU_ASSERT_EQUAL(search(&f, &hits, "needle", 1000), 20);
+    free(hits);
+    CU_ASSERT_EQUAL(search(&f, &hits, "needle", 0), 0);
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__namespaces_are_separate(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    mnemo_index_t *code;
+    CU_ASSERT_EQUAL_FATAL(mnemo_index_open(&code, f.store, 'C', NULL), MNEMO_OK);
+    add_doc(&f, "m1", "memory about apples");
+    add_to(f.store, code, "c1", "code about oranges");
+    add_to(f.store, code, "c2", "code about oranges again");
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(code), 2);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "oranges about", 10), 1);
+    CU_ASSERT(hits != NULL && hit_is(&hits[0], "m1"));
+    free(hits);
+    CU_ASSERT_EQUAL(search_ex(code, &hits, "apples", 10, 0.0, NULL, NULL), 0);
+    free(hits);
+    mnemo_index_close(code);
+    fx_teardown(&f);
+}
+
+static void test_index__stats_survive_reopen(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "x", "one two three");
+    add_doc(&f, "y", "two three four five");
+    add_doc(&f, "z", "five six");
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "two five", 10), 3);
+    double before = hits[0].score;
+    free(hits);
+    fx_close_index(&f);
+    fx_open_index(&f);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 3);
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "two five", 10), 3);
+    CU_ASSERT_DOUBLE_EQUAL(hits[0].score, before, 1e-12);
+    CU_ASSERT(hit_is(&hits[0], "y"));
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__identifier_query_ranks_its_definition_first(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "sep1", "parse the request and return it");
+    add_doc(&f, "sep2", "request to parse later");
+    add_doc(&f, "def", "int parseHTTPRequest(const char *buf)");
+    add_doc(&f, "other", "unrelated text entirely");
+    mnemo_index_hit_t *hits;
+    size_t n = search(&f, &hits, "parseHTTPRequest", 10);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT(n > 0 && hit_is(&hits[0], "def"));
+    CU_ASSERT(n > 1 && hits[0].score > hits[1].score);
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__query_without_terms_gives_no_hits(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "anything", 10), 0); /* empty index */
+    add_doc(&f, "a", "some words");
+    CU_ASSERT_EQUAL(search(&f, &hits, "", 10), 0);
+    CU_ASSERT_PTR_NULL(hits);
+    CU_ASSERT_EQUAL(search(&f, &hits, " ?! ... ---", 10), 0);
+    CU_ASSERT_PTR_NULL(hits);
+    CU_ASSERT_EQUAL(search(&f, &hits, "absent", 10), 0);
+    fx_teardown(&f);
+}
+
+static void test_index__malformed_posting_is_corrupt(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    static const char key[] = "Mpbroken\0id";
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, key, sizeof key - 1, "\xff", 1);
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    mnemo_index_hit_t *hits = NULL;
+    size_t count = 7;
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL(
+        mnemo_index_search(f.index, &hits, &count, "broken", 6, 10, 0.0, NULL, NULL, &err),
+        MNEMO_ECORRUPT);
+    CU_ASSERT_EQUAL(count, 7); /* out parameters untouched on failure */
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "broken"));
+    fx_teardown(&f);
+}
+
+typedef struct shared {
+    fixture_t *f;
+    atomic_bool done;
+    atomic_int errors;
+} shared_t;
+
+static void *searcher(void *arg)
+{
+    shared_t *sh = arg;
+    int rounds = 0;
+    while (!atomic_load(&sh->done) || rounds < 10) {
+        mnemo_index_hit_t *hits = NULL;
+        size_t count = 0;
+        mnemo_status_t st = mnemo_index_search(sh->f->index, &hits, &count, "alpha beta", 10, 10,
+                                               0.0, NULL, NULL, NULL);
+        if (st != MNEMO_OK || count > 10)
+            atomic_fetch_add(&sh->errors, 1);
+        for (size_t i = 1; i < count; i++)
+            if (hits[i - 1].score < hits[i].score)
+                atomic_fetch_add(&sh->errors, 1);
+        free(hits);
+        rounds++;
+    }
+    return NULL;
+}
+
+static void test_index__concurrent_searches_while_adding(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    shared_t sh = {.f = &f};
+    atomic_init(&sh.done, false);
+    atomic_init(&sh.errors, 0);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, searcher, &sh), 0);
+    char id[16], text[64];
+    for (int i = 0; i < 400; i++) {
+        snprintf(id, sizeof id, "doc%d", i);
+        snprintf(text, sizeof text, "%s number%d filler", i % 3 ? "alpha" : "beta gamma", i);
+        add_doc(&f, id, text);
+    }
+    atomic_store(&sh.done, true);
+    for (int i = 0; i < 4; i++)
+        pthread_join(threads[i], NULL);
+    CU_ASSERT_EQUAL(atomic_load(&sh.errors), 0);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 400);
+    fx_teardown(&f);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* 20,000 synthetic documents: checks the ranking and reports the timings
+ * (informative only; no time is asserted). */
+static void test_index__ranks_in_a_large_corpus(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    static const char *words[] = {"index", "query", "memory", "store",  "batch", "token",
+                                  "score", "heap",  "client", "server", "sync",  "chunk"};
+    char id[16], text[512];
+    double t0 = now_ms();
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    unsigned seed = 12345;
+    for (int i = 0; i < 20000; i++) {
+        size_t len = 0;
+        for (int w = 0; w < 40; w++) {
+            seed = seed * 1103515245u + 12345u;
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s%u ", words[seed % 12],
+                                    (seed >> 16) % 500);
+        }
+        if (i == 12345)
+            len += (size_t)snprintf(text + len, sizeof text - len, "zebraUnicorn");
+        snprintf(id, sizeof id, "doc%05d", i);
+        mnemo_index_add(f.index, b, id, strlen(id), text, len);
+        if (mnemo_store_batch_count(b) > 5000) {
+            CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+            mnemo_store_batch_clear(b);
+        }
+    }
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    double t1 = now_ms();
+    mnemo_index_hit_t *hits;
+    size_t n = search(&f, &hits, "memory7 zebra unicorn", 10);
+    CU_ASSERT_EQUAL(n, 10);
+    CU_ASSERT(n > 0 && hit_is(&hits[0], "doc12345"));
+    free(hits);
+    double t2 = now_ms();
+    int queries = 100;
+    for (int q = 0; q < queries; q++) {
+        snprintf(text, sizeof text, "%s%d %s%d", words[q % 12], q, words[(q + 5) % 12], q + 1);
+        search(&f, &hits, text, 10);
+        free(hits);
+    }
+    double t3 = now_ms();
+    fprintf(stderr, "\n    20000 docs: index %.0f ms, first query %.2f ms, %.2f ms/query\n",
+            t1 - t0, t2 - t1, (t3 - t2) / queries);
+    fx_teardown(&f);
+}
+
+int main(void)
+{
+    CU_pSuite s = mnemo_test_suite("index");
+    MNEMO_TEST(s, test_index__ranks_rare_term_higher);
+    MNEMO_TEST(s, test_index__scores_match_bm25_formula);
+    MNEMO_TEST(s, test_index__higher_tf_and_shorter_doc_rank_higher);
+    MNEMO_TEST(s, test_index__remove_makes_doc_unfindable_and_drops_stats);
+    MNEMO_TEST(s, test_index__filter_excludes_and_runs_once_per_doc);
+    MNEMO_TEST(s, test_index__limit_min_score_and_ties);
+    MNEMO_TEST(s, test_index__namespaces_are_separate);
+    MNEMO_TEST(s, test_index__stats_survive_reopen);
+    MNEMO_TEST(s, test_index__identifier_query_ranks_its_definition_first);
+    MNEMO_TEST(s, test_index__query_without_terms_gives_no_hits);
+    MNEMO_TEST(s, test_index__malformed_posting_is_corrupt);
+    MNEMO_TEST(s, test_index__concurrent_searches_while_adding);
+    MNEMO_TEST(s, test_index__ranks_in_a_large_corpus);
+    return mnemo_test_run();
+}

@@ -1,0 +1,92 @@
+/* call.h - one gRPC call on the server: its state, its replies, its stream.
+ *
+ * DESIGN: a completion-queue tag is a mnemo_tag_t whose callback the CQ
+ * threads run with the event's success flag. A mnemo_call_t wraps one
+ * grpc_call and is reference counted (atomically: two tags of one call can
+ * complete at once on two CQ threads): one reference belongs to the owner
+ * (the handler, then whoever it hands the call to), one to each batch in
+ * flight. The call is freed when the last reference goes.
+ *
+ * Unary calls end with exactly one mnemo_call_reply or mnemo_call_finish,
+ * which also gives up the owner's reference. Server-streaming calls start
+ * with a RECV_CLOSE_ON_SERVER batch that turns mnemo_call_cancelled() true
+ * when the client cancels or the deadline passes; mnemo_call_send queues the
+ * latest message: it is sent at once when no send is in flight, otherwise it
+ * replaces the queued one (a slow reader gets fewer, fresher messages and
+ * never blocks the sender); mnemo_call_finish sends the status after the
+ * queued message. Exactly one SEND_MESSAGE is in flight per call, always.
+ *
+ * Threads: every function may be called from any thread; send-side batches
+ * are serialised by the call's mutex, which is never held while waiting.
+ */
+#ifndef MNEMO_CALL_H
+#define MNEMO_CALL_H
+
+#include <stdbool.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "mnemo/status.h"
+
+typedef struct mnemo_tag {
+    void (*fn)(struct mnemo_tag *tag, bool ok);
+} mnemo_tag_t;
+
+typedef struct mnemo_call mnemo_call_t;
+
+/* A handler runs on a CQ thread with the decoded request (borrowed for the
+ * call) and the context the server was given. */
+typedef void (*mnemo_handler_fn)(mnemo_call_t *call, const ProtobufCMessage *request, void *ctx);
+
+/* One row of the method table: (service, method name) -> handler. */
+typedef struct mnemo_method {
+    const ProtobufCServiceDescriptor *service;
+    const char *name;
+    bool server_streaming;
+    mnemo_handler_fn handler;
+} mnemo_method_t;
+
+/* Runs on a CQ thread for a call the server accepted: wraps it, decodes its
+ * payload with the method's input descriptor (a payload that does not parse
+ * is answered INVALID_ARGUMENT), starts the cancellation watch of streaming
+ * calls and runs the handler. Takes over call, md and payload. */
+void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDescriptor *desc,
+                         grpc_call *call, grpc_metadata_array *md, grpc_byte_buffer *payload,
+                         void *ctx);
+
+/* Answers a call of a method nobody registered with UNIMPLEMENTED, naming
+ * the method. Takes over call and details. */
+void mnemo_call_reject_unknown(grpc_call *call, grpc_call_details *details,
+                               grpc_metadata_array *md);
+
+/* Unary success: sends resp (borrowed) with status OK; gives up the owner's
+ * reference. */
+void mnemo_call_reply(mnemo_call_t *call, const ProtobufCMessage *resp);
+
+/* Ends the call with st (its gRPC code) and message (borrowed, may be NULL)
+ * after any queued stream message; gives up the owner's reference. A second
+ * finish only gives up the reference. */
+void mnemo_call_finish(mnemo_call_t *call, mnemo_status_t st, const char *message);
+
+/* Queues msg (borrowed; encoded at once) as the stream's latest message.
+ * Dropped when the call is finishing or broken. */
+void mnemo_call_send(mnemo_call_t *call, const ProtobufCMessage *msg);
+
+/* True once the client cancelled, the deadline passed or a send failed. */
+bool mnemo_call_cancelled(const mnemo_call_t *call);
+
+/* Cancels the call with st and message (sent to the client; safe from any
+ * thread until the last reference is gone). */
+void mnemo_call_cancel(mnemo_call_t *call, mnemo_status_t st, const char *message);
+
+/* Arranges for fn(ctx, call) to run once, on a CQ thread, when the call's
+ * RECV_CLOSE_ON_SERVER completes (client gone or call over). Streaming calls
+ * only. Returns false, and fn will never run, when the call has already
+ * closed. fn runs without any lock of the call held. */
+bool mnemo_call_on_close(mnemo_call_t *call, void (*fn)(void *ctx, mnemo_call_t *call), void *ctx);
+
+void mnemo_call_ref(mnemo_call_t *call);
+void mnemo_call_unref(mnemo_call_t *call);
+
+#endif

@@ -1,0 +1,72 @@
+/* config.h - mnemod's configuration: defaults, MNEMO_* environment, flags.
+ *
+ * DESIGN: one plain struct filled in three layers (defaults, then the
+ * environment, then command-line flags: flags win). Parsing is pure (the
+ * environment is passed in) so it is unit-tested without a process. Every
+ * bad value is MNEMO_EINVAL with a message naming the flag or variable;
+ * mnemod prints it and exits 2. Single-threaded (main, before the server).
+ */
+#ifndef MNEMO_CONFIG_H
+#define MNEMO_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnemo/status.h"
+
+#define MNEMO_CONFIG_MAX_ROOTS 32
+#define MNEMO_DEFAULT_LISTEN   "127.0.0.1:50051"
+#define MNEMO_DEFAULT_DATA_DIR "./mnemo-data"
+
+typedef enum mnemo_config_action {
+    MNEMO_CONFIG_RUN,
+    MNEMO_CONFIG_HELP,
+    MNEMO_CONFIG_VERSION,
+} mnemo_config_action_t;
+
+typedef struct mnemo_limits {
+    size_t max_content_bytes;    /* 1 MiB */
+    size_t max_tags;             /* 64 per memory (and per request filter) */
+    size_t max_tag_bytes;        /* 128 */
+    size_t max_metadata;         /* 64 entries */
+    size_t max_meta_key_bytes;   /* 128 */
+    size_t max_meta_value_bytes; /* 4 KiB */
+    size_t max_query_bytes;      /* 4 KiB */
+    size_t default_limit;        /* 10: retrieval and search */
+    size_t default_page_size;    /* 50: lists */
+    size_t max_limit;            /* 1000: limits and page sizes */
+} mnemo_limits_t;
+
+typedef struct mnemo_config {
+    char listen[256];
+    char data_dir[4096];
+    char *allow_roots[MNEMO_CONFIG_MAX_ROOTS]; /* owned; empty: the start directory */
+    size_t n_allow_roots;
+    int threads;           /* completion-queue threads; default 4 x cores (min 4) */
+    size_t max_recv_bytes; /* transport limit; default max_content_bytes + 1 MiB */
+    int grace_ms;          /* shutdown drain before cancelling calls */
+    bool sync_writes;      /* fsync acknowledged writes (default on) */
+    int batch_size;        /* sync files per batch (default 10, max 1000) */
+    int batch_pause_ms;    /* pause between sync batches (default 0) */
+    int max_syncs;         /* concurrent syncs (default 4) */
+    size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */
+    mnemo_limits_t limits;
+} mnemo_config_t;
+
+/* Fills cfg with the defaults (threads from the number of online cores). */
+void mnemo_config_init(mnemo_config_t *cfg);
+
+/* Applies envp ("NAME=value" strings, NULL-terminated; may be NULL), then
+ * argv[1..argc) over cfg. *action says whether to run or print help/version.
+ * MNEMO_EINVAL naming the flag or variable on a bad value or unknown flag. */
+mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *action, int argc,
+                                  char *const *argv, char *const *envp, mnemo_err_t *err);
+
+/* The --help text. */
+const char *mnemo_config_usage(void);
+
+/* Frees what parse allocated (allow roots). */
+void mnemo_config_cleanup(mnemo_config_t *cfg);
+
+#endif

@@ -1,0 +1,70 @@
+/* rpc.h - what the rpc_* translation layer shares: the application context
+ * handed to every handler, the method tables, and request validation.
+ *
+ * DESIGN: an rpc_* handler reads top to bottom: validate the decoded request
+ * (every failure names the field), take the read side of app->lock, call the
+ * domain, drop the lock, encode and reply. The write side of app->lock is
+ * for a sync's batch commit only. Handlers run on CQ threads and must not
+ * block beyond one storage operation.
+ */
+#ifndef MNEMO_RPC_H
+#define MNEMO_RPC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "call.h"
+#include "config.h"
+#include "memories.h"
+#include "store.h"
+
+typedef struct mnemo_health mnemo_health_t;
+
+typedef struct mnemo_app {
+    const mnemo_config_t *cfg;
+    mnemo_store_t *store;
+    mnemo_memories_t *memories;
+    mnemo_health_t *health;
+    pthread_rwlock_t lock; /* read: request handlers; write: sync batch commit */
+} mnemo_app_t;
+
+/* Method tables, one per service; each ends with a row whose name is NULL. */
+extern const mnemo_method_t mnemo_rpc_memory_methods[];
+extern const mnemo_method_t mnemo_rpc_health_methods[];
+extern const mnemo_method_t mnemo_rpc_repo_methods[];
+
+/* Health of the services mnemod serves (rpc_health.c). Any thread. */
+mnemo_health_t *mnemo_health_create(void);
+/* Sets every service SERVING or NOT_SERVING and tells the watchers. */
+void mnemo_health_set_serving(mnemo_health_t *health, bool serving);
+/* NOT_SERVING for good, then ends every Watch stream (UNAVAILABLE). */
+void mnemo_health_shutdown(mnemo_health_t *health);
+/* Every Watch call must have closed (the server drained) first. */
+void mnemo_health_destroy(mnemo_health_t *health);
+
+/* Milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t mnemo_now_ms(void);
+
+/* Validation helpers: each returns MNEMO_OK or MNEMO_EINVAL with a message
+ * naming `field` and the limit. */
+
+/* A limit or page size: 0 -> def, negative or above max -> MNEMO_EINVAL. */
+mnemo_status_t mnemo_rpc_check_count(size_t *out, int32_t value, const char *field, size_t def,
+                                     size_t max, mnemo_err_t *err);
+
+/* Valid UTF-8, at most max bytes, and non-empty unless allow_empty. */
+mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max, bool allow_empty,
+                                    mnemo_err_t *err);
+
+/* A list of tags: at most limits->max_tags, each non-empty valid UTF-8 of at
+ * most limits->max_tag_bytes, named field[i]. */
+mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,
+                                    const mnemo_limits_t *limits, mnemo_err_t *err);
+
+/* Ends call with st: turns a storage failure into NOT_SERVING health first. */
+void mnemo_rpc_fail(mnemo_app_t *app, mnemo_call_t *call, mnemo_status_t st,
+                    const mnemo_err_t *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* server.h - mnemod's lifecycle: open the data dir, serve, shut down.
+ *
+ * DESIGN: one mnemo_server_t owns the store, the domain modules, the gRPC
+ * server, one shared completion queue and the threads polling it. Start
+ * registers every method of the rpc_* tables (path from the protoc-c
+ * descriptors) plus a generic request that answers unknown methods with
+ * UNIMPLEMENTED at once. Stop runs the fixed order of GRPC_CORE.md:
+ * health NOT_SERVING and watch streams ended; shutdown_and_notify; drain for
+ * the grace period, then cancel what is left; destroy the server; shut the
+ * CQ down and join its threads; close the domain and the store.
+ *
+ * Threads: start and stop from one thread (main); everything else happens
+ * on the CQ threads.
+ */
+#ifndef MNEMO_SERVER_H
+#define MNEMO_SERVER_H
+
+#include "config.h"
+#include "mnemo/status.h"
+
+typedef struct mnemo_server mnemo_server_t;
+
+/* Opens cfg->data_dir, binds cfg->listen and starts serving; cfg must
+ * outlive the server. MNEMO_EUNAVAIL when the data dir is in use or the
+ * address cannot be bound (the message says which), MNEMO_EIO or
+ * MNEMO_ECORRUPT when the store cannot be opened. gRPC must be initialised
+ * by the caller (grpc_init) after blocking the signals it handles. */
+mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cfg,
+                                  mnemo_err_t *err);
+
+/* The port actually bound (the one picked when cfg->listen asked for 0). */
+int mnemo_server_port(const mnemo_server_t *srv);
+
+/* Shuts down in the fixed order and frees everything. NULL: no-op. */
+void mnemo_server_stop(mnemo_server_t *srv);
+
+#endif
