@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MNEMO_SHA256_LEN 32
+#define MNEMO_SHA256_LEN     32
 #define MNEMO_SHA256_HEX_LEN 64
 
 void mnemo_sha256(const void *data, size_t len, uint8_t out[MNEMO_SHA256_LEN]);

@@ -1,0 +1,1131 @@
+/* memories.c - the memory store: records, tag and time indexes, BM25
+ * retrieval and signed page tokens, over store.h and index.h.
+ *
+ * DESIGN: the key layout is the one in memories.h. A record ('m' id32) is
+ *   u8 version (1) | varint created | varint updated | str content |
+ *   str memory_type | varint n_tags, str tag... |
+ *   varint n_metadata, (str key, str value)...
+ * where str = varint length + bytes; a record that does not decode exactly is
+ * MNEMO_ECORRUPT. A put or delete of one id runs under one of N_STRIPES
+ * mutexes chosen by the id's first byte: read 'm', decide, then write the
+ * record, its 't' and 'g' keys, the index postings and the stripe's count in
+ * ONE batch. The memory count is kept per stripe ('S' "count" stripe-byte ->
+ * be64), so each count key is only ever written under its stripe's mutex and
+ * commit order cannot make a persisted count go stale; the total is their
+ * sum, kept in an atomic.
+ *
+ * Listing merges reverse scans: of 't' without tags, of each tag's 'g'
+ * prefix otherwise (one memory has the same position - be64 created + id32 -
+ * under every tag, so equal positions are one memory). A page token is
+ * hex(version | last position | first 16 bytes of HMAC-SHA256 under the
+ * store's token key over version, position and the sorted tag filter).
+ * Retrieval restricts the BM25 ranking to the ids found under the tags (a
+ * sorted array searched by the index filter). No query scans every memory.
+ *
+ * Threads: every function may be called from any thread; writers of one id
+ * serialise on its stripe, readers take no lock.
+ */
+#include "memories.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "index.h"
+
+#define ID_LEN            MNEMO_SHA256_LEN
+#define POS_LEN           (8 + ID_LEN) /* be64 created + id32 */
+#define N_STRIPES         64
+#define RECORD_VERSION    1
+#define TOKEN_VERSION     1
+#define TOKEN_MAC_LEN     16
+#define TOKEN_LEN         (1 + POS_LEN + TOKEN_MAC_LEN)
+#define TOKEN_KEY_LEN     32
+#define DEFAULT_PAGE_SIZE 50
+#define DEFAULT_LIMIT     10
+#define INDEX_NS          'M'
+
+static const char token_key_name[] = "Stoken-key";
+static const char count_key_name[] = "Scount"; /* followed by one stripe byte */
+
+struct mnemo_memories {
+    mnemo_store_t *store;
+    mnemo_index_t *index;
+    bool sync_writes;
+    uint8_t token_key[TOKEN_KEY_LEN];
+    pthread_mutex_t stripes[N_STRIPES];
+    uint64_t stripe_count[N_STRIPES]; /* [i] guarded by stripes[i] */
+    atomic_uint_least64_t total;      /* sum of stripe_count */
+};
+
+/* ---- allocation and byte helpers ---- */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n != 0 ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n != 0 ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static char *xstrndup(const void *s, size_t n)
+{
+    char *d = xmalloc(n + 1);
+    if (n != 0)
+        memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+typedef struct buf {
+    uint8_t *p;
+    size_t len, cap;
+} buf_t;
+
+static void buf_add(buf_t *b, const void *data, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap != 0 ? b->cap : 64;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    if (n != 0)
+        memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void buf_byte(buf_t *b, uint8_t c)
+{
+    buf_add(b, &c, 1);
+}
+
+static void buf_varint(buf_t *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    buf_add(b, tmp, n);
+}
+
+static void buf_str(buf_t *b, const char *s, size_t n)
+{
+    buf_varint(b, n);
+    buf_add(b, s, n);
+}
+
+typedef struct reader {
+    const uint8_t *p, *end;
+    bool ok;
+} reader_t;
+
+static uint64_t read_varint(reader_t *r)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if ((c & 0x80) == 0)
+            return v;
+    }
+    r->ok = false;
+    return 0;
+}
+
+/* A count of items that need at least one byte each: never more than the
+ * bytes left, so a corrupt count cannot cause a huge allocation. */
+static size_t read_count(reader_t *r)
+{
+    uint64_t n = read_varint(r);
+    if (n > (uint64_t)(r->end - r->p))
+        r->ok = false;
+    return r->ok ? (size_t)n : 0;
+}
+
+/* A NUL-terminated copy of the next str, or NULL (and !ok) past the end. */
+static char *read_str(reader_t *r, size_t *len)
+{
+    uint64_t n = read_varint(r);
+    if (!r->ok || n > (uint64_t)(r->end - r->p)) {
+        r->ok = false;
+        return NULL;
+    }
+    char *s = xstrndup(r->p, (size_t)n);
+    r->p += n;
+    if (len != NULL)
+        *len = (size_t)n;
+    return s;
+}
+
+/* ---- records ---- */
+
+static mnemo_memory_t *memory_new(const uint8_t id32[ID_LEN])
+{
+    mnemo_memory_t *m = xcalloc(1, sizeof *m);
+    mnemo_hex_encode(m->id, id32, ID_LEN);
+    return m;
+}
+
+static void record_encode(buf_t *b, const mnemo_memory_t *m)
+{
+    buf_byte(b, RECORD_VERSION);
+    buf_varint(b, (uint64_t)m->created_at_ms);
+    buf_varint(b, (uint64_t)m->updated_at_ms);
+    buf_str(b, m->content, m->content_len);
+    buf_str(b, m->memory_type, strlen(m->memory_type));
+    buf_varint(b, m->n_tags);
+    for (size_t i = 0; i < m->n_tags; i++)
+        buf_str(b, m->tags[i], strlen(m->tags[i]));
+    buf_varint(b, m->n_metadata);
+    for (size_t i = 0; i < m->n_metadata; i++) {
+        buf_str(b, m->metadata[i].key, strlen(m->metadata[i].key));
+        buf_str(b, m->metadata[i].value, strlen(m->metadata[i].value));
+    }
+}
+
+static mnemo_status_t record_decode(mnemo_memory_t **out, const uint8_t id32[ID_LEN],
+                                    const char *val, size_t vlen, mnemo_err_t *err)
+{
+    reader_t r = {(const uint8_t *)val, (const uint8_t *)val + vlen, vlen > 0};
+    mnemo_memory_t *m = memory_new(id32);
+    if (r.ok && *r.p++ != RECORD_VERSION)
+        r.ok = false;
+    m->created_at_ms = (int64_t)read_varint(&r);
+    m->updated_at_ms = (int64_t)read_varint(&r);
+    m->content = read_str(&r, &m->content_len);
+    m->memory_type = read_str(&r, NULL);
+    size_t nt = read_count(&r);
+    m->tags = xcalloc(nt, sizeof *m->tags);
+    for (; r.ok && m->n_tags < nt; m->n_tags++)
+        m->tags[m->n_tags] = read_str(&r, NULL);
+    size_t nm = read_count(&r);
+    m->metadata = xcalloc(nm, sizeof *m->metadata);
+    for (; r.ok && m->n_metadata < nm; m->n_metadata++) {
+        m->metadata[m->n_metadata].key = read_str(&r, NULL);
+        m->metadata[m->n_metadata].value = read_str(&r, NULL);
+    }
+    if (!r.ok || r.p != r.end) {
+        mnemo_status_t st = mnemo_err_set(err, MNEMO_ECORRUPT, "memory %s: corrupt record", m->id);
+        mnemo_memory_destroy(m);
+        return st;
+    }
+    *out = m;
+    return MNEMO_OK;
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_kv(const void *a, const void *b)
+{
+    return strcmp(((const mnemo_kv_t *)a)->key, ((const mnemo_kv_t *)b)->key);
+}
+
+/* Adds the tags m lacks and keeps m->tags sorted. The added tags (pointers
+ * into m) go to *added when not NULL (the caller frees the array). */
+static size_t merge_tags(mnemo_memory_t *m, const char *const *tags, size_t n, char ***added)
+{
+    m->tags = xrealloc(m->tags, (m->n_tags + n) * sizeof *m->tags);
+    char **fresh = xcalloc(n, sizeof *fresh);
+    size_t n_fresh = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert(tags[i] != NULL);
+        bool present = false;
+        for (size_t j = 0; j < m->n_tags && !present; j++)
+            present = strcmp(m->tags[j], tags[i]) == 0;
+        if (!present) {
+            m->tags[m->n_tags] = xstrndup(tags[i], strlen(tags[i]));
+            fresh[n_fresh++] = m->tags[m->n_tags++];
+        }
+    }
+    qsort(m->tags, m->n_tags, sizeof *m->tags, cmp_str_ptr);
+    if (added != NULL)
+        *added = fresh;
+    else
+        free(fresh);
+    return n_fresh;
+}
+
+/* Adds the metadata keys m lacks; among the input, the last value of a
+ * repeated key wins. Keeps m->metadata sorted by key. */
+static void merge_metadata(mnemo_memory_t *m, const mnemo_memory_input_t *in)
+{
+    size_t n0 = m->n_metadata; /* entries that existed before: never replaced */
+    m->metadata = xrealloc(m->metadata, (n0 + in->n_metadata) * sizeof *m->metadata);
+    for (size_t i = 0; i < in->n_metadata; i++) {
+        const char *k = in->meta_keys[i], *v = in->meta_values[i];
+        size_t j = 0;
+        while (j < m->n_metadata && strcmp(m->metadata[j].key, k) != 0)
+            j++;
+        if (j < n0)
+            continue;
+        if (j < m->n_metadata) {
+            free(m->metadata[j].value);
+        } else {
+            m->metadata[j].key = xstrndup(k, strlen(k));
+            m->n_metadata++;
+        }
+        m->metadata[j].value = xstrndup(v, strlen(v));
+    }
+    qsort(m->metadata, m->n_metadata, sizeof *m->metadata, cmp_kv);
+}
+
+static mnemo_memory_t *memory_from_input(const mnemo_memory_input_t *in, const uint8_t id32[ID_LEN],
+                                         int64_t now_ms)
+{
+    mnemo_memory_t *m = memory_new(id32);
+    m->content = xstrndup(in->content, in->content_len);
+    m->content_len = in->content_len;
+    const char *type = in->memory_type != NULL ? in->memory_type : "";
+    m->memory_type = xstrndup(type, strlen(type));
+    m->created_at_ms = now_ms;
+    m->updated_at_ms = now_ms;
+    merge_tags(m, in->tags, in->n_tags, NULL);
+    merge_metadata(m, in);
+    return m;
+}
+
+/* ---- keys ---- */
+
+static void make_position(uint8_t pos[POS_LEN], int64_t created_ms, const uint8_t id32[ID_LEN])
+{
+    put_be64(pos, (uint64_t)created_ms);
+    memcpy(pos + 8, id32, ID_LEN);
+}
+
+static void make_record_key(uint8_t key[1 + ID_LEN], const uint8_t id32[ID_LEN])
+{
+    key[0] = 'm';
+    memcpy(key + 1, id32, ID_LEN);
+}
+
+/* 'g' tag '\0' [pos] into b (reset first); pos may be NULL for the prefix. */
+static void make_tag_key(buf_t *b, const char *tag, const uint8_t *pos)
+{
+    b->len = 0;
+    buf_byte(b, 'g');
+    buf_add(b, tag, strlen(tag) + 1);
+    if (pos != NULL)
+        buf_add(b, pos, POS_LEN);
+}
+
+static void stage_record(mnemo_store_batch_t *batch, const mnemo_memory_t *m,
+                         const uint8_t id32[ID_LEN])
+{
+    uint8_t key[1 + ID_LEN];
+    make_record_key(key, id32);
+    buf_t val = {0};
+    record_encode(&val, m);
+    mnemo_store_batch_put(batch, key, sizeof key, val.p, val.len);
+    free(val.p);
+}
+
+/* Puts (or deletes) the 't' key and the 'g' keys of tags at position pos. */
+static void stage_positions(mnemo_store_batch_t *batch, const uint8_t pos[POS_LEN], bool with_t,
+                            char *const *tags, size_t n_tags, bool put)
+{
+    buf_t key = {0};
+    if (with_t) {
+        buf_byte(&key, 't');
+        buf_add(&key, pos, POS_LEN);
+        if (put)
+            mnemo_store_batch_put(batch, key.p, key.len, "", 0);
+        else
+            mnemo_store_batch_delete(batch, key.p, key.len);
+    }
+    for (size_t i = 0; i < n_tags; i++) {
+        make_tag_key(&key, tags[i], pos);
+        if (put)
+            mnemo_store_batch_put(batch, key.p, key.len, "", 0);
+        else
+            mnemo_store_batch_delete(batch, key.p, key.len);
+    }
+    free(key.p);
+}
+
+static void stage_count(mnemo_store_batch_t *batch, unsigned stripe, uint64_t value)
+{
+    uint8_t key[sizeof count_key_name]; /* name without its NUL + stripe byte */
+    memcpy(key, count_key_name, sizeof count_key_name - 1);
+    key[sizeof key - 1] = (uint8_t)stripe;
+    uint8_t val[8];
+    put_be64(val, value);
+    mnemo_store_batch_put(batch, key, sizeof key, val, sizeof val);
+}
+
+/* ---- open and close ---- */
+
+static mnemo_status_t load_token_key(mnemo_memories_t *mem, mnemo_err_t *err)
+{
+    char *val = NULL;
+    size_t vlen = 0;
+    const size_t klen = sizeof token_key_name - 1;
+    mnemo_status_t st = mnemo_store_get(mem->store, token_key_name, klen, &val, &vlen, err);
+    if (st == MNEMO_OK) {
+        if (vlen == TOKEN_KEY_LEN)
+            memcpy(mem->token_key, val, TOKEN_KEY_LEN);
+        else
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "page token key: bad length %zu", vlen);
+        free(val);
+        return st;
+    }
+    if (st != MNEMO_ENOTFOUND)
+        return st;
+    mnemo_random_bytes(mem->token_key, TOKEN_KEY_LEN); /* first open of this store */
+    mnemo_store_batch_t *batch = mnemo_store_batch_create();
+    mnemo_store_batch_put(batch, token_key_name, klen, mem->token_key, TOKEN_KEY_LEN);
+    st = mnemo_store_write(mem->store, batch, true, err);
+    mnemo_store_batch_destroy(batch);
+    return st;
+}
+
+static mnemo_status_t load_counts(mnemo_memories_t *mem, mnemo_err_t *err)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < N_STRIPES; i++) {
+        uint8_t key[sizeof count_key_name];
+        memcpy(key, count_key_name, sizeof count_key_name - 1);
+        key[sizeof key - 1] = (uint8_t)i;
+        char *val = NULL;
+        size_t vlen = 0;
+        mnemo_status_t st = mnemo_store_get(mem->store, key, sizeof key, &val, &vlen, err);
+        if (st == MNEMO_ENOTFOUND)
+            continue;
+        if (st != MNEMO_OK)
+            return st;
+        if (vlen == 8)
+            mem->stripe_count[i] = get_be64((const uint8_t *)val);
+        free(val);
+        if (vlen != 8)
+            return mnemo_err_set(err, MNEMO_ECORRUPT, "memory count %u: bad length", i);
+        total += mem->stripe_count[i];
+    }
+    atomic_store(&mem->total, total);
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
+                                   const mnemo_memories_options_t *opts, mnemo_err_t *err)
+{
+    assert(out != NULL && store != NULL);
+    mnemo_memories_t *mem = xcalloc(1, sizeof *mem);
+    mem->store = store;
+    mem->sync_writes = opts != NULL ? opts->sync_writes : true;
+    atomic_init(&mem->total, 0);
+    for (size_t i = 0; i < N_STRIPES; i++)
+        pthread_mutex_init(&mem->stripes[i], NULL);
+    mnemo_status_t st = mnemo_index_open(&mem->index, store, INDEX_NS, err);
+    if (st == MNEMO_OK)
+        st = load_token_key(mem, err);
+    if (st == MNEMO_OK)
+        st = load_counts(mem, err);
+    if (st != MNEMO_OK) {
+        mnemo_memories_close(mem);
+        return st;
+    }
+    *out = mem;
+    return MNEMO_OK;
+}
+
+void mnemo_memories_close(mnemo_memories_t *mem)
+{
+    if (mem == NULL)
+        return;
+    mnemo_index_close(mem->index);
+    for (size_t i = 0; i < N_STRIPES; i++)
+        pthread_mutex_destroy(&mem->stripes[i]);
+    free(mem);
+}
+
+/* ---- put, get, delete ---- */
+
+static mnemo_status_t load_memory(mnemo_memories_t *mem, mnemo_memory_t **out,
+                                  const uint8_t id32[ID_LEN], mnemo_err_t *err)
+{
+    uint8_t key[1 + ID_LEN];
+    make_record_key(key, id32);
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(mem->store, key, sizeof key, &val, &vlen, err);
+    if (st == MNEMO_ENOTFOUND) {
+        char hex[MNEMO_SHA256_HEX_LEN + 1];
+        mnemo_hex_encode(hex, id32, ID_LEN);
+        return mnemo_err_set(err, MNEMO_ENOTFOUND, "memory %s not found", hex);
+    }
+    if (st != MNEMO_OK)
+        return st;
+    st = record_decode(out, id32, val, vlen, err);
+    free(val);
+    return st;
+}
+
+static mnemo_status_t parse_id(uint8_t id32[ID_LEN], const char *id, mnemo_err_t *err)
+{
+    size_t len = id != NULL ? strlen(id) : 0;
+    if (!mnemo_hex_decode(id32, ID_LEN, id != NULL ? id : "", len))
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "id: must be 64 hex digits (the SHA-256 of the content), got %zu "
+                             "characters",
+                             len);
+    return MNEMO_OK;
+}
+
+/* Records a new memory: record, 't' and 'g' keys, postings, stripe count. */
+static void stage_create(mnemo_memories_t *mem, mnemo_store_batch_t *batch, const mnemo_memory_t *m,
+                         const uint8_t id32[ID_LEN], unsigned stripe)
+{
+    uint8_t pos[POS_LEN];
+    make_position(pos, m->created_at_ms, id32);
+    stage_record(batch, m, id32);
+    stage_positions(batch, pos, true, m->tags, m->n_tags, true);
+    mnemo_index_add(mem->index, batch, id32, ID_LEN, m->content, m->content_len);
+    stage_count(batch, stripe, mem->stripe_count[stripe] + 1);
+}
+
+/* Merges in into the existing m and records the new record and 'g' keys. */
+static void stage_merge(mnemo_store_batch_t *batch, mnemo_memory_t *m,
+                        const mnemo_memory_input_t *in, const uint8_t id32[ID_LEN], int64_t now_ms)
+{
+    char **added = NULL;
+    size_t n_added = merge_tags(m, in->tags, in->n_tags, &added);
+    merge_metadata(m, in);
+    if (m->memory_type[0] == '\0' && in->memory_type != NULL && in->memory_type[0] != '\0') {
+        free(m->memory_type);
+        m->memory_type = xstrndup(in->memory_type, strlen(in->memory_type));
+    }
+    m->updated_at_ms = now_ms;
+    uint8_t pos[POS_LEN];
+    make_position(pos, m->created_at_ms, id32);
+    stage_record(batch, m, id32);
+    stage_positions(batch, pos, false, added, n_added, true);
+    free(added);
+}
+
+mnemo_status_t mnemo_memories_put(mnemo_memories_t *mem, mnemo_memory_t **out, bool *created,
+                                  const mnemo_memory_input_t *in, int64_t now_ms, mnemo_err_t *err)
+{
+    assert(mem != NULL && out != NULL && created != NULL && in != NULL);
+    assert(in->content != NULL && in->content_len > 0);
+    uint8_t id32[ID_LEN];
+    mnemo_sha256(in->content, in->content_len, id32);
+    unsigned stripe = id32[0] % N_STRIPES;
+    mnemo_memory_t *m = NULL;
+    mnemo_store_batch_t *batch = mnemo_store_batch_create();
+
+    pthread_mutex_lock(&mem->stripes[stripe]);
+    mnemo_status_t st = load_memory(mem, &m, id32, err);
+    bool is_new = st == MNEMO_ENOTFOUND;
+    if (st == MNEMO_OK) {
+        stage_merge(batch, m, in, id32, now_ms);
+    } else if (is_new) {
+        m = memory_from_input(in, id32, now_ms);
+        stage_create(mem, batch, m, id32, stripe);
+    } else {
+        goto done;
+    }
+    st = mnemo_store_write(mem->store, batch, mem->sync_writes, err);
+    if (st == MNEMO_OK && is_new) {
+        mem->stripe_count[stripe]++;
+        atomic_fetch_add(&mem->total, 1);
+    }
+done:
+    pthread_mutex_unlock(&mem->stripes[stripe]);
+    mnemo_store_batch_destroy(batch);
+    if (st != MNEMO_OK) {
+        mnemo_memory_destroy(m);
+        return st;
+    }
+    *out = m;
+    *created = is_new;
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_memories_get(mnemo_memories_t *mem, mnemo_memory_t **out, const char *id,
+                                  mnemo_err_t *err)
+{
+    assert(mem != NULL && out != NULL);
+    uint8_t id32[ID_LEN];
+    mnemo_status_t st = parse_id(id32, id, err);
+    if (st != MNEMO_OK)
+        return st;
+    return load_memory(mem, out, id32, err);
+}
+
+mnemo_status_t mnemo_memories_delete(mnemo_memories_t *mem, bool *deleted, const char *id,
+                                     mnemo_err_t *err)
+{
+    assert(mem != NULL && deleted != NULL);
+    uint8_t id32[ID_LEN];
+    mnemo_status_t st = parse_id(id32, id, err);
+    if (st != MNEMO_OK)
+        return st;
+    unsigned stripe = id32[0] % N_STRIPES;
+    mnemo_memory_t *m = NULL;
+    mnemo_store_batch_t *batch = mnemo_store_batch_create();
+    bool gone = false;
+
+    pthread_mutex_lock(&mem->stripes[stripe]);
+    st = load_memory(mem, &m, id32, err);
+    if (st != MNEMO_OK)
+        goto done;
+    uint8_t key[1 + ID_LEN], pos[POS_LEN];
+    make_record_key(key, id32);
+    make_position(pos, m->created_at_ms, id32);
+    mnemo_store_batch_delete(batch, key, sizeof key);
+    stage_positions(batch, pos, true, m->tags, m->n_tags, false);
+    mnemo_index_remove(mem->index, batch, id32, ID_LEN, m->content, m->content_len);
+    if (mem->stripe_count[stripe] > 0)
+        stage_count(batch, stripe, mem->stripe_count[stripe] - 1);
+    st = mnemo_store_write(mem->store, batch, mem->sync_writes, err);
+    if (st == MNEMO_OK) {
+        if (mem->stripe_count[stripe] > 0) {
+            mem->stripe_count[stripe]--;
+            atomic_fetch_sub(&mem->total, 1);
+        }
+        gone = true;
+    }
+done:
+    pthread_mutex_unlock(&mem->stripes[stripe]);
+    mnemo_store_batch_destroy(batch);
+    mnemo_memory_destroy(m);
+    if (st == MNEMO_ENOTFOUND)
+        st = MNEMO_OK; /* idempotent */
+    if (st == MNEMO_OK)
+        *deleted = gone;
+    return st;
+}
+
+uint64_t mnemo_memories_count(const mnemo_memories_t *mem)
+{
+    return atomic_load(&mem->total);
+}
+
+/* ---- tag filters and page tokens ---- */
+
+/* The sorted, de-duplicated tag filter (the caller frees the array only). */
+static const char **sorted_tags(const char *const *tags, size_t n, size_t *n_out)
+{
+    const char **s = xcalloc(n, sizeof *s);
+    for (size_t i = 0; i < n; i++) {
+        assert(tags[i] != NULL);
+        s[i] = tags[i];
+    }
+    qsort(s, n, sizeof *s, cmp_str_ptr);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || strcmp(s[u - 1], s[i]) != 0)
+            s[u++] = s[i];
+    *n_out = u;
+    return s;
+}
+
+/* HMAC-SHA256 (RFC 2104) of msg under key. */
+static void hmac_sha256(uint8_t out[MNEMO_SHA256_LEN], const uint8_t key[TOKEN_KEY_LEN],
+                        const void *msg, size_t len)
+{
+    uint8_t pad[64] = {0};
+    memcpy(pad, key, TOKEN_KEY_LEN);
+    buf_t inner = {0};
+    for (size_t i = 0; i < sizeof pad; i++)
+        buf_byte(&inner, pad[i] ^ 0x36);
+    buf_add(&inner, msg, len);
+    uint8_t outer[64 + MNEMO_SHA256_LEN];
+    for (size_t i = 0; i < sizeof pad; i++)
+        outer[i] = pad[i] ^ 0x5c;
+    mnemo_sha256(inner.p, inner.len, outer + 64);
+    mnemo_sha256(outer, sizeof outer, out);
+    free(inner.p);
+}
+
+static void token_mac(const mnemo_memories_t *mem, uint8_t mac[TOKEN_MAC_LEN],
+                      const uint8_t pos[POS_LEN], const char **tags, size_t n_tags)
+{
+    buf_t msg = {0};
+    buf_byte(&msg, TOKEN_VERSION);
+    buf_add(&msg, pos, POS_LEN);
+    for (size_t i = 0; i < n_tags; i++)
+        buf_add(&msg, tags[i], strlen(tags[i]) + 1); /* with NUL: unambiguous */
+    uint8_t full[MNEMO_SHA256_LEN];
+    hmac_sha256(full, mem->token_key, msg.p, msg.len);
+    memcpy(mac, full, TOKEN_MAC_LEN);
+    free(msg.p);
+}
+
+static char *token_encode(const mnemo_memories_t *mem, const uint8_t pos[POS_LEN],
+                          const char **tags, size_t n_tags)
+{
+    uint8_t raw[TOKEN_LEN];
+    raw[0] = TOKEN_VERSION;
+    memcpy(raw + 1, pos, POS_LEN);
+    token_mac(mem, raw + 1 + POS_LEN, pos, tags, n_tags);
+    char *hex = xmalloc(2 * TOKEN_LEN + 1);
+    mnemo_hex_encode(hex, raw, TOKEN_LEN);
+    return hex;
+}
+
+static mnemo_status_t token_decode(const mnemo_memories_t *mem, uint8_t pos[POS_LEN],
+                                   const char *token, const char **tags, size_t n_tags,
+                                   mnemo_err_t *err)
+{
+    uint8_t raw[TOKEN_LEN], mac[TOKEN_MAC_LEN];
+    bool ok = mnemo_hex_decode(raw, TOKEN_LEN, token, strlen(token)) && raw[0] == TOKEN_VERSION;
+    if (ok) {
+        token_mac(mem, mac, raw + 1, tags, n_tags);
+        uint8_t diff = 0; /* constant time: no oracle for forging byte by byte */
+        for (size_t i = 0; i < TOKEN_MAC_LEN; i++)
+            diff |= (uint8_t)(mac[i] ^ raw[1 + POS_LEN + i]);
+        ok = diff == 0;
+    }
+    if (!ok)
+        return mnemo_err_set(err, MNEMO_EINVAL, "page_token: invalid or from another query");
+    memcpy(pos, raw + 1, POS_LEN);
+    return MNEMO_OK;
+}
+
+/* ---- merged reverse scans ---- */
+
+/* A reverse scan of one prefix ('t', or 'g' tag '\0'). */
+typedef struct cursor {
+    mnemo_store_iter_t *it;
+    buf_t key; /* prefix, then scratch for seeks */
+    size_t plen;
+    bool valid;
+    uint8_t pos[POS_LEN]; /* current position while valid */
+} cursor_t;
+
+typedef struct merge {
+    cursor_t *c;
+    size_t n;
+} merge_t;
+
+static void cursor_load(cursor_t *c)
+{
+    c->valid = false;
+    if (!mnemo_store_iter_valid(c->it))
+        return;
+    size_t klen = 0;
+    const char *key = mnemo_store_iter_key(c->it, &klen);
+    if (klen != c->plen + POS_LEN || memcmp(key, c->key.p, c->plen) != 0)
+        return;
+    memcpy(c->pos, key + c->plen, POS_LEN);
+    c->valid = true;
+}
+
+/* Positions c on its newest entry older than after (NULL: the newest). */
+static void cursor_start(cursor_t *c, mnemo_store_t *store, const uint8_t *after)
+{
+    c->it = mnemo_store_iter_create(store);
+    c->key.len = c->plen;
+    if (after != NULL) {
+        buf_add(&c->key, after, POS_LEN);
+        mnemo_store_iter_seek_before(c->it, c->key.p, c->key.len);
+        c->key.len = c->plen;
+    } else {
+        c->key.p[c->plen - 1]++; /* 't' -> 'u', '\0' -> '\1': just past the prefix */
+        mnemo_store_iter_seek_before(c->it, c->key.p, c->plen);
+        c->key.p[c->plen - 1]--;
+    }
+    cursor_load(c);
+}
+
+static void merge_open(merge_t *mg, mnemo_store_t *store, const char **tags, size_t n_tags,
+                       const uint8_t *after)
+{
+    mg->n = n_tags != 0 ? n_tags : 1;
+    mg->c = xcalloc(mg->n, sizeof *mg->c);
+    for (size_t i = 0; i < mg->n; i++) {
+        cursor_t *c = &mg->c[i];
+        if (n_tags == 0)
+            buf_byte(&c->key, 't');
+        else
+            make_tag_key(&c->key, tags[i], NULL);
+        c->plen = c->key.len;
+        cursor_start(c, store, after);
+    }
+}
+
+/* The newest position of any cursor into pos; advances every cursor on it
+ * (a memory under several tags sits at the same position in each). */
+static bool merge_next(merge_t *mg, uint8_t pos[POS_LEN])
+{
+    const uint8_t *best = NULL;
+    for (size_t i = 0; i < mg->n; i++)
+        if (mg->c[i].valid && (best == NULL || memcmp(mg->c[i].pos, best, POS_LEN) > 0))
+            best = mg->c[i].pos;
+    if (best == NULL)
+        return false;
+    memcpy(pos, best, POS_LEN);
+    for (size_t i = 0; i < mg->n; i++) {
+        if (mg->c[i].valid && memcmp(mg->c[i].pos, pos, POS_LEN) == 0) {
+            mnemo_store_iter_prev(mg->c[i].it);
+            cursor_load(&mg->c[i]);
+        }
+    }
+    return true;
+}
+
+static bool merge_has_more(const merge_t *mg)
+{
+    for (size_t i = 0; i < mg->n; i++)
+        if (mg->c[i].valid)
+            return true;
+    return false;
+}
+
+/* Closes mg and returns the first scan error, if any. */
+static mnemo_status_t merge_close(merge_t *mg, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    for (size_t i = 0; i < mg->n; i++) {
+        if (st == MNEMO_OK)
+            st = mnemo_store_iter_status(mg->c[i].it, err);
+        mnemo_store_iter_destroy(mg->c[i].it);
+        free(mg->c[i].key.p);
+    }
+    free(mg->c);
+    mg->c = NULL;
+    mg->n = 0;
+    return st;
+}
+
+/* ---- loading pages ---- */
+
+/* Loads the memories at positions into list (skipping ids deleted since the
+ * scan); scores may be NULL. */
+static mnemo_status_t load_list(mnemo_memories_t *mem, mnemo_memory_list_t *list,
+                                const uint8_t *ids, size_t stride, size_t n, const double *scores,
+                                mnemo_err_t *err)
+{
+    list->items = xcalloc(n, sizeof *list->items);
+    list->scores = scores != NULL ? xcalloc(n, sizeof *list->scores) : NULL;
+    list->count = 0;
+    for (size_t i = 0; i < n; i++) {
+        mnemo_memory_t *m = NULL;
+        mnemo_status_t st = load_memory(mem, &m, ids + i * stride, err);
+        if (st == MNEMO_ENOTFOUND)
+            continue;
+        if (st != MNEMO_OK)
+            return st;
+        if (scores != NULL)
+            list->scores[list->count] = scores[i];
+        list->items[list->count++] = m;
+    }
+    return MNEMO_OK;
+}
+
+/* Collects up to limit positions of the merged scan into *positions (the
+ * caller's), newest first; *more says whether the scan had more. */
+static mnemo_status_t collect(merge_t *mg, size_t limit, uint8_t **positions, size_t *n, bool *more,
+                              mnemo_err_t *err)
+{
+    uint8_t *p = xcalloc(limit, POS_LEN);
+    size_t count = 0;
+    while (count < limit && merge_next(mg, p + count * POS_LEN))
+        count++;
+    *more = merge_has_more(mg);
+    mnemo_status_t st = merge_close(mg, err);
+    if (st != MNEMO_OK) {
+        free(p);
+        return st;
+    }
+    *positions = p;
+    *n = count;
+    return MNEMO_OK;
+}
+
+static mnemo_status_t list_merged(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                  const char **tags, size_t n_tags, const uint8_t *after,
+                                  size_t limit, bool want_token, mnemo_err_t *err)
+{
+    mnemo_memory_list_t list = {0};
+    merge_t mg;
+    merge_open(&mg, mem->store, tags, n_tags, after);
+    uint8_t *positions = NULL;
+    size_t n = 0;
+    bool more = false;
+    mnemo_status_t st = collect(&mg, limit, &positions, &n, &more, err);
+    if (st != MNEMO_OK)
+        return st;
+    st = load_list(mem, &list, positions + 8, POS_LEN, n, NULL, err);
+    if (st == MNEMO_OK && want_token && more && n > 0)
+        list.next_page_token = token_encode(mem, positions + (n - 1) * POS_LEN, tags, n_tags);
+    free(positions);
+    if (st != MNEMO_OK) {
+        mnemo_memory_list_cleanup(&list);
+        return st;
+    }
+    *out = list;
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_memories_list(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                   size_t page_size, const char *page_token,
+                                   const char *const *tags, size_t n_tags, mnemo_err_t *err)
+{
+    assert(mem != NULL && out != NULL);
+    size_t n_sorted = 0;
+    const char **sorted = sorted_tags(tags, n_tags, &n_sorted);
+    uint8_t after[POS_LEN];
+    bool has_token = page_token != NULL && page_token[0] != '\0';
+    mnemo_status_t st = MNEMO_OK;
+    if (has_token)
+        st = token_decode(mem, after, page_token, sorted, n_sorted, err);
+    if (st == MNEMO_OK)
+        st = list_merged(mem, out, sorted, n_sorted, has_token ? after : NULL,
+                         page_size != 0 ? page_size : DEFAULT_PAGE_SIZE, true, err);
+    free(sorted);
+    return st;
+}
+
+/* ---- retrieval and tag search ---- */
+
+typedef struct id_set {
+    uint8_t *ids; /* sorted id32s */
+    size_t n;
+} id_set_t;
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, ID_LEN);
+}
+
+static bool id_set_has(void *ctx, const void *doc_id, size_t id_len)
+{
+    const id_set_t *set = ctx;
+    return id_len == ID_LEN && bsearch(doc_id, set->ids, set->n, ID_LEN, cmp_id) != NULL;
+}
+
+/* The ids of every memory under any of tags: a scan of those tags only. */
+static mnemo_status_t id_set_build(mnemo_memories_t *mem, id_set_t *set, const char **tags,
+                                   size_t n_tags, mnemo_err_t *err)
+{
+    merge_t mg;
+    merge_open(&mg, mem->store, tags, n_tags, NULL);
+    buf_t ids = {0};
+    uint8_t pos[POS_LEN];
+    size_t n = 0;
+    while (merge_next(&mg, pos)) {
+        buf_add(&ids, pos + 8, ID_LEN);
+        n++;
+    }
+    mnemo_status_t st = merge_close(&mg, err);
+    if (st != MNEMO_OK) {
+        free(ids.p);
+        return st;
+    }
+    if (n > 0)
+        qsort(ids.p, n, ID_LEN, cmp_id);
+    set->ids = ids.p;
+    set->n = n;
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                       const char *query, size_t qlen, size_t limit,
+                                       const char *const *tags, size_t n_tags, double min_score,
+                                       mnemo_err_t *err)
+{
+    assert(mem != NULL && out != NULL && (query != NULL || qlen == 0));
+    size_t n_sorted = 0;
+    const char **sorted = sorted_tags(tags, n_tags, &n_sorted);
+    id_set_t set = {0};
+    mnemo_index_hit_t *hits = NULL;
+    size_t n_hits = 0;
+    double *scores = NULL;
+    uint8_t *ids = NULL;
+    mnemo_memory_list_t list = {0};
+    mnemo_status_t st = MNEMO_OK;
+    if (n_sorted > 0)
+        st = id_set_build(mem, &set, sorted, n_sorted, err);
+    if (st != MNEMO_OK || (n_sorted > 0 && set.n == 0))
+        goto done; /* no memory carries the tags: nothing to rank */
+    st = mnemo_index_search(mem->index, &hits, &n_hits, query != NULL ? query : "", qlen,
+                            limit != 0 ? limit : DEFAULT_LIMIT, min_score,
+                            n_sorted > 0 ? id_set_has : NULL, &set, err);
+    if (st != MNEMO_OK)
+        goto done;
+    scores = xcalloc(n_hits, sizeof *scores);
+    ids = xcalloc(n_hits, ID_LEN);
+    size_t n = 0;
+    for (size_t i = 0; i < n_hits; i++) {
+        if (hits[i].id_len != ID_LEN)
+            continue; /* not a memory id: cannot be ours */
+        memcpy(ids + n * ID_LEN, hits[i].id, ID_LEN);
+        scores[n++] = hits[i].score;
+    }
+    st = load_list(mem, &list, ids, ID_LEN, n, scores, err);
+done:
+    if (st == MNEMO_OK && list.scores == NULL)
+        list.scores = xcalloc(1, sizeof *list.scores);
+    if (st == MNEMO_OK && list.items == NULL)
+        list.items = xcalloc(1, sizeof *list.items);
+    if (st == MNEMO_OK)
+        *out = list;
+    else
+        mnemo_memory_list_cleanup(&list);
+    free(ids);
+    free(scores);
+    free(hits);
+    free(set.ids);
+    free(sorted);
+    return st;
+}
+
+/* True when the memory at pos carries tag (a point lookup of its 'g' key). */
+static mnemo_status_t has_tag(mnemo_memories_t *mem, bool *yes, const char *tag,
+                              const uint8_t pos[POS_LEN], mnemo_err_t *err)
+{
+    buf_t key = {0};
+    make_tag_key(&key, tag, pos);
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(mem->store, key.p, key.len, &val, &vlen, err);
+    free(key.p);
+    free(val);
+    *yes = st == MNEMO_OK;
+    return st == MNEMO_ENOTFOUND ? MNEMO_OK : st;
+}
+
+/* The index of the tag with the fewest bytes of 'g' keys on disk (a cheap
+ * guess at the fewest memories): the one to scan for match_all. */
+static size_t smallest_tag(mnemo_memories_t *mem, const char **tags, size_t n_tags)
+{
+    size_t best = 0;
+    unsigned long long best_size = 0;
+    buf_t start = {0}, limit = {0};
+    for (size_t i = 0; i < n_tags; i++) {
+        make_tag_key(&start, tags[i], NULL);
+        make_tag_key(&limit, tags[i], NULL);
+        limit.p[limit.len - 1] = 1;
+        unsigned long long size =
+            mnemo_store_approximate_size(mem->store, start.p, start.len, limit.p, limit.len);
+        if (i == 0 || size < best_size) {
+            best = i;
+            best_size = size;
+        }
+    }
+    free(start.p);
+    free(limit.p);
+    return best;
+}
+
+static mnemo_status_t by_all_tags(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                  const char **tags, size_t n_tags, size_t limit, mnemo_err_t *err)
+{
+    size_t scan = smallest_tag(mem, tags, n_tags);
+    merge_t mg;
+    merge_open(&mg, mem->store, tags + scan, 1, NULL);
+    uint8_t *ids = xcalloc(limit, ID_LEN);
+    size_t n = 0;
+    uint8_t pos[POS_LEN];
+    mnemo_status_t st = MNEMO_OK;
+    while (st == MNEMO_OK && n < limit && merge_next(&mg, pos)) {
+        bool all = true;
+        for (size_t i = 0; i < n_tags && all && st == MNEMO_OK; i++)
+            if (i != scan)
+                st = has_tag(mem, &all, tags[i], pos, err);
+        if (st == MNEMO_OK && all)
+            memcpy(ids + ID_LEN * n++, pos + 8, ID_LEN);
+    }
+    mnemo_status_t close_st = merge_close(&mg, err);
+    if (st == MNEMO_OK)
+        st = close_st;
+    mnemo_memory_list_t list = {0};
+    if (st == MNEMO_OK)
+        st = load_list(mem, &list, ids, ID_LEN, n, NULL, err);
+    free(ids);
+    if (st != MNEMO_OK) {
+        mnemo_memory_list_cleanup(&list);
+        return st;
+    }
+    *out = list;
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_memories_by_tag(mnemo_memories_t *mem, mnemo_memory_list_t *out,
+                                     const char *const *tags, size_t n_tags, bool match_all,
+                                     size_t limit, mnemo_err_t *err)
+{
+    assert(mem != NULL && out != NULL);
+    if (n_tags == 0)
+        return mnemo_err_set(err, MNEMO_EINVAL, "tags: at least one tag is required");
+    size_t n_sorted = 0;
+    const char **sorted = sorted_tags(tags, n_tags, &n_sorted);
+    if (limit == 0)
+        limit = DEFAULT_LIMIT;
+    mnemo_status_t st = match_all
+                            ? by_all_tags(mem, out, sorted, n_sorted, limit, err)
+                            : list_merged(mem, out, sorted, n_sorted, NULL, limit, false, err);
+    free(sorted);
+    return st;
+}
+
+/* ---- ownership ---- */
+
+void mnemo_memory_destroy(mnemo_memory_t *m)
+{
+    if (m == NULL)
+        return;
+    free(m->content);
+    for (size_t i = 0; i < m->n_tags; i++)
+        free(m->tags[i]);
+    free(m->tags);
+    for (size_t i = 0; i < m->n_metadata; i++) {
+        free(m->metadata[i].key);
+        free(m->metadata[i].value);
+    }
+    free(m->metadata);
+    free(m->memory_type);
+    free(m);
+}
+
+void mnemo_memory_list_cleanup(mnemo_memory_list_t *list)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        mnemo_memory_destroy(list->items[i]);
+    free(list->items);
+    free(list->scores);
+    free(list->next_page_token);
+    memset(list, 0, sizeof *list);
+}

@@ -90,8 +90,7 @@ void mnemo_memories_close(mnemo_memories_t *mem);
 /* Stores in (new or merged) at time now_ms; *out (the caller's) is the stored
  * memory, *created says whether it is new. MNEMO_EIO when the write failed. */
 mnemo_status_t mnemo_memories_put(mnemo_memories_t *mem, mnemo_memory_t **out, bool *created,
-                                  const mnemo_memory_input_t *in, int64_t now_ms,
-                                  mnemo_err_t *err);
+                                  const mnemo_memory_input_t *in, int64_t now_ms, mnemo_err_t *err);
 
 /* MNEMO_ENOTFOUND when no memory has id (64 lowercase hex digits; anything
  * else is MNEMO_EINVAL naming "id"). */

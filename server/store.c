@@ -1,0 +1,327 @@
+/* store.c - the key-value store under mnemod, over LevelDB's C API.
+ *
+ * DESIGN: this is the only file that includes leveldb/c.h. The store owns
+ * the LevelDB handle and everything the handle borrows (options, block
+ * cache, bloom filter policy, read and write options), and frees them after
+ * the handle at close. Two LevelDB conventions are confined to one helper
+ * each: every buffer LevelDB allocates is released by ldb_free(), and every
+ * `char **errptr` result is turned into a status by take_error().
+ *
+ * A failed write is fatal for the handle (LevelDB would acknowledge later
+ * writes and lose them on reopen): the first failure sets the atomic
+ * `failed` flag and later writes return MNEMO_EIO without touching LevelDB.
+ * Reads keep working.
+ *
+ * Iterators own a snapshot and the read options that pin it, so a scan sees
+ * one consistent state however long it runs; both are released at destroy.
+ *
+ * Threads: any thread may call any function; LevelDB serialises writers and
+ * groups concurrent sync writes into one fsync. A batch or an iterator is
+ * used by one thread at a time.
+ */
+#include "store.h"
+
+#include <assert.h>
+#include <leveldb/c.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CACHE_BYTES  (32u << 20)
+#define DEFAULT_WRITE_BUFFER (16u << 20)
+#define BLOOM_BITS_PER_KEY   10
+
+struct mnemo_store {
+    leveldb_t *db;
+    leveldb_options_t *options;
+    leveldb_cache_t *cache;
+    leveldb_filterpolicy_t *bloom;
+    leveldb_readoptions_t *read_opts;
+    leveldb_writeoptions_t *write_sync;   /* sync=true */
+    leveldb_writeoptions_t *write_nosync; /* sync=false */
+    atomic_bool failed;                   /* set once, by the first failed write */
+};
+
+struct mnemo_store_batch {
+    leveldb_writebatch_t *wb;
+    size_t count; /* puts and deletes since create or clear */
+};
+
+struct mnemo_store_iter {
+    mnemo_store_t *store;
+    const leveldb_snapshot_t *snapshot;
+    leveldb_readoptions_t *read_opts; /* pins snapshot */
+    leveldb_iterator_t *it;
+};
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n != 0 ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+/* The one caller of leveldb_free: LevelDB's buffers may come from another
+ * allocator than ours. */
+static void ldb_free(void *p)
+{
+    if (p != NULL)
+        leveldb_free(p);
+}
+
+/* The one reader of LevelDB error pointers: when *errptr is set, formats
+ * "what: <leveldb message>" into err, frees the message, resets *errptr and
+ * returns ECORRUPT for corruption, else fallback. MNEMO_OK when no error. */
+static mnemo_status_t take_error(char **errptr, mnemo_status_t fallback, mnemo_err_t *err,
+                                 const char *what)
+{
+    if (*errptr == NULL)
+        return MNEMO_OK;
+    mnemo_status_t code = strstr(*errptr, "Corruption") != NULL ? MNEMO_ECORRUPT : fallback;
+    mnemo_err_set(err, code, "%s: %s", what, *errptr);
+    ldb_free(*errptr);
+    *errptr = NULL;
+    return code;
+}
+
+static void destroy_parts(mnemo_store_t *s)
+{
+    if (s->db != NULL)
+        leveldb_close(s->db);
+    if (s->options != NULL)
+        leveldb_options_destroy(s->options);
+    if (s->bloom != NULL)
+        leveldb_filterpolicy_destroy(s->bloom);
+    if (s->cache != NULL)
+        leveldb_cache_destroy(s->cache);
+    if (s->read_opts != NULL)
+        leveldb_readoptions_destroy(s->read_opts);
+    if (s->write_sync != NULL)
+        leveldb_writeoptions_destroy(s->write_sync);
+    if (s->write_nosync != NULL)
+        leveldb_writeoptions_destroy(s->write_nosync);
+    free(s);
+}
+
+static void configure(mnemo_store_t *s, const mnemo_store_options_t *opts)
+{
+    size_t cache_bytes =
+        opts != NULL && opts->cache_bytes != 0 ? opts->cache_bytes : DEFAULT_CACHE_BYTES;
+    size_t wbuf = opts != NULL && opts->write_buffer_size != 0 ? opts->write_buffer_size
+                                                               : DEFAULT_WRITE_BUFFER;
+    s->options = leveldb_options_create();
+    s->cache = leveldb_cache_create_lru(cache_bytes);
+    s->bloom = leveldb_filterpolicy_create_bloom(BLOOM_BITS_PER_KEY);
+    leveldb_options_set_create_if_missing(s->options, 1);
+    leveldb_options_set_cache(s->options, s->cache);
+    leveldb_options_set_filter_policy(s->options, s->bloom);
+    leveldb_options_set_write_buffer_size(s->options, wbuf);
+    s->read_opts = leveldb_readoptions_create();
+    s->write_sync = leveldb_writeoptions_create();
+    leveldb_writeoptions_set_sync(s->write_sync, 1);
+    s->write_nosync = leveldb_writeoptions_create();
+    leveldb_writeoptions_set_sync(s->write_nosync, 0);
+}
+
+mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
+                                const mnemo_store_options_t *opts, mnemo_err_t *err)
+{
+    assert(out != NULL && dir != NULL);
+    mnemo_store_t *s = xmalloc(sizeof *s);
+    memset(s, 0, sizeof *s);
+    atomic_init(&s->failed, false);
+    configure(s, opts);
+
+    char *errptr = NULL;
+    s->db = leveldb_open(s->options, dir, &errptr);
+    if (errptr != NULL) {
+        /* LevelDB reports a held LOCK file as "IO error: lock <dir>/LOCK: ...". */
+        bool locked = strstr(errptr, "lock") != NULL;
+        mnemo_status_t st = take_error(&errptr, MNEMO_EIO, err, "open data dir");
+        if (locked)
+            st =
+                mnemo_err_set(err, MNEMO_EUNAVAIL, "data dir %s is in use by another process", dir);
+        s->db = NULL;
+        destroy_parts(s);
+        return st;
+    }
+    *out = s;
+    return MNEMO_OK;
+}
+
+void mnemo_store_close(mnemo_store_t *store)
+{
+    if (store != NULL)
+        destroy_parts(store);
+}
+
+mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t klen, char **val,
+                               size_t *vlen, mnemo_err_t *err)
+{
+    assert(store != NULL && val != NULL && vlen != NULL);
+    char *errptr = NULL;
+    size_t n = 0;
+    char *found = leveldb_get(store->db, store->read_opts, key, klen, &n, &errptr);
+    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, err, "store read");
+    if (st != MNEMO_OK) {
+        ldb_free(found);
+        return st;
+    }
+    if (found == NULL)
+        return mnemo_err_set(err, MNEMO_ENOTFOUND, "key not found");
+    char *copy = xmalloc(n + 1);
+    memcpy(copy, found, n);
+    copy[n] = '\0';
+    ldb_free(found);
+    *val = copy;
+    *vlen = n;
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batch, bool sync,
+                                 mnemo_err_t *err)
+{
+    assert(store != NULL && batch != NULL);
+    if (atomic_load(&store->failed))
+        return mnemo_err_set(err, MNEMO_EIO, "store write refused: an earlier write failed");
+    char *errptr = NULL;
+    leveldb_write(store->db, sync ? store->write_sync : store->write_nosync, batch->wb, &errptr);
+    if (errptr != NULL) {
+        atomic_store(&store->failed, true);
+        take_error(&errptr, MNEMO_EIO, err, "store write");
+        return MNEMO_EIO; /* the header promises EIO, even for corruption */
+    }
+    return MNEMO_OK;
+}
+
+bool mnemo_store_failed(const mnemo_store_t *store)
+{
+    assert(store != NULL);
+    return atomic_load(&store->failed);
+}
+
+unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,
+                                                size_t slen, const void *limit, size_t llen)
+{
+    const char *starts[1] = {start};
+    const char *limits[1] = {limit};
+    uint64_t sizes[1] = {0};
+    leveldb_approximate_sizes(store->db, 1, starts, &slen, limits, &llen, sizes);
+    return (unsigned long long)sizes[0];
+}
+
+mnemo_store_batch_t *mnemo_store_batch_create(void)
+{
+    mnemo_store_batch_t *b = xmalloc(sizeof *b);
+    b->wb = leveldb_writebatch_create();
+    if (b->wb == NULL)
+        abort();
+    b->count = 0;
+    return b;
+}
+
+void mnemo_store_batch_put(mnemo_store_batch_t *batch, const void *key, size_t klen,
+                           const void *val, size_t vlen)
+{
+    leveldb_writebatch_put(batch->wb, key, klen, val, vlen);
+    batch->count++;
+}
+
+void mnemo_store_batch_delete(mnemo_store_batch_t *batch, const void *key, size_t klen)
+{
+    leveldb_writebatch_delete(batch->wb, key, klen);
+    batch->count++;
+}
+
+void mnemo_store_batch_clear(mnemo_store_batch_t *batch)
+{
+    leveldb_writebatch_clear(batch->wb);
+    batch->count = 0;
+}
+
+size_t mnemo_store_batch_count(const mnemo_store_batch_t *batch)
+{
+    return batch->count;
+}
+
+void mnemo_store_batch_destroy(mnemo_store_batch_t *batch)
+{
+    if (batch == NULL)
+        return;
+    leveldb_writebatch_destroy(batch->wb);
+    free(batch);
+}
+
+mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
+{
+    assert(store != NULL);
+    mnemo_store_iter_t *it = xmalloc(sizeof *it);
+    it->store = store;
+    it->snapshot = leveldb_create_snapshot(store->db);
+    it->read_opts = leveldb_readoptions_create();
+    leveldb_readoptions_set_snapshot(it->read_opts, it->snapshot);
+    it->it = leveldb_create_iterator(store->db, it->read_opts);
+    return it;
+}
+
+void mnemo_store_iter_destroy(mnemo_store_iter_t *it)
+{
+    if (it == NULL)
+        return;
+    leveldb_iter_destroy(it->it);
+    leveldb_readoptions_destroy(it->read_opts);
+    leveldb_release_snapshot(it->store->db, it->snapshot);
+    free(it);
+}
+
+void mnemo_store_iter_seek(mnemo_store_iter_t *it, const void *key, size_t klen)
+{
+    leveldb_iter_seek(it->it, key, klen);
+}
+
+void mnemo_store_iter_seek_before(mnemo_store_iter_t *it, const void *key, size_t klen)
+{
+    leveldb_iter_seek(it->it, key, klen);
+    if (leveldb_iter_valid(it->it))
+        leveldb_iter_prev(it->it);
+    else
+        leveldb_iter_seek_to_last(it->it); /* every key is < key */
+}
+
+bool mnemo_store_iter_valid(const mnemo_store_iter_t *it)
+{
+    return leveldb_iter_valid(it->it) != 0;
+}
+
+void mnemo_store_iter_next(mnemo_store_iter_t *it)
+{
+    assert(mnemo_store_iter_valid(it));
+    leveldb_iter_next(it->it);
+}
+
+void mnemo_store_iter_prev(mnemo_store_iter_t *it)
+{
+    assert(mnemo_store_iter_valid(it));
+    leveldb_iter_prev(it->it);
+}
+
+const char *mnemo_store_iter_key(const mnemo_store_iter_t *it, size_t *klen)
+{
+    assert(mnemo_store_iter_valid(it));
+    return leveldb_iter_key(it->it, klen);
+}
+
+const char *mnemo_store_iter_value(const mnemo_store_iter_t *it, size_t *vlen)
+{
+    assert(mnemo_store_iter_valid(it));
+    return leveldb_iter_value(it->it, vlen);
+}
+
+mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t *err)
+{
+    char *errptr = NULL;
+    leveldb_iter_get_error(it->it, &errptr);
+    return take_error(&errptr, MNEMO_EIO, err, "store scan");
+}

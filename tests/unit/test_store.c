@@ -1,0 +1,390 @@
+/* test_store.c - unit tests of store.c: reads and writes, atomic batches,
+ * snapshot iterators, the directory lock and the sticky write failure.
+ */
+#include "store.h"
+#include "testutil.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static mnemo_store_t *open_store(const char *dir)
+{
+    mnemo_store_t *s = NULL;
+    mnemo_err_t err = {{0}};
+    mnemo_status_t st = mnemo_store_open(&s, dir, NULL, &err);
+    CU_ASSERT_EQUAL_FATAL(st, MNEMO_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    return s;
+}
+
+static void put1(mnemo_store_t *s, const char *key, const char *val)
+{
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, key, strlen(key), val, strlen(val));
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+}
+
+/* True when key holds exactly val. */
+static int has(mnemo_store_t *s, const char *key, const char *val)
+{
+    char *got = NULL;
+    size_t n = 0;
+    if (mnemo_store_get(s, key, strlen(key), &got, &n, NULL) != MNEMO_OK)
+        return 0;
+    int ok = n == strlen(val) && memcmp(got, val, n) == 0 && got[n] == '\0';
+    free(got);
+    return ok;
+}
+
+static int absent(mnemo_store_t *s, const char *key)
+{
+    char *got = NULL;
+    size_t n = 0;
+    return mnemo_store_get(s, key, strlen(key), &got, &n, NULL) == MNEMO_ENOTFOUND && got == NULL;
+}
+
+static void test_store__get_after_write(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "alpha", "one");
+    CU_ASSERT(has(s, "alpha", "one"));
+    put1(s, "alpha", "two");
+    CU_ASSERT(has(s, "alpha", "two"));
+    CU_ASSERT(!mnemo_store_failed(s));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__get_missing_is_notfound(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    CU_ASSERT(absent(s, "nothing"));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__binary_keys_and_values(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    const char key[] = {'k', '\0', 'x'};
+    const char val[] = {'\0', 'v', '\0', (char)0xff};
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, key, sizeof key, val, sizeof val);
+    mnemo_store_batch_put(b, "", 0, "", 0); /* empty key and value */
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    char *got = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_get(s, key, sizeof key, &got, &n, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(n, sizeof val);
+    CU_ASSERT(memcmp(got, val, sizeof val) == 0);
+    CU_ASSERT_EQUAL(got[n], '\0');
+    free(got);
+    CU_ASSERT(absent(s, "k")); /* a prefix of key is another key */
+    CU_ASSERT(has(s, "", ""));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__delete(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "a", "1");
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_delete(b, "a", 1);
+    mnemo_store_batch_delete(b, "never", 5); /* deleting an absent key is fine */
+    CU_ASSERT_EQUAL(mnemo_store_batch_count(b), 2);
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    CU_ASSERT(absent(s, "a"));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__batch_is_atomic_and_ordered(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "old", "x");
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    CU_ASSERT_EQUAL(mnemo_store_batch_count(b), 0);
+    mnemo_store_batch_put(b, "k1", 2, "v1", 2);
+    mnemo_store_batch_put(b, "k2", 2, "v2", 2);
+    mnemo_store_batch_delete(b, "old", 3);
+    mnemo_store_batch_put(b, "k1", 2, "v1b", 3); /* later op wins */
+    CU_ASSERT_EQUAL(mnemo_store_batch_count(b), 4);
+    /* Nothing is visible before the write. */
+    CU_ASSERT(absent(s, "k1"));
+    CU_ASSERT(has(s, "old", "x"));
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, NULL), MNEMO_OK);
+    CU_ASSERT(has(s, "k1", "v1b"));
+    CU_ASSERT(has(s, "k2", "v2"));
+    CU_ASSERT(absent(s, "old"));
+    /* A cleared batch writes nothing and can be reused. */
+    mnemo_store_batch_clear(b);
+    CU_ASSERT_EQUAL(mnemo_store_batch_count(b), 0);
+    mnemo_store_batch_put(b, "k3", 2, "v3", 2);
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, NULL), MNEMO_OK);
+    CU_ASSERT(has(s, "k3", "v3"));
+    CU_ASSERT(has(s, "k1", "v1b"));
+    mnemo_store_batch_destroy(b);
+    mnemo_store_batch_destroy(NULL);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void put_letters(mnemo_store_t *s)
+{
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    const char *keys[] = {"b", "d", "f", "h"};
+    for (size_t i = 0; i < 4; i++)
+        mnemo_store_batch_put(b, keys[i], 1, keys[i], 1);
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+}
+
+/* The key under it as a NUL-terminated string in buf, or "" when invalid. */
+static const char *at(mnemo_store_iter_t *it, char buf[16])
+{
+    buf[0] = '\0';
+    if (mnemo_store_iter_valid(it)) {
+        size_t n = 0;
+        const char *k = mnemo_store_iter_key(it, &n);
+        snprintf(buf, 16, "%.*s", (int)n, k);
+    }
+    return buf;
+}
+
+static void test_store__iter_forward_and_reverse(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put_letters(s);
+    mnemo_store_iter_t *it = mnemo_store_iter_create(s);
+    char buf[16];
+    char seen[8] = "";
+    for (mnemo_store_iter_seek(it, "", 0); mnemo_store_iter_valid(it); mnemo_store_iter_next(it))
+        strcat(seen, at(it, buf));
+    CU_ASSERT_STRING_EQUAL(seen, "bdfh");
+    mnemo_store_iter_seek(it, "c", 1);
+    CU_ASSERT_STRING_EQUAL(at(it, buf), "d");
+    size_t vlen = 0;
+    CU_ASSERT(memcmp(mnemo_store_iter_value(it, &vlen), "d", 1) == 0 && vlen == 1);
+    seen[0] = '\0';
+    for (mnemo_store_iter_seek_before(it, "zz", 2); mnemo_store_iter_valid(it);
+         mnemo_store_iter_prev(it))
+        strcat(seen, at(it, buf));
+    CU_ASSERT_STRING_EQUAL(seen, "hfdb");
+    CU_ASSERT_EQUAL(mnemo_store_iter_status(it, NULL), MNEMO_OK);
+    mnemo_store_iter_destroy(it);
+    mnemo_store_iter_destroy(NULL);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__iter_seek_before(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    mnemo_store_iter_t *empty = mnemo_store_iter_create(s);
+    mnemo_store_iter_seek_before(empty, "m", 1);
+    CU_ASSERT(!mnemo_store_iter_valid(empty));
+    mnemo_store_iter_destroy(empty);
+    put_letters(s);
+    mnemo_store_iter_t *it = mnemo_store_iter_create(s);
+    char buf[16];
+    mnemo_store_iter_seek_before(it, "e", 1); /* between keys */
+    CU_ASSERT_STRING_EQUAL(at(it, buf), "d");
+    mnemo_store_iter_seek_before(it, "f", 1); /* strictly before an existing key */
+    CU_ASSERT_STRING_EQUAL(at(it, buf), "d");
+    mnemo_store_iter_seek_before(it, "b", 1); /* nothing before the first key */
+    CU_ASSERT(!mnemo_store_iter_valid(it));
+    mnemo_store_iter_seek_before(it, "i", 1); /* past the end */
+    CU_ASSERT_STRING_EQUAL(at(it, buf), "h");
+    mnemo_store_iter_seek(it, "i", 1);
+    CU_ASSERT(!mnemo_store_iter_valid(it));
+    mnemo_store_iter_destroy(it);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__iter_sees_snapshot(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put_letters(s);
+    mnemo_store_iter_t *it = mnemo_store_iter_create(s);
+    put1(s, "c", "new");
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_delete(b, "d", 1);
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    char buf[16];
+    char seen[8] = "";
+    for (mnemo_store_iter_seek(it, "", 0); mnemo_store_iter_valid(it); mnemo_store_iter_next(it))
+        strcat(seen, at(it, buf));
+    CU_ASSERT_STRING_EQUAL(seen, "bdfh");
+    mnemo_store_iter_destroy(it);
+    it = mnemo_store_iter_create(s); /* a new iterator sees the writes */
+    seen[0] = '\0';
+    for (mnemo_store_iter_seek(it, "", 0); mnemo_store_iter_valid(it); mnemo_store_iter_next(it))
+        strcat(seen, at(it, buf));
+    CU_ASSERT_STRING_EQUAL(seen, "bcfh");
+    mnemo_store_iter_destroy(it);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__second_open_is_unavailable(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    mnemo_store_t *s2 = NULL;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_store_open(&s2, dir, NULL, &err), MNEMO_EUNAVAIL);
+    CU_ASSERT_PTR_NULL(s2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, dir));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "in use by another process"));
+    mnemo_store_close(s);
+    /* Once closed, the directory opens again. */
+    CU_ASSERT_EQUAL(mnemo_store_open(&s2, dir, NULL, &err), MNEMO_OK);
+    mnemo_store_close(s2);
+    mnemo_store_close(NULL);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+/* The same, from another process: LevelDB's fcntl lock refuses it. */
+static void test_store__open_from_other_process_is_unavailable(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        mnemo_store_t *s2 = NULL;
+        mnemo_err_t err = {{0}};
+        mnemo_status_t st = mnemo_store_open(&s2, dir, NULL, &err);
+        _exit(st == MNEMO_EUNAVAIL && strstr(err.msg, dir) != NULL ? 0 : 1);
+    }
+    int wstatus = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &wstatus, 0), pid);
+    CU_ASSERT(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__reopen_keeps_data(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_options_t opts = {.cache_bytes = 1 << 20, .write_buffer_size = 1 << 20};
+    mnemo_store_t *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_open(&s, dir, &opts, NULL), MNEMO_OK);
+    char key[32];
+    char val[64];
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    for (int i = 0; i < 2000; i++) {
+        int kn = snprintf(key, sizeof key, "key%05d", i);
+        int vn = snprintf(val, sizeof val, "value-%d-padding-padding-padding", i);
+        mnemo_store_batch_put(b, key, (size_t)kn, val, (size_t)vn);
+    }
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    mnemo_store_close(s);
+    s = open_store(dir);
+    CU_ASSERT(has(s, "key00000", "value-0-padding-padding-padding"));
+    CU_ASSERT(has(s, "key01999", "value-1999-padding-padding-padding"));
+    CU_ASSERT(mnemo_store_approximate_size(s, "key", 3, "kez", 3) < (1ull << 30));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__open_fails_on_a_file(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/plainfile", dir);
+    CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(path, "x", 1), 0);
+    mnemo_store_t *s = NULL;
+    mnemo_err_t err = {{0}};
+    mnemo_status_t st = mnemo_store_open(&s, path, NULL, &err);
+    CU_ASSERT(st == MNEMO_EIO || st == MNEMO_ECORRUPT);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT(err.msg[0] != '\0');
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+/* A write that fails (here: the file size limit makes the log append fail)
+ * fails the store for good, even once the cause is gone. */
+static void test_store__failed_write_is_sticky(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "before", "ok");
+    struct rlimit old;
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit tiny = {.rlim_cur = 4096, .rlim_max = old.rlim_max};
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    size_t big = 256 * 1024;
+    char *val = malloc(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(val);
+    memset(val, 'v', big);
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, "big", 3, val, big);
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, &err), MNEMO_EIO);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    CU_ASSERT(mnemo_store_failed(s));
+    mnemo_store_batch_clear(b);
+    mnemo_store_batch_put(b, "small", 5, "s", 1);
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, &err), MNEMO_EIO);
+    CU_ASSERT(absent(s, "small"));
+    CU_ASSERT(has(s, "before", "ok")); /* reads keep working */
+    mnemo_store_batch_destroy(b);
+    free(val);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    CU_pSuite s = mnemo_test_suite("store");
+    MNEMO_TEST(s, test_store__get_after_write);
+    MNEMO_TEST(s, test_store__get_missing_is_notfound);
+    MNEMO_TEST(s, test_store__binary_keys_and_values);
+    MNEMO_TEST(s, test_store__delete);
+    MNEMO_TEST(s, test_store__batch_is_atomic_and_ordered);
+    MNEMO_TEST(s, test_store__iter_forward_and_reverse);
+    MNEMO_TEST(s, test_store__iter_seek_before);
+    MNEMO_TEST(s, test_store__iter_sees_snapshot);
+    MNEMO_TEST(s, test_store__second_open_is_unavailable);
+    MNEMO_TEST(s, test_store__open_from_other_process_is_unavailable);
+    MNEMO_TEST(s, test_store__reopen_keeps_data);
+    MNEMO_TEST(s, test_store__open_fails_on_a_file);
+    MNEMO_TEST(s, test_store__failed_write_is_sticky);
+    return mnemo_test_run();
+}
