@@ -1,0 +1,70 @@
+/* client_impl.h - what the files of libmnemo share and the public header
+ * hides: the client struct and the call helpers.
+ *
+ * DESIGN: a client is a channel plus a default deadline. Every call creates
+ * its own pluck completion queue (call.c, stream.c), so calls on one client
+ * never wait for each other and gRPC's limit on concurrent pluckers of one
+ * queue never applies. Every received status goes through
+ * mnemo_call_finish, the one place that turns it into a mnemo_call_error_t.
+ * Threads: see client.h; nothing here takes a lock.
+ */
+#ifndef MNEMO_CLIENT_IMPL_H
+#define MNEMO_CLIENT_IMPL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <grpc/grpc.h>
+
+#include "mnemo/client.h"
+
+struct mnemo_client {
+    grpc_channel *channel;       /* owned; destroyed by mnemo_client_close */
+    char *target;                /* owned copy of the target */
+    _Atomic int64_t deadline_ms; /* default deadline of new calls; 0 = none */
+};
+
+/* What the receive side of a call collects: initial and trailing metadata,
+ * one message, the final status. Embedded; mnemo_recv_init before use and
+ * mnemo_recv_cleanup once no batch that points into it is pending. */
+typedef struct mnemo_recv {
+    grpc_metadata_array initial;
+    grpc_metadata_array trailing;
+    grpc_byte_buffer *message; /* NULL until a message arrives */
+    grpc_status_code status;
+    grpc_slice details;
+    const char *error_string;
+} mnemo_recv_t;
+
+void mnemo_recv_init(mnemo_recv_t *r);
+void mnemo_recv_cleanup(mnemo_recv_t *r);
+
+/* Destroys a byte buffer (NULL: no-op): the library's one caller of
+ * grpc_byte_buffer_destroy. */
+void mnemo_buffer_free(grpc_byte_buffer *buf);
+
+/* A new call of path on c's channel, bound to cq, with c's current default
+ * deadline. NULL when gRPC refuses to create it. */
+grpc_call *mnemo_call_create(mnemo_client_t *c, grpc_completion_queue *cq, const char *path);
+
+/* A new pluck completion queue, and its shutdown and destruction once every
+ * tag bound to it has been plucked. */
+grpc_completion_queue *mnemo_cq_create(void);
+void mnemo_cq_destroy(grpc_completion_queue *cq);
+
+/* Blocks until the batch with tag completes on cq; returns its success. */
+int mnemo_cq_wait(grpc_completion_queue *cq, void *tag);
+
+/* Fills err (when not NULL) with a local failure and returns code. */
+int mnemo_call_fail(mnemo_call_error_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fills err (when not NULL) with OK and an empty message; returns 0. */
+int mnemo_call_ok(mnemo_call_error_t *err);
+
+/* Turns the status r received on a call of c into err (when not NULL) and
+ * returns its code. A status that says the server could not be reached is
+ * marked `unreachable` and its message names the target. */
+int mnemo_call_finish(mnemo_call_error_t *err, mnemo_client_t *c, const mnemo_recv_t *r);
+
+#endif

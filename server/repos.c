@@ -1,0 +1,1161 @@
+/* repos.c - the code index: repository records, file manifests, chunks and
+ * ranked code search, over store.h, index.h (namespace 'C') and chunker.h.
+ *
+ * DESIGN: the key layout is the one in repos.h. Values are versioned binary
+ * records (str = varint length + bytes; times and counts are varints of
+ * their two's complement bits; a value that does not decode exactly is
+ * MNEMO_ECORRUPT):
+ *   'R' record:   u8 version | str path | varint file_count, chunk_count,
+ *                 last_synced_at_ms | varint state | 9 varint progress
+ *                 counters | u64le percentage bits | varint started,
+ *                 finished | u8 flags (1 background, 2 error) [| str error]
+ *   'F' manifest: u8 version | varint size | varint mtime_ns | sha256[32] |
+ *                 varint n_chunks
+ *   'K' chunk:    u8 version | str name | str path | varint start_line,
+ *                 end_line | str content
+ * A batch object wraps one store batch and the repository record as it will
+ * read after commit: its counts are loaded at create and adjusted by every
+ * put and remove (the manifest of a repository has a single writer), and
+ * commit re-stages the record when files changed after the last
+ * set_status, so the persisted counts always match the manifest. A file's
+ * old chunks are all read before anything is recorded, so a failed put or
+ * remove leaves the batch as it was. Deleting a repository reuses the batch
+ * object: pages of 1000 manifest entries are removed and committed in turn
+ * (the record, with shrinking counts, goes in the last batch). A corrupt
+ * record is reported by get_status and list but neither stops open nor
+ * prevents delete.
+ *
+ * A list page token is hex(version | last name | first 8 bytes of
+ * SHA-256(tag | version | name)): opaque, and a mistyped or truncated token
+ * is refused. It is a checksum, not a signature: every name is listable, so
+ * a forged token reveals nothing.
+ *
+ * Threads: any; the caller serialises writers (app->lock, see repos.h). A
+ * batch belongs to one thread at a time.
+ */
+#include "repos.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "index.h"
+
+#define RECORD_VERSION     1
+#define TOKEN_VERSION      1
+#define TOKEN_CHECK_LEN    8
+#define NAME_HASH_LEN      8
+#define FILE_HASH_LEN      12
+#define FILE_ID_LEN        (NAME_HASH_LEN + FILE_HASH_LEN)
+#define DOC_ID_LEN         (FILE_ID_LEN + 4)
+#define DEFAULT_PAGE_SIZE  50
+#define DEFAULT_LIMIT      10
+#define DELETE_BATCH_FILES 1000
+#define INDEX_NS           'C'
+#define FLAG_BACKGROUND    1
+#define FLAG_ERROR         2
+#define INTERRUPTED_ERROR  "interrupted: the server stopped during this sync"
+
+static const char token_tag[] = "mnemo.repos.page";
+
+struct mnemo_repos {
+    mnemo_store_t *store; /* borrowed; outlives repos */
+    mnemo_index_t *index; /* namespace 'C' */
+};
+
+/* A repository record; status.name comes from the key. */
+typedef struct repo_record {
+    int64_t file_count;
+    int64_t chunk_count;
+    int64_t last_synced_at_ms;
+    mnemo_sync_status_t status; /* path and error owned */
+} repo_record_t;
+
+struct mnemo_repos_batch {
+    mnemo_repos_t *repos;
+    char name[MNEMO_REPO_NAME_MAX + 1];
+    uint8_t name_hash[NAME_HASH_LEN];
+    mnemo_store_batch_t *batch;
+    repo_record_t rec;      /* the record as it reads after commit */
+    bool have_record;       /* rec is worth writing: loaded or set_status */
+    bool dirty;             /* counts changed since rec was last staged */
+    mnemo_status_t load_st; /* reading the record at create failed */
+    mnemo_err_t load_err;
+};
+
+/* ---- allocation and byte helpers ---- */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n != 0 ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n != 0 ? n : 1);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static char *xstrndup(const void *s, size_t n)
+{
+    char *d = xmalloc(n + 1);
+    if (n != 0)
+        memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+    return s != NULL ? xstrndup(s, strlen(s)) : NULL;
+}
+
+typedef struct buf {
+    uint8_t *p;
+    size_t len, cap;
+} buf_t;
+
+static void buf_add(buf_t *b, const void *data, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap != 0 ? b->cap : 64;
+        while (cap < b->len + n)
+            cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    if (n != 0)
+        memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void buf_byte(buf_t *b, uint8_t c)
+{
+    buf_add(b, &c, 1);
+}
+
+static void buf_varint(buf_t *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v != 0);
+    buf_add(b, tmp, n);
+}
+
+static void buf_str(buf_t *b, const char *s, size_t n)
+{
+    buf_varint(b, n);
+    buf_add(b, s, n);
+}
+
+static void buf_u64le(buf_t *b, uint64_t v)
+{
+    uint8_t tmp[8];
+    for (size_t i = 0; i < 8; i++, v >>= 8)
+        tmp[i] = (uint8_t)v;
+    buf_add(b, tmp, sizeof tmp);
+}
+
+typedef struct reader {
+    const uint8_t *p, *end;
+    bool ok;
+} reader_t;
+
+static reader_t reader_of(const char *val, size_t vlen)
+{
+    reader_t r = {(const uint8_t *)val, (const uint8_t *)val + vlen, vlen > 0};
+    if (r.ok && *r.p++ != RECORD_VERSION)
+        r.ok = false;
+    return r;
+}
+
+static uint64_t read_varint(reader_t *r)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; r->ok && shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if ((c & 0x80) == 0)
+            return v;
+    }
+    r->ok = false;
+    return 0;
+}
+
+/* The next n bytes (borrowed), or NULL (and !ok) past the end. */
+static const uint8_t *read_bytes(reader_t *r, size_t n)
+{
+    if (!r->ok || n > (size_t)(r->end - r->p)) {
+        r->ok = false;
+        return NULL;
+    }
+    const uint8_t *p = r->p;
+    r->p += n;
+    return p;
+}
+
+/* The next str, borrowed (not NUL-terminated); "" (and !ok) past the end. */
+static const char *read_str(reader_t *r, size_t *len)
+{
+    uint64_t n = read_varint(r);
+    const uint8_t *p = n <= SIZE_MAX ? read_bytes(r, (size_t)n) : NULL;
+    *len = p != NULL ? (size_t)n : 0;
+    return p != NULL ? (const char *)p : "";
+}
+
+static uint64_t read_u64le(reader_t *r)
+{
+    const uint8_t *p = read_bytes(r, 8);
+    uint64_t v = 0;
+    for (int i = 7; p != NULL && i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static bool reader_done(const reader_t *r)
+{
+    return r->ok && r->p == r->end;
+}
+
+/* ---- keys and ids ---- */
+
+/* 'R' name into b (reset first). */
+static void key_repo(buf_t *b, const char *name)
+{
+    b->len = 0;
+    buf_byte(b, 'R');
+    buf_add(b, name, strlen(name));
+}
+
+/* 'F' name '\0' [path] into b (reset first); path NULL gives the prefix. */
+static void key_file(buf_t *b, const char *name, const char *path)
+{
+    b->len = 0;
+    buf_byte(b, 'F');
+    buf_add(b, name, strlen(name) + 1);
+    if (path != NULL)
+        buf_add(b, path, strlen(path));
+}
+
+static void name_hash(uint8_t out[NAME_HASH_LEN], const char *name)
+{
+    uint8_t full[MNEMO_SHA256_LEN];
+    mnemo_sha256(name, strlen(name), full);
+    memcpy(out, full, NAME_HASH_LEN);
+}
+
+/* SHA-256(name)[0..8) ++ SHA-256(name '\0' path)[0..12): the doc id of a
+ * file's chunks without the chunk number. */
+static void file_id(uint8_t out[FILE_ID_LEN], const uint8_t nh[NAME_HASH_LEN], const char *name,
+                    const char *path)
+{
+    buf_t b = {0};
+    buf_add(&b, name, strlen(name) + 1);
+    buf_add(&b, path, strlen(path));
+    uint8_t full[MNEMO_SHA256_LEN];
+    mnemo_sha256(b.p, b.len, full);
+    free(b.p);
+    memcpy(out, nh, NAME_HASH_LEN);
+    memcpy(out + NAME_HASH_LEN, full, FILE_HASH_LEN);
+}
+
+/* 'K' doc_id of chunk k of the file with id fid. */
+static void key_chunk(uint8_t key[1 + DOC_ID_LEN], const uint8_t fid[FILE_ID_LEN], uint32_t k)
+{
+    key[0] = 'K';
+    memcpy(key + 1, fid, FILE_ID_LEN);
+    for (int i = 3; i >= 0; i--, k >>= 8)
+        key[1 + FILE_ID_LEN + i] = (uint8_t)k;
+}
+
+/* ---- records ---- */
+
+static void record_encode(buf_t *b, const repo_record_t *rec)
+{
+    const mnemo_sync_status_t *s = &rec->status;
+    const mnemo_sync_progress_t *p = &s->progress;
+    const char *path = s->path != NULL ? s->path : "";
+    buf_byte(b, RECORD_VERSION);
+    buf_str(b, path, strlen(path));
+    buf_varint(b, (uint64_t)rec->file_count);
+    buf_varint(b, (uint64_t)rec->chunk_count);
+    buf_varint(b, (uint64_t)rec->last_synced_at_ms);
+    buf_varint(b, (uint64_t)s->state);
+    const int64_t counters[] = {p->total_files,    p->processed_files, p->unchanged_files,
+                                p->skipped_files,  p->failed_files,    p->deleted_files,
+                                p->chunks_written, p->bytes_processed, p->batches_committed};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        buf_varint(b, (uint64_t)counters[i]);
+    uint64_t bits;
+    memcpy(&bits, &p->percentage, sizeof bits);
+    buf_u64le(b, bits);
+    buf_varint(b, (uint64_t)s->started_at_ms);
+    buf_varint(b, (uint64_t)s->finished_at_ms);
+    buf_byte(
+        b, (uint8_t)((s->background ? FLAG_BACKGROUND : 0) | (s->error != NULL ? FLAG_ERROR : 0)));
+    if (s->error != NULL)
+        buf_str(b, s->error, strlen(s->error));
+}
+
+static void progress_decode(reader_t *r, mnemo_sync_progress_t *p)
+{
+    int64_t *counters[] = {&p->total_files,    &p->processed_files, &p->unchanged_files,
+                           &p->skipped_files,  &p->failed_files,    &p->deleted_files,
+                           &p->chunks_written, &p->bytes_processed, &p->batches_committed};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        *counters[i] = (int64_t)read_varint(r);
+    uint64_t bits = read_u64le(r);
+    memcpy(&p->percentage, &bits, sizeof bits);
+}
+
+/* Decodes the record of name (len bytes) into *rec (the caller's:
+ * record_cleanup, also after a failure). */
+static mnemo_status_t record_decode(repo_record_t *rec, const char *name, size_t name_len,
+                                    const char *val, size_t vlen, mnemo_err_t *err)
+{
+    memset(rec, 0, sizeof *rec);
+    mnemo_sync_status_t *s = &rec->status;
+    reader_t r = reader_of(val, vlen);
+    if (name_len == 0 || name_len > MNEMO_REPO_NAME_MAX)
+        r.ok = false;
+    else
+        memcpy(s->name, name, name_len);
+    size_t n = 0;
+    const char *str = read_str(&r, &n);
+    s->path = xstrndup(str, n);
+    rec->file_count = (int64_t)read_varint(&r);
+    rec->chunk_count = (int64_t)read_varint(&r);
+    rec->last_synced_at_ms = (int64_t)read_varint(&r);
+    uint64_t state = read_varint(&r);
+    s->state = state <= MNEMO_SYNC_INTERRUPTED ? (mnemo_sync_state_t)state : 0;
+    r.ok = r.ok && state <= MNEMO_SYNC_INTERRUPTED;
+    progress_decode(&r, &s->progress);
+    s->started_at_ms = (int64_t)read_varint(&r);
+    s->finished_at_ms = (int64_t)read_varint(&r);
+    const uint8_t *flags = read_bytes(&r, 1);
+    s->background = flags != NULL && (*flags & FLAG_BACKGROUND) != 0;
+    if (flags != NULL && (*flags & FLAG_ERROR) != 0) {
+        str = read_str(&r, &n);
+        s->error = xstrndup(str, n);
+    }
+    if (!reader_done(&r))
+        return mnemo_err_set(err, MNEMO_ECORRUPT, "repository %.*s: corrupt record",
+                             (int)(name_len > MNEMO_REPO_NAME_MAX ? 0 : name_len), name);
+    return MNEMO_OK;
+}
+
+static void record_cleanup(repo_record_t *rec)
+{
+    mnemo_sync_status_cleanup(&rec->status);
+}
+
+/* Loads the record of name; MNEMO_ENOTFOUND (with the message of
+ * GetSyncStatus) when there is none. */
+static mnemo_status_t record_load(mnemo_repos_t *repos, repo_record_t *rec, const char *name,
+                                  mnemo_err_t *err)
+{
+    buf_t key = {0};
+    key_repo(&key, name);
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(repos->store, key.p, key.len, &val, &vlen, err);
+    free(key.p);
+    if (st == MNEMO_ENOTFOUND)
+        return mnemo_err_set(err, MNEMO_ENOTFOUND, "repository_name: no repository named %s", name);
+    if (st != MNEMO_OK)
+        return st;
+    st = record_decode(rec, name, strlen(name), val, vlen, err);
+    free(val);
+    if (st != MNEMO_OK)
+        record_cleanup(rec);
+    return st;
+}
+
+static void record_stage(mnemo_store_batch_t *batch, const char *name, const repo_record_t *rec)
+{
+    buf_t key = {0}, val = {0};
+    key_repo(&key, name);
+    record_encode(&val, rec);
+    mnemo_store_batch_put(batch, key.p, key.len, val.p, val.len);
+    free(key.p);
+    free(val.p);
+}
+
+static void manifest_encode(buf_t *b, uint64_t size, int64_t mtime_ns, const uint8_t sha[32],
+                            uint32_t n_chunks)
+{
+    buf_byte(b, RECORD_VERSION);
+    buf_varint(b, size);
+    buf_varint(b, (uint64_t)mtime_ns);
+    buf_add(b, sha, 32);
+    buf_varint(b, n_chunks);
+}
+
+/* Decodes a manifest value into e (path set by the caller); false if corrupt. */
+static bool manifest_decode(mnemo_manifest_entry_t *e, const char *val, size_t vlen)
+{
+    reader_t r = reader_of(val, vlen);
+    e->size = read_varint(&r);
+    e->mtime_ns = (int64_t)read_varint(&r);
+    const uint8_t *sha = read_bytes(&r, 32);
+    if (sha != NULL)
+        memcpy(e->sha256, sha, 32);
+    uint64_t n = read_varint(&r);
+    e->n_chunks = (uint32_t)n;
+    return reader_done(&r) && n <= UINT32_MAX;
+}
+
+/* A decoded chunk, borrowing the bytes of its value. */
+typedef struct chunk_view {
+    const char *name, *path, *content;
+    size_t name_len, path_len, content_len;
+    uint32_t start_line, end_line;
+} chunk_view_t;
+
+static bool chunk_decode(chunk_view_t *c, const char *val, size_t vlen)
+{
+    reader_t r = reader_of(val, vlen);
+    c->name = read_str(&r, &c->name_len);
+    c->path = read_str(&r, &c->path_len);
+    uint64_t start = read_varint(&r), end = read_varint(&r);
+    c->content = read_str(&r, &c->content_len);
+    c->start_line = (uint32_t)start;
+    c->end_line = (uint32_t)end;
+    return reader_done(&r) && start <= UINT32_MAX && end <= UINT32_MAX &&
+           c->name_len <= MNEMO_REPO_NAME_MAX;
+}
+
+/* ---- open and close ---- */
+
+/* Rewrites rec (of name) as INTERRUPTED into batch when its sync was live. */
+static void interrupt_stage(mnemo_store_batch_t *batch, repo_record_t *rec)
+{
+    mnemo_sync_state_t state = rec->status.state;
+    if (state != MNEMO_SYNC_PENDING && state != MNEMO_SYNC_RUNNING)
+        return;
+    rec->status.state = MNEMO_SYNC_INTERRUPTED;
+    free(rec->status.error);
+    rec->status.error = xstrndup(INTERRUPTED_ERROR, strlen(INTERRUPTED_ERROR));
+    record_stage(batch, rec->status.name, rec);
+}
+
+static mnemo_status_t interrupt_live_syncs(mnemo_repos_t *repos, mnemo_err_t *err)
+{
+    mnemo_store_batch_t *batch = mnemo_store_batch_create();
+    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    for (mnemo_store_iter_seek(it, "R", 1); mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != 'R')
+            break;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        repo_record_t rec;
+        if (record_decode(&rec, key + 1, klen - 1, val, vlen, NULL) == MNEMO_OK)
+            interrupt_stage(batch, &rec);
+        record_cleanup(&rec); /* a corrupt record stays for get_status and delete to report */
+    }
+    mnemo_status_t st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    if (st == MNEMO_OK && mnemo_store_batch_count(batch) > 0)
+        st = mnemo_store_write(repos->store, batch, true, err);
+    mnemo_store_batch_destroy(batch);
+    return st;
+}
+
+mnemo_status_t mnemo_repos_open(mnemo_repos_t **out, mnemo_store_t *store, mnemo_err_t *err)
+{
+    assert(out != NULL && store != NULL);
+    mnemo_repos_t *repos = xcalloc(1, sizeof *repos);
+    repos->store = store;
+    mnemo_status_t st = mnemo_index_open(&repos->index, store, INDEX_NS, err);
+    if (st == MNEMO_OK)
+        st = interrupt_live_syncs(repos, err);
+    if (st != MNEMO_OK) {
+        mnemo_repos_close(repos);
+        return st;
+    }
+    *out = repos;
+    return MNEMO_OK;
+}
+
+void mnemo_repos_close(mnemo_repos_t *repos)
+{
+    if (repos == NULL)
+        return;
+    mnemo_index_close(repos->index);
+    free(repos);
+}
+
+/* ---- status and manifest ---- */
+
+mnemo_status_t mnemo_repos_get_status(mnemo_repos_t *repos, mnemo_sync_status_t *out,
+                                      const char *name, mnemo_err_t *err)
+{
+    assert(repos != NULL && out != NULL && name != NULL);
+    repo_record_t rec;
+    mnemo_status_t st = record_load(repos, &rec, name, err);
+    if (st != MNEMO_OK)
+        return st;
+    *out = rec.status; /* moves path and error */
+    return MNEMO_OK;
+}
+
+/* Appends the manifest entries of name to m, at most max of them, in path
+ * order. */
+static mnemo_status_t manifest_scan(mnemo_repos_t *repos, mnemo_manifest_t *m, const char *name,
+                                    size_t max, mnemo_err_t *err)
+{
+    buf_t prefix = {0};
+    key_file(&prefix, name, NULL);
+    size_t cap = 0;
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    for (mnemo_store_iter_seek(it, prefix.p, prefix.len);
+         st == MNEMO_OK && m->count < max && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < prefix.len || memcmp(key, prefix.p, prefix.len) != 0)
+            break;
+        if (m->count == cap) {
+            cap = cap != 0 ? 2 * cap : 16;
+            m->entries = xrealloc(m->entries, cap * sizeof *m->entries);
+        }
+        mnemo_manifest_entry_t *e = &m->entries[m->count];
+        memset(e, 0, sizeof *e);
+        e->path = xstrndup(key + prefix.len, klen - prefix.len);
+        m->count++;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        if (!manifest_decode(e, val, vlen))
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "repository %s: corrupt manifest entry %s",
+                               name, e->path);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    free(prefix.p);
+    return st;
+}
+
+mnemo_status_t mnemo_repos_load_manifest(mnemo_repos_t *repos, mnemo_manifest_t *out,
+                                         const char *name, mnemo_err_t *err)
+{
+    assert(repos != NULL && out != NULL && name != NULL);
+    mnemo_manifest_t m = {0};
+    mnemo_status_t st = manifest_scan(repos, &m, name, SIZE_MAX, err);
+    if (st != MNEMO_OK) {
+        mnemo_manifest_cleanup(&m);
+        return st;
+    }
+    if (m.entries == NULL)
+        m.entries = xcalloc(1, sizeof *m.entries);
+    *out = m;
+    return MNEMO_OK;
+}
+
+/* ---- batches ---- */
+
+mnemo_repos_batch_t *mnemo_repos_batch_create(mnemo_repos_t *repos, const char *name)
+{
+    assert(repos != NULL && name != NULL);
+    assert(name[0] != '\0' && strlen(name) <= MNEMO_REPO_NAME_MAX);
+    mnemo_repos_batch_t *b = xcalloc(1, sizeof *b);
+    b->repos = repos;
+    memcpy(b->name, name, strlen(name) + 1);
+    name_hash(b->name_hash, name);
+    b->batch = mnemo_store_batch_create();
+    mnemo_status_t st = record_load(repos, &b->rec, name, &b->load_err);
+    if (st == MNEMO_OK) {
+        b->have_record = true;
+    } else {
+        memset(&b->rec, 0, sizeof b->rec);
+        memcpy(b->rec.status.name, name, strlen(name) + 1);
+        if (st != MNEMO_ENOTFOUND)
+            b->load_st = st; /* counts unknown: every write of this batch fails */
+    }
+    return b;
+}
+
+static mnemo_status_t batch_check(const mnemo_repos_batch_t *b, mnemo_err_t *err)
+{
+    if (b->load_st == MNEMO_OK)
+        return MNEMO_OK;
+    return mnemo_err_set(err, b->load_st, "%s", b->load_err.msg);
+}
+
+/* The old chunks of a file, read before anything is recorded. */
+typedef struct old_chunks {
+    uint8_t fid[FILE_ID_LEN];
+    char **vals; /* NULL where the chunk was missing */
+    size_t *lens;
+    uint32_t n;
+} old_chunks_t;
+
+static void old_chunks_cleanup(old_chunks_t *oc)
+{
+    for (uint32_t k = 0; k < oc->n; k++)
+        free(oc->vals[k]);
+    free(oc->vals);
+    free(oc->lens);
+}
+
+/* Reads and checks every chunk of old; nothing is recorded yet. */
+static mnemo_status_t old_chunks_load(mnemo_repos_batch_t *b, old_chunks_t *oc,
+                                      const mnemo_manifest_entry_t *old, mnemo_err_t *err)
+{
+    file_id(oc->fid, b->name_hash, b->name, old->path);
+    oc->vals = xcalloc(old->n_chunks, sizeof *oc->vals);
+    oc->lens = xcalloc(old->n_chunks, sizeof *oc->lens);
+    oc->n = old->n_chunks;
+    for (uint32_t k = 0; k < oc->n; k++) {
+        uint8_t key[1 + DOC_ID_LEN];
+        key_chunk(key, oc->fid, k);
+        mnemo_status_t st =
+            mnemo_store_get(b->repos->store, key, sizeof key, &oc->vals[k], &oc->lens[k], err);
+        if (st == MNEMO_ENOTFOUND)
+            continue; /* nothing to unindex */
+        chunk_view_t c;
+        if (st == MNEMO_OK && !chunk_decode(&c, oc->vals[k], oc->lens[k]))
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "repository %s: corrupt chunk %u of %s",
+                               b->name, k, old->path);
+        if (st != MNEMO_OK)
+            return st;
+    }
+    return MNEMO_OK;
+}
+
+/* Records the removal of the chunks in oc (keys and postings). */
+static void old_chunks_stage_removal(mnemo_repos_batch_t *b, const old_chunks_t *oc)
+{
+    for (uint32_t k = 0; k < oc->n; k++) {
+        uint8_t key[1 + DOC_ID_LEN];
+        key_chunk(key, oc->fid, k);
+        chunk_view_t c;
+        if (oc->vals[k] != NULL && chunk_decode(&c, oc->vals[k], oc->lens[k]))
+            mnemo_index_remove(b->repos->index, b->batch, key + 1, DOC_ID_LEN, c.content,
+                               c.content_len);
+        mnemo_store_batch_delete(b->batch, key, sizeof key);
+    }
+    b->rec.chunk_count -= oc->n;
+    if (b->rec.chunk_count < 0)
+        b->rec.chunk_count = 0;
+}
+
+/* Records the chunks of text for the file with id fid; returns their number. */
+static uint32_t chunks_stage(mnemo_repos_batch_t *b, const uint8_t fid[FILE_ID_LEN],
+                             const char *path, const char *text, size_t len,
+                             const mnemo_chunker_options_t *chunking)
+{
+    mnemo_chunk_t *chunks = NULL;
+    size_t n = mnemo_chunk_text(&chunks, text, len, chunking);
+    assert(n <= UINT32_MAX);
+    buf_t val = {0};
+    for (size_t k = 0; k < n; k++) {
+        const mnemo_chunk_t *ch = &chunks[k];
+        uint8_t key[1 + DOC_ID_LEN];
+        key_chunk(key, fid, (uint32_t)k);
+        val.len = 0;
+        buf_byte(&val, RECORD_VERSION);
+        buf_str(&val, b->name, strlen(b->name));
+        buf_str(&val, path, strlen(path));
+        buf_varint(&val, ch->start_line);
+        buf_varint(&val, ch->end_line);
+        buf_str(&val, text + ch->offset, ch->len);
+        mnemo_store_batch_put(b->batch, key, sizeof key, val.p, val.len);
+        mnemo_index_add(b->repos->index, b->batch, key + 1, DOC_ID_LEN, text + ch->offset, ch->len);
+    }
+    free(val.p);
+    free(chunks);
+    b->rec.chunk_count += (int64_t)n;
+    return (uint32_t)n;
+}
+
+static void manifest_stage(mnemo_repos_batch_t *b, const char *path, uint64_t size,
+                           int64_t mtime_ns, const uint8_t sha256[32], uint32_t n_chunks)
+{
+    buf_t key = {0}, val = {0};
+    key_file(&key, b->name, path);
+    manifest_encode(&val, size, mtime_ns, sha256, n_chunks);
+    mnemo_store_batch_put(b->batch, key.p, key.len, val.p, val.len);
+    free(key.p);
+    free(val.p);
+}
+
+mnemo_status_t mnemo_repos_batch_put_file(mnemo_repos_batch_t *b, const mnemo_manifest_entry_t *old,
+                                          const char *path, uint64_t size, int64_t mtime_ns,
+                                          const uint8_t sha256[32], const char *text, size_t len,
+                                          const mnemo_chunker_options_t *chunking,
+                                          size_t *chunks_written, mnemo_err_t *err)
+{
+    assert(b != NULL && path != NULL && path[0] != '\0' && (text != NULL || len == 0));
+    assert(old == NULL || strcmp(old->path, path) == 0);
+    old_chunks_t oc = {0};
+    mnemo_status_t st = batch_check(b, err);
+    if (st == MNEMO_OK && old != NULL)
+        st = old_chunks_load(b, &oc, old, err);
+    if (st != MNEMO_OK)
+        goto done;
+    old_chunks_stage_removal(b, &oc); /* before the new puts: same keys, later wins */
+    uint8_t fid[FILE_ID_LEN];
+    file_id(fid, b->name_hash, b->name, path);
+    uint32_t n = chunks_stage(b, fid, path, text != NULL ? text : "", len, chunking);
+    manifest_stage(b, path, size, mtime_ns, sha256, n);
+    if (old == NULL)
+        b->rec.file_count++;
+    b->dirty = true;
+    if (chunks_written != NULL)
+        *chunks_written = n;
+done:
+    old_chunks_cleanup(&oc);
+    return st;
+}
+
+void mnemo_repos_batch_touch_file(mnemo_repos_batch_t *b, const mnemo_manifest_entry_t *old,
+                                  uint64_t size, int64_t mtime_ns)
+{
+    assert(b != NULL && old != NULL && old->path != NULL);
+    manifest_stage(b, old->path, size, mtime_ns, old->sha256, old->n_chunks);
+}
+
+mnemo_status_t mnemo_repos_batch_remove_file(mnemo_repos_batch_t *b,
+                                             const mnemo_manifest_entry_t *old, mnemo_err_t *err)
+{
+    assert(b != NULL && old != NULL && old->path != NULL);
+    old_chunks_t oc = {0};
+    mnemo_status_t st = batch_check(b, err);
+    if (st == MNEMO_OK)
+        st = old_chunks_load(b, &oc, old, err);
+    if (st == MNEMO_OK) {
+        old_chunks_stage_removal(b, &oc);
+        buf_t key = {0};
+        key_file(&key, b->name, old->path);
+        mnemo_store_batch_delete(b->batch, key.p, key.len);
+        free(key.p);
+        if (b->rec.file_count > 0)
+            b->rec.file_count--;
+        b->dirty = true;
+    }
+    old_chunks_cleanup(&oc);
+    return st;
+}
+
+void mnemo_repos_batch_set_status(mnemo_repos_batch_t *b, const mnemo_sync_status_t *status)
+{
+    assert(b != NULL && status != NULL);
+    mnemo_sync_status_t *s = &b->rec.status;
+    free(s->path);
+    free(s->error);
+    *s = *status;
+    memcpy(s->name, b->name, sizeof s->name);
+    s->path = xstrdup_or_null(status->path != NULL ? status->path : "");
+    s->error = xstrdup_or_null(status->error);
+    if (status->state == MNEMO_SYNC_COMPLETED)
+        b->rec.last_synced_at_ms = status->finished_at_ms;
+    b->have_record = true;
+    b->dirty = false;
+    record_stage(b->batch, b->name, &b->rec);
+}
+
+size_t mnemo_repos_batch_size(const mnemo_repos_batch_t *b)
+{
+    return mnemo_store_batch_count(b->batch);
+}
+
+mnemo_status_t mnemo_repos_commit(mnemo_repos_batch_t *b, mnemo_err_t *err)
+{
+    assert(b != NULL);
+    mnemo_status_t st = batch_check(b, err);
+    if (st != MNEMO_OK)
+        return st;
+    if (b->dirty && b->have_record)
+        record_stage(b->batch, b->name, &b->rec); /* files changed after set_status */
+    st = mnemo_store_write(b->repos->store, b->batch, true, err);
+    if (st != MNEMO_OK)
+        return st;
+    mnemo_store_batch_clear(b->batch);
+    b->dirty = false;
+    return MNEMO_OK;
+}
+
+void mnemo_repos_batch_destroy(mnemo_repos_batch_t *b)
+{
+    if (b == NULL)
+        return;
+    mnemo_store_batch_destroy(b->batch);
+    record_cleanup(&b->rec);
+    free(b);
+}
+
+/* ---- list ---- */
+
+static void token_check(uint8_t out[TOKEN_CHECK_LEN], const char *name, size_t len)
+{
+    buf_t msg = {0};
+    buf_add(&msg, token_tag, sizeof token_tag); /* with its NUL */
+    buf_byte(&msg, TOKEN_VERSION);
+    buf_add(&msg, name, len);
+    uint8_t full[MNEMO_SHA256_LEN];
+    mnemo_sha256(msg.p, msg.len, full);
+    memcpy(out, full, TOKEN_CHECK_LEN);
+    free(msg.p);
+}
+
+static char *token_encode(const char *name, size_t len)
+{
+    buf_t raw = {0};
+    buf_byte(&raw, TOKEN_VERSION);
+    buf_add(&raw, name, len);
+    uint8_t check[TOKEN_CHECK_LEN];
+    token_check(check, name, len);
+    buf_add(&raw, check, TOKEN_CHECK_LEN);
+    char *hex = xmalloc(2 * raw.len + 1);
+    mnemo_hex_encode(hex, raw.p, raw.len);
+    free(raw.p);
+    return hex;
+}
+
+/* Decodes token into 'R' name '\0': the first key after that name. */
+static mnemo_status_t token_decode(buf_t *seek, const char *token, mnemo_err_t *err)
+{
+    size_t hlen = strlen(token);
+    size_t len = hlen / 2; /* version + name + check */
+    uint8_t raw[1 + MNEMO_REPO_NAME_MAX + TOKEN_CHECK_LEN];
+    bool ok = hlen % 2 == 0 && len >= 2 + TOKEN_CHECK_LEN && len <= sizeof raw &&
+              mnemo_hex_decode(raw, len, token, hlen) && raw[0] == TOKEN_VERSION;
+    size_t name_len = ok ? len - 1 - TOKEN_CHECK_LEN : 0;
+    if (ok) {
+        uint8_t check[TOKEN_CHECK_LEN];
+        token_check(check, (const char *)raw + 1, name_len);
+        ok = memcmp(check, raw + 1 + name_len, TOKEN_CHECK_LEN) == 0 &&
+             memchr(raw + 1, '\0', name_len) == NULL;
+    }
+    if (!ok)
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "page_token: invalid (pass the next_page_token of a previous list)");
+    buf_byte(seek, 'R');
+    buf_add(seek, raw + 1, name_len);
+    buf_byte(seek, '\0');
+    return MNEMO_OK;
+}
+
+static mnemo_status_t info_from(mnemo_repo_info_t *info, const char *key, size_t klen,
+                                const char *val, size_t vlen, mnemo_err_t *err)
+{
+    repo_record_t rec;
+    mnemo_status_t st = record_decode(&rec, key + 1, klen - 1, val, vlen, err);
+    if (st == MNEMO_OK) {
+        memcpy(info->name, rec.status.name, sizeof info->name);
+        info->path = rec.status.path;
+        rec.status.path = NULL;
+        info->file_count = rec.file_count;
+        info->chunk_count = rec.chunk_count;
+        info->last_synced_at_ms = rec.last_synced_at_ms;
+        info->last_state = rec.status.state;
+    }
+    record_cleanup(&rec);
+    return st;
+}
+
+/* Reads up to max records from the iterator's position; *more says whether
+ * another record follows. */
+static mnemo_status_t list_collect(mnemo_store_iter_t *it, mnemo_repo_info_t *infos, size_t max,
+                                   size_t *n, bool *more, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    *more = false;
+    for (; st == MNEMO_OK && mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != 'R')
+            break;
+        if (*n == max) {
+            *more = true;
+            break;
+        }
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        st = info_from(&infos[*n], key, klen, val, vlen, err);
+        if (st == MNEMO_OK)
+            (*n)++;
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    return st;
+}
+
+mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, size_t *n,
+                                char **next_token, size_t page_size, const char *page_token,
+                                mnemo_err_t *err)
+{
+    assert(repos != NULL && out != NULL && n != NULL && next_token != NULL);
+    if (page_size == 0)
+        page_size = DEFAULT_PAGE_SIZE;
+    buf_t seek = {0};
+    mnemo_status_t st = MNEMO_OK;
+    if (page_token != NULL && page_token[0] != '\0')
+        st = token_decode(&seek, page_token, err);
+    else
+        buf_byte(&seek, 'R');
+    if (st != MNEMO_OK) {
+        free(seek.p);
+        return st;
+    }
+    mnemo_repo_info_t *infos = xcalloc(page_size, sizeof *infos);
+    size_t count = 0;
+    bool more = false;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    mnemo_store_iter_seek(it, seek.p, seek.len);
+    st = list_collect(it, infos, page_size, &count, &more, err);
+    mnemo_store_iter_destroy(it);
+    free(seek.p);
+    if (st != MNEMO_OK) {
+        mnemo_repo_infos_free(infos, count);
+        return st;
+    }
+    *next_token = more && count > 0
+                      ? token_encode(infos[count - 1].name, strlen(infos[count - 1].name))
+                      : NULL;
+    *out = infos;
+    *n = count;
+    return MNEMO_OK;
+}
+
+/* ---- delete ---- */
+
+/* Removes up to DELETE_BATCH_FILES files of b's repository and commits;
+ * when they were the last, deletes the record in the same write. */
+static mnemo_status_t delete_round(mnemo_repos_batch_t *b, bool *found, bool *done,
+                                   mnemo_err_t *err)
+{
+    mnemo_manifest_t m = {0};
+    mnemo_status_t st = manifest_scan(b->repos, &m, b->name, DELETE_BATCH_FILES, err);
+    for (size_t i = 0; st == MNEMO_OK && i < m.count; i++)
+        st = mnemo_repos_batch_remove_file(b, &m.entries[i], err);
+    *found = m.count > 0;
+    *done = m.count < DELETE_BATCH_FILES;
+    mnemo_manifest_cleanup(&m);
+    if (st != MNEMO_OK)
+        return st;
+    if (*done) {
+        buf_t key = {0};
+        key_repo(&key, b->name);
+        mnemo_store_batch_delete(b->batch, key.p, key.len);
+        free(key.p);
+        b->have_record = false; /* commit must not put it back */
+    }
+    return mnemo_repos_commit(b, err);
+}
+
+mnemo_status_t mnemo_repos_delete(mnemo_repos_t *repos, bool *deleted, const char *name,
+                                  mnemo_err_t *err)
+{
+    assert(repos != NULL && deleted != NULL && name != NULL);
+    mnemo_repos_batch_t *b = mnemo_repos_batch_create(repos, name);
+    bool existed = b->have_record, found = false, done = false;
+    if (b->load_st == MNEMO_ECORRUPT) {
+        b->load_st = MNEMO_OK; /* a corrupt record must not make the repository undeletable */
+        existed = true;
+    }
+    mnemo_status_t st = batch_check(b, err);
+    while (st == MNEMO_OK && !done) {
+        st = delete_round(b, &found, &done, err);
+        existed = existed || found;
+    }
+    mnemo_repos_batch_destroy(b);
+    if (st == MNEMO_OK)
+        *deleted = existed;
+    return st;
+}
+
+/* ---- search ---- */
+
+typedef struct search_filter {
+    mnemo_repos_t *repos;
+    const uint8_t *name_hash; /* NULL: any repository */
+    const char *prefix;       /* NULL: any path */
+    size_t prefix_len;
+    uint8_t last_file[FILE_ID_LEN]; /* the chunks of one file share a verdict */
+    bool have_last, last_pass;
+    mnemo_status_t st; /* the first store error, reported after the search */
+    mnemo_err_t err;
+} search_filter_t;
+
+static bool path_has_prefix(search_filter_t *f, const uint8_t *doc_id)
+{
+    uint8_t key[1 + DOC_ID_LEN];
+    key[0] = 'K';
+    memcpy(key + 1, doc_id, DOC_ID_LEN);
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(f->repos->store, key, sizeof key, &val, &vlen, &f->err);
+    chunk_view_t c;
+    bool pass = false;
+    if (st == MNEMO_OK && chunk_decode(&c, val, vlen)) {
+        pass = c.path_len >= f->prefix_len && memcmp(c.path, f->prefix, f->prefix_len) == 0;
+        memcpy(f->last_file, doc_id, FILE_ID_LEN);
+        f->have_last = true;
+        f->last_pass = pass;
+    } else if (st != MNEMO_OK && st != MNEMO_ENOTFOUND) {
+        f->st = st; /* a corrupt chunk is skipped here and reported when loaded */
+    }
+    free(val);
+    return pass;
+}
+
+static bool search_filter(void *ctx, const void *doc_id, size_t id_len)
+{
+    search_filter_t *f = ctx;
+    if (id_len != DOC_ID_LEN || f->st != MNEMO_OK)
+        return false;
+    if (f->name_hash != NULL && memcmp(doc_id, f->name_hash, NAME_HASH_LEN) != 0)
+        return false;
+    if (f->prefix == NULL)
+        return true;
+    if (f->have_last && memcmp(doc_id, f->last_file, FILE_ID_LEN) == 0)
+        return f->last_pass;
+    return path_has_prefix(f, doc_id);
+}
+
+/* Loads the chunk of doc_id into hit; MNEMO_ENOTFOUND when it is gone. */
+static mnemo_status_t hit_load(mnemo_repos_t *repos, mnemo_code_hit_t *hit, const uint8_t *doc_id,
+                               mnemo_err_t *err)
+{
+    uint8_t key[1 + DOC_ID_LEN];
+    key[0] = 'K';
+    memcpy(key + 1, doc_id, DOC_ID_LEN);
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(repos->store, key, sizeof key, &val, &vlen, err);
+    if (st != MNEMO_OK)
+        return st;
+    chunk_view_t c;
+    if (chunk_decode(&c, val, vlen)) {
+        memcpy(hit->name, c.name, c.name_len);
+        hit->name[c.name_len] = '\0';
+        hit->path = xstrndup(c.path, c.path_len);
+        hit->content = xstrndup(c.content, c.content_len);
+        hit->start_line = c.start_line;
+        hit->end_line = c.end_line;
+    } else {
+        char hex[2 * DOC_ID_LEN + 1];
+        mnemo_hex_encode(hex, doc_id, DOC_ID_LEN);
+        st = mnemo_err_set(err, MNEMO_ECORRUPT, "code chunk %s: corrupt record", hex);
+    }
+    free(val);
+    return st;
+}
+
+/* Turns index hits into code hits, skipping chunks removed since ranking. */
+static mnemo_status_t hits_load(mnemo_repos_t *repos, mnemo_code_hit_t **out, size_t *n,
+                                const mnemo_index_hit_t *ih, size_t n_ih, mnemo_err_t *err)
+{
+    mnemo_code_hit_t *hits = xcalloc(n_ih, sizeof *hits);
+    size_t count = 0;
+    mnemo_status_t st = MNEMO_OK;
+    for (size_t i = 0; i < n_ih && st == MNEMO_OK; i++) {
+        if (ih[i].id_len != DOC_ID_LEN)
+            continue;
+        st = hit_load(repos, &hits[count], ih[i].id, err);
+        if (st == MNEMO_OK)
+            hits[count++].score = ih[i].score;
+        else if (st == MNEMO_ENOTFOUND)
+            st = MNEMO_OK;
+    }
+    if (st != MNEMO_OK) {
+        mnemo_code_hits_free(hits, count);
+        return st;
+    }
+    *out = hits;
+    *n = count;
+    return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_repos_search(mnemo_repos_t *repos, mnemo_code_hit_t **hits, size_t *n,
+                                  const char *query, const char *name, const char *path_prefix,
+                                  size_t limit, mnemo_err_t *err)
+{
+    assert(repos != NULL && hits != NULL && n != NULL);
+    uint8_t nh[NAME_HASH_LEN];
+    search_filter_t f = {.repos = repos, .st = MNEMO_OK};
+    if (name != NULL && name[0] != '\0') {
+        name_hash(nh, name);
+        f.name_hash = nh;
+    }
+    if (path_prefix != NULL && path_prefix[0] != '\0') {
+        f.prefix = path_prefix;
+        f.prefix_len = strlen(path_prefix);
+    }
+    bool filtered = f.name_hash != NULL || f.prefix != NULL;
+    if (query == NULL)
+        query = "";
+    mnemo_index_hit_t *ih = NULL;
+    size_t n_ih = 0;
+    mnemo_status_t st = mnemo_index_search(repos->index, &ih, &n_ih, query, strlen(query),
+                                           limit != 0 ? limit : DEFAULT_LIMIT, 0.0,
+                                           filtered ? search_filter : NULL, &f, err);
+    if (st == MNEMO_OK && f.st != MNEMO_OK)
+        st = mnemo_err_set(err, f.st, "%s", f.err.msg);
+    if (st == MNEMO_OK)
+        st = hits_load(repos, hits, n, ih, n_ih, err);
+    free(ih);
+    return st;
+}
+
+/* ---- ownership ---- */
+
+void mnemo_sync_status_cleanup(mnemo_sync_status_t *st)
+{
+    if (st == NULL)
+        return;
+    free(st->path);
+    free(st->error);
+    st->path = NULL;
+    st->error = NULL;
+}
+
+void mnemo_manifest_cleanup(mnemo_manifest_t *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->count; i++)
+        free(m->entries[i].path);
+    free(m->entries);
+    m->entries = NULL;
+    m->count = 0;
+}
+
+void mnemo_repo_infos_free(mnemo_repo_info_t *infos, size_t n)
+{
+    if (infos == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(infos[i].path);
+    free(infos);
+}
+
+void mnemo_code_hits_free(mnemo_code_hit_t *hits, size_t n)
+{
+    if (hits == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(hits[i].path);
+        free(hits[i].content);
+    }
+    free(hits);
+}
