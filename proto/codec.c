@@ -2,15 +2,90 @@
  *
  * DESIGN: protobuf_c_message_unpack copies what it needs, so the flattened
  * slice is released right after unpacking. Encoding packs straight into one
- * slice that the byte buffer takes over. Thread-safe.
+ * slice that the byte buffer takes over. protobuf-c hands `string` fields
+ * over as NUL-terminated C strings and drops their length, so a string with
+ * a NUL byte inside would silently lose its tail; before unpacking, a walk
+ * over the wire bytes (guided by the message descriptor, into nested
+ * messages and map entries) refuses such strings, naming the field.
+ * Thread-safe.
  */
 #include "mnemo/codec.h"
 
 #include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
+
+typedef struct wire {
+    const uint8_t *p, *end;
+} wire_t;
+
+static bool wire_varint(wire_t *w, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; shift < 64 && w->p < w->end; shift += 7) {
+        uint8_t c = *w->p++;
+        *v |= (uint64_t)(c & 0x7f) << shift;
+        if ((c & 0x80) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Skips a field of wire type t; false when the bytes run out. */
+static bool wire_skip(wire_t *w, unsigned t, uint64_t *len)
+{
+    uint64_t v = 0;
+    size_t left = (size_t)(w->end - w->p);
+    switch (t) {
+    case 0:
+        return wire_varint(w, &v);
+    case 1:
+        return left >= 8 ? (w->p += 8, true) : false;
+    case 5:
+        return left >= 4 ? (w->p += 4, true) : false;
+    case 2:
+        if (!wire_varint(w, len) || *len > (uint64_t)(w->end - w->p))
+            return false;
+        w->p += *len;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Finds a string field holding a NUL byte; writes its dotted name into
+ * field. Malformed bytes are left for protobuf_c_message_unpack to refuse. */
+static bool find_nul_string(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                            char *field, size_t cap, int depth)
+{
+    wire_t w = {p, p + n};
+    uint64_t key = 0, len = 0;
+    while (w.p < w.end && depth < 16 && wire_varint(&w, &key)) {
+        if (!wire_skip(&w, (unsigned)(key & 7), &len))
+            return false;
+        if ((key & 7) != 2)
+            continue;
+        const uint8_t *start = w.p - len;
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3));
+        if (f == NULL)
+            continue;
+        size_t used = strlen(field);
+        snprintf(field + used, cap - used, "%s%s", used ? "." : "", f->name);
+        if (f->type == PROTOBUF_C_TYPE_STRING && memchr(start, 0, (size_t)len) != NULL)
+            return true;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+            find_nul_string(f->descriptor, start, (size_t)len, field, cap, depth + 1))
+            return true;
+        field[used] = '\0';
+    }
+    return false;
+}
 
 mnemo_status_t mnemo_codec_decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
                                   grpc_byte_buffer *payload, mnemo_err_t *err)
@@ -23,8 +98,14 @@ mnemo_status_t mnemo_codec_decode(ProtobufCMessage **out, const ProtobufCMessage
         flat = grpc_byte_buffer_reader_readall(&reader);
         grpc_byte_buffer_reader_destroy(&reader);
     }
-    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(flat),
-                                                      GRPC_SLICE_START_PTR(flat));
+    char field[128] = "";
+    if (find_nul_string(desc, GRPC_SLICE_START_PTR(flat), GRPC_SLICE_LENGTH(flat), field,
+                        sizeof field, 0)) {
+        grpc_slice_unref(flat);
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: must not contain NUL bytes", field);
+    }
+    ProtobufCMessage *msg =
+        protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(flat), GRPC_SLICE_START_PTR(flat));
     grpc_slice_unref(flat);
     if (msg == NULL)
         return mnemo_err_set(err, MNEMO_EINVAL, "request: not a valid %s", desc->name);

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "tokenizer.h"
 
 #define BM25_K1 1.2
@@ -41,7 +42,6 @@
 
 /* ns 'p' term '\0' doc_id */
 #define POSTING_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + MNEMO_INDEX_MAX_ID)
-#define VARINT_MAX      10
 
 struct mnemo_index {
     mnemo_store_t *store; /* borrowed; outlives the index */
@@ -51,48 +51,6 @@ struct mnemo_index {
 };
 
 /* ---- small helpers ---- */
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static void *xcalloc(size_t count, size_t size)
-{
-    void *p = calloc(count, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static size_t varint_put(uint8_t *out, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
-/* Decodes one varint at *p (before end) and advances *p; false if malformed. */
-static bool varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= (uint64_t)(b & 0x7F) << shift;
-        if (b < 0x80) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
 
 /* A fast hash for in-memory tables only (never persisted). */
 static uint64_t hash_bytes(const void *data, size_t n)
@@ -142,9 +100,9 @@ static void termset_init(termset_t *ts)
 {
     memset(ts, 0, sizeof *ts);
     ts->cap = 64;
-    ts->slots = xcalloc(ts->cap, sizeof *ts->slots);
+    ts->slots = mnemo_xcalloc(ts->cap, sizeof *ts->slots);
     ts->arena_cap = 1024;
-    ts->arena = xrealloc(NULL, ts->arena_cap);
+    ts->arena = mnemo_xrealloc(NULL, ts->arena_cap);
 }
 
 static void termset_cleanup(termset_t *ts)
@@ -156,7 +114,7 @@ static void termset_cleanup(termset_t *ts)
 static void termset_grow(termset_t *ts)
 {
     size_t cap = ts->cap * 2;
-    term_t *slots = xcalloc(cap, sizeof *slots);
+    term_t *slots = mnemo_xcalloc(cap, sizeof *slots);
     for (size_t i = 0; i < ts->cap; i++) {
         if (ts->slots[i].len == 0)
             continue;
@@ -187,7 +145,7 @@ static void termset_add(void *ctx, const char *term, size_t len)
     if (ts->arena_len + len > ts->arena_cap) {
         while (ts->arena_len + len > ts->arena_cap)
             ts->arena_cap *= 2;
-        ts->arena = xrealloc(ts->arena, ts->arena_cap);
+        ts->arena = mnemo_xrealloc(ts->arena, ts->arena_cap);
     }
     memcpy(ts->arena + ts->arena_len, term, len);
     ts->slots[i] =
@@ -212,9 +170,9 @@ static size_t term_prefix(char *key, char ns, const char *term, size_t tlen)
 static void put_stats(mnemo_index_t *index, mnemo_store_batch_t *batch)
 {
     char key[2] = {index->ns, 's'};
-    uint8_t val[2 * VARINT_MAX];
-    size_t n = varint_put(val, atomic_load(&index->docs));
-    n += varint_put(val + n, atomic_load(&index->total_len));
+    uint8_t val[2 * MNEMO_VARINT_MAX];
+    size_t n = mnemo_varint_put(val, atomic_load(&index->docs));
+    n += mnemo_varint_put(val + n, atomic_load(&index->total_len));
     mnemo_store_batch_put(batch, key, sizeof key, val, n);
 }
 
@@ -228,9 +186,11 @@ static mnemo_status_t load_stats(mnemo_index_t *index, mnemo_err_t *err)
         return MNEMO_OK;
     if (st != MNEMO_OK)
         return st;
-    const uint8_t *p = (const uint8_t *)val, *end = p + vlen;
-    uint64_t docs, total;
-    bool ok = varint_get(&p, end, &docs) && varint_get(&p, end, &total) && p == end;
+    mnemo_reader_t r;
+    mnemo_reader_init(&r, val, vlen);
+    uint64_t docs = mnemo_read_varint(&r);
+    uint64_t total = mnemo_read_varint(&r);
+    bool ok = mnemo_reader_done(&r);
     free(val);
     if (!ok)
         return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed stats record", index->ns);
@@ -242,7 +202,7 @@ static mnemo_status_t load_stats(mnemo_index_t *index, mnemo_err_t *err)
 mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns,
                                 mnemo_err_t *err)
 {
-    mnemo_index_t *index = xcalloc(1, sizeof *index);
+    mnemo_index_t *index = mnemo_xcalloc(1, sizeof *index);
     index->store = store;
     index->ns = ns;
     atomic_init(&index->docs, 0);
@@ -275,9 +235,9 @@ static void write_postings(mnemo_index_t *index, mnemo_store_batch_t *batch, con
                            const void *doc_id, size_t id_len, bool put)
 {
     char key[POSTING_KEY_MAX];
-    uint8_t val[2 * VARINT_MAX];
-    uint8_t dl[VARINT_MAX];
-    size_t dl_len = varint_put(dl, ts->total);
+    uint8_t val[2 * MNEMO_VARINT_MAX];
+    uint8_t dl[MNEMO_VARINT_MAX];
+    size_t dl_len = mnemo_varint_put(dl, ts->total);
     for (size_t i = 0; i < ts->cap; i++) {
         const term_t *t = &ts->slots[i];
         if (t->len == 0)
@@ -286,7 +246,7 @@ static void write_postings(mnemo_index_t *index, mnemo_store_batch_t *batch, con
         memcpy(key + klen, doc_id, id_len);
         klen += id_len;
         if (put) {
-            size_t n = varint_put(val, t->tf);
+            size_t n = mnemo_varint_put(val, t->tf);
             memcpy(val + n, dl, dl_len);
             mnemo_store_batch_put(batch, key, klen, val, n + dl_len);
         } else {
@@ -357,7 +317,7 @@ typedef struct search {
 static void docmap_grow(search_t *s)
 {
     size_t cap = s->slots_cap * 2;
-    uint32_t *slots = xcalloc(cap, sizeof *slots);
+    uint32_t *slots = mnemo_xcalloc(cap, sizeof *slots);
     for (size_t d = 0; d < s->ndocs; d++) {
         size_t j = s->docs[d].hash & (cap - 1);
         while (slots[j] != 0)
@@ -381,7 +341,7 @@ static uint32_t docmap_get(search_t *s, const void *id, size_t id_len)
     }
     if (s->ndocs == s->docs_cap) {
         s->docs_cap = s->docs_cap != 0 ? s->docs_cap * 2 : 256;
-        s->docs = xrealloc(s->docs, s->docs_cap * sizeof *s->docs);
+        s->docs = mnemo_xrealloc(s->docs, s->docs_cap * sizeof *s->docs);
     }
     uint32_t n = (uint32_t)s->ndocs++;
     doc_t *d = &s->docs[n];
@@ -400,7 +360,7 @@ static void pending_push(search_t *s, uint32_t doc, double weight)
 {
     if (s->npending == s->pending_cap) {
         s->pending_cap = s->pending_cap != 0 ? s->pending_cap * 2 : 256;
-        s->pending = xrealloc(s->pending, s->pending_cap * sizeof *s->pending);
+        s->pending = mnemo_xrealloc(s->pending, s->pending_cap * sizeof *s->pending);
     }
     s->pending[s->npending++] = (pending_t){doc, weight};
 }
@@ -414,9 +374,11 @@ static bool score_posting(search_t *s, const char *id, size_t id_len, const char
     uint32_t d = docmap_get(s, id, id_len);
     if (!s->docs[d].pass)
         return true;
-    const uint8_t *p = (const uint8_t *)val, *end = p + vlen;
-    uint64_t tf, dl;
-    if (!varint_get(&p, end, &tf) || !varint_get(&p, end, &dl))
+    mnemo_reader_t r;
+    mnemo_reader_init(&r, val, vlen);
+    uint64_t tf = mnemo_read_varint(&r);
+    uint64_t dl = mnemo_read_varint(&r);
+    if (!r.ok)
         return false;
     double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)dl / s->avgdl);
     pending_push(s, d, (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm));
@@ -500,7 +462,7 @@ static size_t select_top(const search_t *s, mnemo_index_hit_t **hits, size_t lim
                          double min_score)
 {
     size_t k = limit < s->ndocs ? limit : s->ndocs, n = 0;
-    uint32_t *heap = xrealloc(NULL, k * sizeof *heap);
+    uint32_t *heap = mnemo_xrealloc(NULL, k * sizeof *heap);
     for (uint32_t d = 0; d < s->ndocs; d++) {
         const doc_t *doc = &s->docs[d];
         if (!doc->pass || doc->score < min_score)
@@ -513,7 +475,7 @@ static size_t select_top(const search_t *s, mnemo_index_hit_t **hits, size_t lim
             heap_down(s->docs, heap, n, 0);
         }
     }
-    *hits = n > 0 ? xrealloc(NULL, n * sizeof **hits) : NULL;
+    *hits = n > 0 ? mnemo_xrealloc(NULL, n * sizeof **hits) : NULL;
     for (size_t left = n; left > 0; left--) {
         const doc_t *doc = &s->docs[heap[0]];
         mnemo_index_hit_t *hit = &(*hits)[left - 1];
@@ -537,7 +499,7 @@ static void search_init(search_t *s, mnemo_index_t *index, mnemo_index_filter_fn
     s->n_docs = (double)docs;
     s->avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
     s->slots_cap = 1024;
-    s->slots = xcalloc(s->slots_cap, sizeof *s->slots);
+    s->slots = mnemo_xcalloc(s->slots_cap, sizeof *s->slots);
     s->it = mnemo_store_iter_create(index->store);
 }
 

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "hash.h"
 #include "index.h"
 
@@ -61,185 +62,53 @@ struct mnemo_memories {
     atomic_uint_least64_t total;      /* sum of stripe_count */
 };
 
-/* ---- allocation and byte helpers ---- */
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrndup(const void *s, size_t n)
-{
-    char *d = xmalloc(n + 1);
-    if (n != 0)
-        memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-typedef struct buf {
-    uint8_t *p;
-    size_t len, cap;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap != 0 ? b->cap : 64;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    if (n != 0)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void buf_byte(buf_t *b, uint8_t c)
-{
-    buf_add(b, &c, 1);
-}
-
-static void buf_varint(buf_t *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v != 0);
-    buf_add(b, tmp, n);
-}
-
-static void buf_str(buf_t *b, const char *s, size_t n)
-{
-    buf_varint(b, n);
-    buf_add(b, s, n);
-}
-
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool ok;
-} reader_t;
-
-static uint64_t read_varint(reader_t *r)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && r->p < r->end; shift += 7) {
-        uint8_t c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if ((c & 0x80) == 0)
-            return v;
-    }
-    r->ok = false;
-    return 0;
-}
-
-/* A count of items that need at least one byte each: never more than the
- * bytes left, so a corrupt count cannot cause a huge allocation. */
-static size_t read_count(reader_t *r)
-{
-    uint64_t n = read_varint(r);
-    if (n > (uint64_t)(r->end - r->p))
-        r->ok = false;
-    return r->ok ? (size_t)n : 0;
-}
-
-/* A NUL-terminated copy of the next str, or NULL (and !ok) past the end. */
-static char *read_str(reader_t *r, size_t *len)
-{
-    uint64_t n = read_varint(r);
-    if (!r->ok || n > (uint64_t)(r->end - r->p)) {
-        r->ok = false;
-        return NULL;
-    }
-    char *s = xstrndup(r->p, (size_t)n);
-    r->p += n;
-    if (len != NULL)
-        *len = (size_t)n;
-    return s;
-}
-
 /* ---- records ---- */
 
 static mnemo_memory_t *memory_new(const uint8_t id32[ID_LEN])
 {
-    mnemo_memory_t *m = xcalloc(1, sizeof *m);
+    mnemo_memory_t *m = mnemo_xcalloc(1, sizeof *m);
     mnemo_hex_encode(m->id, id32, ID_LEN);
     return m;
 }
 
-static void record_encode(buf_t *b, const mnemo_memory_t *m)
+static void record_encode(mnemo_buf_t *b, const mnemo_memory_t *m)
 {
-    buf_byte(b, RECORD_VERSION);
-    buf_varint(b, (uint64_t)m->created_at_ms);
-    buf_varint(b, (uint64_t)m->updated_at_ms);
-    buf_str(b, m->content, m->content_len);
-    buf_str(b, m->memory_type, strlen(m->memory_type));
-    buf_varint(b, m->n_tags);
+    mnemo_buf_byte(b, RECORD_VERSION);
+    mnemo_buf_varint(b, (uint64_t)m->created_at_ms);
+    mnemo_buf_varint(b, (uint64_t)m->updated_at_ms);
+    mnemo_buf_str(b, m->content, m->content_len);
+    mnemo_buf_str(b, m->memory_type, strlen(m->memory_type));
+    mnemo_buf_varint(b, m->n_tags);
     for (size_t i = 0; i < m->n_tags; i++)
-        buf_str(b, m->tags[i], strlen(m->tags[i]));
-    buf_varint(b, m->n_metadata);
+        mnemo_buf_str(b, m->tags[i], strlen(m->tags[i]));
+    mnemo_buf_varint(b, m->n_metadata);
     for (size_t i = 0; i < m->n_metadata; i++) {
-        buf_str(b, m->metadata[i].key, strlen(m->metadata[i].key));
-        buf_str(b, m->metadata[i].value, strlen(m->metadata[i].value));
+        mnemo_buf_str(b, m->metadata[i].key, strlen(m->metadata[i].key));
+        mnemo_buf_str(b, m->metadata[i].value, strlen(m->metadata[i].value));
     }
 }
 
 static mnemo_status_t record_decode(mnemo_memory_t **out, const uint8_t id32[ID_LEN],
                                     const char *val, size_t vlen, mnemo_err_t *err)
 {
-    reader_t r = {(const uint8_t *)val, (const uint8_t *)val + vlen, vlen > 0};
+    mnemo_reader_t r;
+    mnemo_reader_init(&r, val, vlen);
     mnemo_memory_t *m = memory_new(id32);
-    if (r.ok && *r.p++ != RECORD_VERSION)
+    if (mnemo_read_byte(&r) != RECORD_VERSION)
         r.ok = false;
-    m->created_at_ms = (int64_t)read_varint(&r);
-    m->updated_at_ms = (int64_t)read_varint(&r);
-    m->content = read_str(&r, &m->content_len);
-    m->memory_type = read_str(&r, NULL);
-    size_t nt = read_count(&r);
-    m->tags = xcalloc(nt, sizeof *m->tags);
+    m->created_at_ms = (int64_t)mnemo_read_varint(&r);
+    m->updated_at_ms = (int64_t)mnemo_read_varint(&r);
+    m->content = mnemo_read_strdup(&r, &m->content_len);
+    m->memory_type = mnemo_read_strdup(&r, NULL);
+    size_t nt = mnemo_read_count(&r);
+    m->tags = mnemo_xcalloc(nt, sizeof *m->tags);
     for (; r.ok && m->n_tags < nt; m->n_tags++)
-        m->tags[m->n_tags] = read_str(&r, NULL);
-    size_t nm = read_count(&r);
-    m->metadata = xcalloc(nm, sizeof *m->metadata);
+        m->tags[m->n_tags] = mnemo_read_strdup(&r, NULL);
+    size_t nm = mnemo_read_count(&r);
+    m->metadata = mnemo_xcalloc(nm, sizeof *m->metadata);
     for (; r.ok && m->n_metadata < nm; m->n_metadata++) {
-        m->metadata[m->n_metadata].key = read_str(&r, NULL);
-        m->metadata[m->n_metadata].value = read_str(&r, NULL);
+        m->metadata[m->n_metadata].key = mnemo_read_strdup(&r, NULL);
+        m->metadata[m->n_metadata].value = mnemo_read_strdup(&r, NULL);
     }
     if (!r.ok || r.p != r.end) {
         mnemo_status_t st = mnemo_err_set(err, MNEMO_ECORRUPT, "memory %s: corrupt record", m->id);
@@ -264,8 +133,8 @@ static int cmp_kv(const void *a, const void *b)
  * into m) go to *added when not NULL (the caller frees the array). */
 static size_t merge_tags(mnemo_memory_t *m, const char *const *tags, size_t n, char ***added)
 {
-    m->tags = xrealloc(m->tags, (m->n_tags + n) * sizeof *m->tags);
-    char **fresh = xcalloc(n, sizeof *fresh);
+    m->tags = mnemo_xrealloc(m->tags, (m->n_tags + n) * sizeof *m->tags);
+    char **fresh = mnemo_xcalloc(n, sizeof *fresh);
     size_t n_fresh = 0;
     for (size_t i = 0; i < n; i++) {
         assert(tags[i] != NULL);
@@ -273,7 +142,7 @@ static size_t merge_tags(mnemo_memory_t *m, const char *const *tags, size_t n, c
         for (size_t j = 0; j < m->n_tags && !present; j++)
             present = strcmp(m->tags[j], tags[i]) == 0;
         if (!present) {
-            m->tags[m->n_tags] = xstrndup(tags[i], strlen(tags[i]));
+            m->tags[m->n_tags] = mnemo_xstrdup(tags[i]);
             fresh[n_fresh++] = m->tags[m->n_tags++];
         }
     }
@@ -290,7 +159,7 @@ static size_t merge_tags(mnemo_memory_t *m, const char *const *tags, size_t n, c
 static void merge_metadata(mnemo_memory_t *m, const mnemo_memory_input_t *in)
 {
     size_t n0 = m->n_metadata; /* entries that existed before: never replaced */
-    m->metadata = xrealloc(m->metadata, (n0 + in->n_metadata) * sizeof *m->metadata);
+    m->metadata = mnemo_xrealloc(m->metadata, (n0 + in->n_metadata) * sizeof *m->metadata);
     for (size_t i = 0; i < in->n_metadata; i++) {
         const char *k = in->meta_keys[i], *v = in->meta_values[i];
         size_t j = 0;
@@ -301,10 +170,10 @@ static void merge_metadata(mnemo_memory_t *m, const mnemo_memory_input_t *in)
         if (j < m->n_metadata) {
             free(m->metadata[j].value);
         } else {
-            m->metadata[j].key = xstrndup(k, strlen(k));
+            m->metadata[j].key = mnemo_xstrdup(k);
             m->n_metadata++;
         }
-        m->metadata[j].value = xstrndup(v, strlen(v));
+        m->metadata[j].value = mnemo_xstrdup(v);
     }
     qsort(m->metadata, m->n_metadata, sizeof *m->metadata, cmp_kv);
 }
@@ -313,10 +182,10 @@ static mnemo_memory_t *memory_from_input(const mnemo_memory_input_t *in, const u
                                          int64_t now_ms)
 {
     mnemo_memory_t *m = memory_new(id32);
-    m->content = xstrndup(in->content, in->content_len);
+    m->content = mnemo_xstrndup(in->content, in->content_len);
     m->content_len = in->content_len;
     const char *type = in->memory_type != NULL ? in->memory_type : "";
-    m->memory_type = xstrndup(type, strlen(type));
+    m->memory_type = mnemo_xstrdup(type);
     m->created_at_ms = now_ms;
     m->updated_at_ms = now_ms;
     merge_tags(m, in->tags, in->n_tags, NULL);
@@ -328,7 +197,7 @@ static mnemo_memory_t *memory_from_input(const mnemo_memory_input_t *in, const u
 
 static void make_position(uint8_t pos[POS_LEN], int64_t created_ms, const uint8_t id32[ID_LEN])
 {
-    put_be64(pos, (uint64_t)created_ms);
+    mnemo_put_be64(pos, (uint64_t)created_ms);
     memcpy(pos + 8, id32, ID_LEN);
 }
 
@@ -339,13 +208,13 @@ static void make_record_key(uint8_t key[1 + ID_LEN], const uint8_t id32[ID_LEN])
 }
 
 /* 'g' tag '\0' [pos] into b (reset first); pos may be NULL for the prefix. */
-static void make_tag_key(buf_t *b, const char *tag, const uint8_t *pos)
+static void make_tag_key(mnemo_buf_t *b, const char *tag, const uint8_t *pos)
 {
     b->len = 0;
-    buf_byte(b, 'g');
-    buf_add(b, tag, strlen(tag) + 1);
+    mnemo_buf_byte(b, 'g');
+    mnemo_buf_add(b, tag, strlen(tag) + 1);
     if (pos != NULL)
-        buf_add(b, pos, POS_LEN);
+        mnemo_buf_add(b, pos, POS_LEN);
 }
 
 static void stage_record(mnemo_store_batch_t *batch, const mnemo_memory_t *m,
@@ -353,20 +222,20 @@ static void stage_record(mnemo_store_batch_t *batch, const mnemo_memory_t *m,
 {
     uint8_t key[1 + ID_LEN];
     make_record_key(key, id32);
-    buf_t val = {0};
+    mnemo_buf_t val = {0};
     record_encode(&val, m);
     mnemo_store_batch_put(batch, key, sizeof key, val.p, val.len);
-    free(val.p);
+    mnemo_buf_cleanup(&val);
 }
 
 /* Puts (or deletes) the 't' key and the 'g' keys of tags at position pos. */
 static void stage_positions(mnemo_store_batch_t *batch, const uint8_t pos[POS_LEN], bool with_t,
                             char *const *tags, size_t n_tags, bool put)
 {
-    buf_t key = {0};
+    mnemo_buf_t key = {0};
     if (with_t) {
-        buf_byte(&key, 't');
-        buf_add(&key, pos, POS_LEN);
+        mnemo_buf_byte(&key, 't');
+        mnemo_buf_add(&key, pos, POS_LEN);
         if (put)
             mnemo_store_batch_put(batch, key.p, key.len, "", 0);
         else
@@ -379,7 +248,7 @@ static void stage_positions(mnemo_store_batch_t *batch, const uint8_t pos[POS_LE
         else
             mnemo_store_batch_delete(batch, key.p, key.len);
     }
-    free(key.p);
+    mnemo_buf_cleanup(&key);
 }
 
 static void stage_count(mnemo_store_batch_t *batch, unsigned stripe, uint64_t value)
@@ -388,7 +257,7 @@ static void stage_count(mnemo_store_batch_t *batch, unsigned stripe, uint64_t va
     memcpy(key, count_key_name, sizeof count_key_name - 1);
     key[sizeof key - 1] = (uint8_t)stripe;
     uint8_t val[8];
-    put_be64(val, value);
+    mnemo_put_be64(val, value);
     mnemo_store_batch_put(batch, key, sizeof key, val, sizeof val);
 }
 
@@ -433,7 +302,7 @@ static mnemo_status_t load_counts(mnemo_memories_t *mem, mnemo_err_t *err)
         if (st != MNEMO_OK)
             return st;
         if (vlen == 8)
-            mem->stripe_count[i] = get_be64((const uint8_t *)val);
+            mem->stripe_count[i] = mnemo_get_be64((const uint8_t *)val);
         free(val);
         if (vlen != 8)
             return mnemo_err_set(err, MNEMO_ECORRUPT, "memory count %u: bad length", i);
@@ -447,7 +316,7 @@ mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
                                    const mnemo_memories_options_t *opts, mnemo_err_t *err)
 {
     assert(out != NULL && store != NULL);
-    mnemo_memories_t *mem = xcalloc(1, sizeof *mem);
+    mnemo_memories_t *mem = mnemo_xcalloc(1, sizeof *mem);
     mem->store = store;
     mem->sync_writes = opts != NULL ? opts->sync_writes : true;
     atomic_init(&mem->total, 0);
@@ -498,13 +367,17 @@ static mnemo_status_t load_memory(mnemo_memories_t *mem, mnemo_memory_t **out,
     return st;
 }
 
+/* Ids have one spelling, the lowercase hex that StoreMemory returns: an
+ * uppercase id is refused rather than silently folded, so that ids compare
+ * equal as strings in every client. */
 static mnemo_status_t parse_id(uint8_t id32[ID_LEN], const char *id, mnemo_err_t *err)
 {
     size_t len = id != NULL ? strlen(id) : 0;
-    if (!mnemo_hex_decode(id32, ID_LEN, id != NULL ? id : "", len))
+    if (len != MNEMO_SHA256_HEX_LEN || strspn(id, "0123456789abcdef") != len ||
+        !mnemo_hex_decode(id32, ID_LEN, id, len))
         return mnemo_err_set(err, MNEMO_EINVAL,
-                             "id: must be 64 hex digits (the SHA-256 of the content), got %zu "
-                             "characters",
+                             "id: must be 64 lowercase hex digits (the SHA-256 of the content), "
+                             "got %zu characters",
                              len);
     return MNEMO_OK;
 }
@@ -530,7 +403,7 @@ static void stage_merge(mnemo_store_batch_t *batch, mnemo_memory_t *m,
     merge_metadata(m, in);
     if (m->memory_type[0] == '\0' && in->memory_type != NULL && in->memory_type[0] != '\0') {
         free(m->memory_type);
-        m->memory_type = xstrndup(in->memory_type, strlen(in->memory_type));
+        m->memory_type = mnemo_xstrdup(in->memory_type);
     }
     m->updated_at_ms = now_ms;
     uint8_t pos[POS_LEN];
@@ -644,7 +517,7 @@ uint64_t mnemo_memories_count(const mnemo_memories_t *mem)
 /* The sorted, de-duplicated tag filter (the caller frees the array only). */
 static const char **sorted_tags(const char *const *tags, size_t n, size_t *n_out)
 {
-    const char **s = xcalloc(n, sizeof *s);
+    const char **s = mnemo_xcalloc(n, sizeof *s);
     for (size_t i = 0; i < n; i++) {
         assert(tags[i] != NULL);
         s[i] = tags[i];
@@ -664,30 +537,30 @@ static void hmac_sha256(uint8_t out[MNEMO_SHA256_LEN], const uint8_t key[TOKEN_K
 {
     uint8_t pad[64] = {0};
     memcpy(pad, key, TOKEN_KEY_LEN);
-    buf_t inner = {0};
+    mnemo_buf_t inner = {0};
     for (size_t i = 0; i < sizeof pad; i++)
-        buf_byte(&inner, pad[i] ^ 0x36);
-    buf_add(&inner, msg, len);
+        mnemo_buf_byte(&inner, pad[i] ^ 0x36);
+    mnemo_buf_add(&inner, msg, len);
     uint8_t outer[64 + MNEMO_SHA256_LEN];
     for (size_t i = 0; i < sizeof pad; i++)
         outer[i] = pad[i] ^ 0x5c;
     mnemo_sha256(inner.p, inner.len, outer + 64);
     mnemo_sha256(outer, sizeof outer, out);
-    free(inner.p);
+    mnemo_buf_cleanup(&inner);
 }
 
 static void token_mac(const mnemo_memories_t *mem, uint8_t mac[TOKEN_MAC_LEN],
                       const uint8_t pos[POS_LEN], const char **tags, size_t n_tags)
 {
-    buf_t msg = {0};
-    buf_byte(&msg, TOKEN_VERSION);
-    buf_add(&msg, pos, POS_LEN);
+    mnemo_buf_t msg = {0};
+    mnemo_buf_byte(&msg, TOKEN_VERSION);
+    mnemo_buf_add(&msg, pos, POS_LEN);
     for (size_t i = 0; i < n_tags; i++)
-        buf_add(&msg, tags[i], strlen(tags[i]) + 1); /* with NUL: unambiguous */
+        mnemo_buf_add(&msg, tags[i], strlen(tags[i]) + 1); /* with NUL: unambiguous */
     uint8_t full[MNEMO_SHA256_LEN];
     hmac_sha256(full, mem->token_key, msg.p, msg.len);
     memcpy(mac, full, TOKEN_MAC_LEN);
-    free(msg.p);
+    mnemo_buf_cleanup(&msg);
 }
 
 static char *token_encode(const mnemo_memories_t *mem, const uint8_t pos[POS_LEN],
@@ -697,7 +570,7 @@ static char *token_encode(const mnemo_memories_t *mem, const uint8_t pos[POS_LEN
     raw[0] = TOKEN_VERSION;
     memcpy(raw + 1, pos, POS_LEN);
     token_mac(mem, raw + 1 + POS_LEN, pos, tags, n_tags);
-    char *hex = xmalloc(2 * TOKEN_LEN + 1);
+    char *hex = mnemo_xmalloc(2 * TOKEN_LEN + 1);
     mnemo_hex_encode(hex, raw, TOKEN_LEN);
     return hex;
 }
@@ -726,7 +599,7 @@ static mnemo_status_t token_decode(const mnemo_memories_t *mem, uint8_t pos[POS_
 /* A reverse scan of one prefix ('t', or 'g' tag '\0'). */
 typedef struct cursor {
     mnemo_store_iter_t *it;
-    buf_t key; /* prefix, then scratch for seeks */
+    mnemo_buf_t key; /* prefix, then scratch for seeks */
     size_t plen;
     bool valid;
     uint8_t pos[POS_LEN]; /* current position while valid */
@@ -756,7 +629,7 @@ static void cursor_start(cursor_t *c, mnemo_store_t *store, const uint8_t *after
     c->it = mnemo_store_iter_create(store);
     c->key.len = c->plen;
     if (after != NULL) {
-        buf_add(&c->key, after, POS_LEN);
+        mnemo_buf_add(&c->key, after, POS_LEN);
         mnemo_store_iter_seek_before(c->it, c->key.p, c->key.len);
         c->key.len = c->plen;
     } else {
@@ -771,11 +644,11 @@ static void merge_open(merge_t *mg, mnemo_store_t *store, const char **tags, siz
                        const uint8_t *after)
 {
     mg->n = n_tags != 0 ? n_tags : 1;
-    mg->c = xcalloc(mg->n, sizeof *mg->c);
+    mg->c = mnemo_xcalloc(mg->n, sizeof *mg->c);
     for (size_t i = 0; i < mg->n; i++) {
         cursor_t *c = &mg->c[i];
         if (n_tags == 0)
-            buf_byte(&c->key, 't');
+            mnemo_buf_byte(&c->key, 't');
         else
             make_tag_key(&c->key, tags[i], NULL);
         c->plen = c->key.len;
@@ -819,7 +692,7 @@ static mnemo_status_t merge_close(merge_t *mg, mnemo_err_t *err)
         if (st == MNEMO_OK)
             st = mnemo_store_iter_status(mg->c[i].it, err);
         mnemo_store_iter_destroy(mg->c[i].it);
-        free(mg->c[i].key.p);
+        mnemo_buf_cleanup(&mg->c[i].key);
     }
     free(mg->c);
     mg->c = NULL;
@@ -835,8 +708,8 @@ static mnemo_status_t load_list(mnemo_memories_t *mem, mnemo_memory_list_t *list
                                 const uint8_t *ids, size_t stride, size_t n, const double *scores,
                                 mnemo_err_t *err)
 {
-    list->items = xcalloc(n, sizeof *list->items);
-    list->scores = scores != NULL ? xcalloc(n, sizeof *list->scores) : NULL;
+    list->items = mnemo_xcalloc(n, sizeof *list->items);
+    list->scores = scores != NULL ? mnemo_xcalloc(n, sizeof *list->scores) : NULL;
     list->count = 0;
     for (size_t i = 0; i < n; i++) {
         mnemo_memory_t *m = NULL;
@@ -857,7 +730,7 @@ static mnemo_status_t load_list(mnemo_memories_t *mem, mnemo_memory_list_t *list
 static mnemo_status_t collect(merge_t *mg, size_t limit, uint8_t **positions, size_t *n, bool *more,
                               mnemo_err_t *err)
 {
-    uint8_t *p = xcalloc(limit, POS_LEN);
+    uint8_t *p = mnemo_xcalloc(limit, POS_LEN);
     size_t count = 0;
     while (count < limit && merge_next(mg, p + count * POS_LEN))
         count++;
@@ -940,16 +813,16 @@ static mnemo_status_t id_set_build(mnemo_memories_t *mem, id_set_t *set, const c
 {
     merge_t mg;
     merge_open(&mg, mem->store, tags, n_tags, NULL);
-    buf_t ids = {0};
+    mnemo_buf_t ids = {0};
     uint8_t pos[POS_LEN];
     size_t n = 0;
     while (merge_next(&mg, pos)) {
-        buf_add(&ids, pos + 8, ID_LEN);
+        mnemo_buf_add(&ids, pos + 8, ID_LEN);
         n++;
     }
     mnemo_status_t st = merge_close(&mg, err);
     if (st != MNEMO_OK) {
-        free(ids.p);
+        mnemo_buf_cleanup(&ids);
         return st;
     }
     if (n > 0)
@@ -983,8 +856,8 @@ mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_
                             n_sorted > 0 ? id_set_has : NULL, &set, err);
     if (st != MNEMO_OK)
         goto done;
-    scores = xcalloc(n_hits, sizeof *scores);
-    ids = xcalloc(n_hits, ID_LEN);
+    scores = mnemo_xcalloc(n_hits, sizeof *scores);
+    ids = mnemo_xcalloc(n_hits, ID_LEN);
     size_t n = 0;
     for (size_t i = 0; i < n_hits; i++) {
         if (hits[i].id_len != ID_LEN)
@@ -995,9 +868,9 @@ mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_
     st = load_list(mem, &list, ids, ID_LEN, n, scores, err);
 done:
     if (st == MNEMO_OK && list.scores == NULL)
-        list.scores = xcalloc(1, sizeof *list.scores);
+        list.scores = mnemo_xcalloc(1, sizeof *list.scores);
     if (st == MNEMO_OK && list.items == NULL)
-        list.items = xcalloc(1, sizeof *list.items);
+        list.items = mnemo_xcalloc(1, sizeof *list.items);
     if (st == MNEMO_OK)
         *out = list;
     else
@@ -1014,12 +887,12 @@ done:
 static mnemo_status_t has_tag(mnemo_memories_t *mem, bool *yes, const char *tag,
                               const uint8_t pos[POS_LEN], mnemo_err_t *err)
 {
-    buf_t key = {0};
+    mnemo_buf_t key = {0};
     make_tag_key(&key, tag, pos);
     char *val = NULL;
     size_t vlen = 0;
     mnemo_status_t st = mnemo_store_get(mem->store, key.p, key.len, &val, &vlen, err);
-    free(key.p);
+    mnemo_buf_cleanup(&key);
     free(val);
     *yes = st == MNEMO_OK;
     return st == MNEMO_ENOTFOUND ? MNEMO_OK : st;
@@ -1031,7 +904,7 @@ static size_t smallest_tag(mnemo_memories_t *mem, const char **tags, size_t n_ta
 {
     size_t best = 0;
     unsigned long long best_size = 0;
-    buf_t start = {0}, limit = {0};
+    mnemo_buf_t start = {0}, limit = {0};
     for (size_t i = 0; i < n_tags; i++) {
         make_tag_key(&start, tags[i], NULL);
         make_tag_key(&limit, tags[i], NULL);
@@ -1043,8 +916,8 @@ static size_t smallest_tag(mnemo_memories_t *mem, const char **tags, size_t n_ta
             best_size = size;
         }
     }
-    free(start.p);
-    free(limit.p);
+    mnemo_buf_cleanup(&start);
+    mnemo_buf_cleanup(&limit);
     return best;
 }
 
@@ -1054,7 +927,7 @@ static mnemo_status_t by_all_tags(mnemo_memories_t *mem, mnemo_memory_list_t *ou
     size_t scan = smallest_tag(mem, tags, n_tags);
     merge_t mg;
     merge_open(&mg, mem->store, tags + scan, 1, NULL);
-    uint8_t *ids = xcalloc(limit, ID_LEN);
+    uint8_t *ids = mnemo_xcalloc(limit, ID_LEN);
     size_t n = 0;
     uint8_t pos[POS_LEN];
     mnemo_status_t st = MNEMO_OK;

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "hash.h"
 #include "index.h"
 
@@ -84,174 +85,24 @@ struct mnemo_repos_batch {
     mnemo_err_t load_err;
 };
 
-/* ---- allocation and byte helpers ---- */
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n != 0 ? n : 1, size != 0 ? size : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrndup(const void *s, size_t n)
-{
-    char *d = xmalloc(n + 1);
-    if (n != 0)
-        memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-static char *xstrdup_or_null(const char *s)
-{
-    return s != NULL ? xstrndup(s, strlen(s)) : NULL;
-}
-
-typedef struct buf {
-    uint8_t *p;
-    size_t len, cap;
-} buf_t;
-
-static void buf_add(buf_t *b, const void *data, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap != 0 ? b->cap : 64;
-        while (cap < b->len + n)
-            cap *= 2;
-        b->p = xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    if (n != 0)
-        memcpy(b->p + b->len, data, n);
-    b->len += n;
-}
-
-static void buf_byte(buf_t *b, uint8_t c)
-{
-    buf_add(b, &c, 1);
-}
-
-static void buf_varint(buf_t *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v != 0);
-    buf_add(b, tmp, n);
-}
-
-static void buf_str(buf_t *b, const char *s, size_t n)
-{
-    buf_varint(b, n);
-    buf_add(b, s, n);
-}
-
-static void buf_u64le(buf_t *b, uint64_t v)
-{
-    uint8_t tmp[8];
-    for (size_t i = 0; i < 8; i++, v >>= 8)
-        tmp[i] = (uint8_t)v;
-    buf_add(b, tmp, sizeof tmp);
-}
-
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool ok;
-} reader_t;
-
-static reader_t reader_of(const char *val, size_t vlen)
-{
-    reader_t r = {(const uint8_t *)val, (const uint8_t *)val + vlen, vlen > 0};
-    if (r.ok && *r.p++ != RECORD_VERSION)
-        r.ok = false;
-    return r;
-}
-
-static uint64_t read_varint(reader_t *r)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; r->ok && shift < 64 && r->p < r->end; shift += 7) {
-        uint8_t c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if ((c & 0x80) == 0)
-            return v;
-    }
-    r->ok = false;
-    return 0;
-}
-
-/* The next n bytes (borrowed), or NULL (and !ok) past the end. */
-static const uint8_t *read_bytes(reader_t *r, size_t n)
-{
-    if (!r->ok || n > (size_t)(r->end - r->p)) {
-        r->ok = false;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += n;
-    return p;
-}
-
-/* The next str, borrowed (not NUL-terminated); "" (and !ok) past the end. */
-static const char *read_str(reader_t *r, size_t *len)
-{
-    uint64_t n = read_varint(r);
-    const uint8_t *p = n <= SIZE_MAX ? read_bytes(r, (size_t)n) : NULL;
-    *len = p != NULL ? (size_t)n : 0;
-    return p != NULL ? (const char *)p : "";
-}
-
-static uint64_t read_u64le(reader_t *r)
-{
-    const uint8_t *p = read_bytes(r, 8);
-    uint64_t v = 0;
-    for (int i = 7; p != NULL && i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static bool reader_done(const reader_t *r)
-{
-    return r->ok && r->p == r->end;
-}
-
 /* ---- keys and ids ---- */
 
 /* 'R' name into b (reset first). */
-static void key_repo(buf_t *b, const char *name)
+static void key_repo(mnemo_buf_t *b, const char *name)
 {
     b->len = 0;
-    buf_byte(b, 'R');
-    buf_add(b, name, strlen(name));
+    mnemo_buf_byte(b, 'R');
+    mnemo_buf_add(b, name, strlen(name));
 }
 
 /* 'F' name '\0' [path] into b (reset first); path NULL gives the prefix. */
-static void key_file(buf_t *b, const char *name, const char *path)
+static void key_file(mnemo_buf_t *b, const char *name, const char *path)
 {
     b->len = 0;
-    buf_byte(b, 'F');
-    buf_add(b, name, strlen(name) + 1);
+    mnemo_buf_byte(b, 'F');
+    mnemo_buf_add(b, name, strlen(name) + 1);
     if (path != NULL)
-        buf_add(b, path, strlen(path));
+        mnemo_buf_add(b, path, strlen(path));
 }
 
 static void name_hash(uint8_t out[NAME_HASH_LEN], const char *name)
@@ -266,12 +117,12 @@ static void name_hash(uint8_t out[NAME_HASH_LEN], const char *name)
 static void file_id(uint8_t out[FILE_ID_LEN], const uint8_t nh[NAME_HASH_LEN], const char *name,
                     const char *path)
 {
-    buf_t b = {0};
-    buf_add(&b, name, strlen(name) + 1);
-    buf_add(&b, path, strlen(path));
+    mnemo_buf_t b = {0};
+    mnemo_buf_add(&b, name, strlen(name) + 1);
+    mnemo_buf_add(&b, path, strlen(path));
     uint8_t full[MNEMO_SHA256_LEN];
     mnemo_sha256(b.p, b.len, full);
-    free(b.p);
+    mnemo_buf_cleanup(&b);
     memcpy(out, nh, NAME_HASH_LEN);
     memcpy(out + NAME_HASH_LEN, full, FILE_HASH_LEN);
 }
@@ -281,47 +132,57 @@ static void key_chunk(uint8_t key[1 + DOC_ID_LEN], const uint8_t fid[FILE_ID_LEN
 {
     key[0] = 'K';
     memcpy(key + 1, fid, FILE_ID_LEN);
-    for (int i = 3; i >= 0; i--, k >>= 8)
-        key[1 + FILE_ID_LEN + i] = (uint8_t)k;
+    mnemo_put_be32(key + 1 + FILE_ID_LEN, k);
 }
 
 /* ---- records ---- */
 
-static void record_encode(buf_t *b, const repo_record_t *rec)
+/* A reader of val past its version byte; !ok when that is not
+ * RECORD_VERSION. */
+static mnemo_reader_t reader_of(const char *val, size_t vlen)
+{
+    mnemo_reader_t r;
+    mnemo_reader_init(&r, val, vlen);
+    if (mnemo_read_byte(&r) != RECORD_VERSION)
+        r.ok = false;
+    return r;
+}
+
+static void record_encode(mnemo_buf_t *b, const repo_record_t *rec)
 {
     const mnemo_sync_status_t *s = &rec->status;
     const mnemo_sync_progress_t *p = &s->progress;
     const char *path = s->path != NULL ? s->path : "";
-    buf_byte(b, RECORD_VERSION);
-    buf_str(b, path, strlen(path));
-    buf_varint(b, (uint64_t)rec->file_count);
-    buf_varint(b, (uint64_t)rec->chunk_count);
-    buf_varint(b, (uint64_t)rec->last_synced_at_ms);
-    buf_varint(b, (uint64_t)s->state);
+    mnemo_buf_byte(b, RECORD_VERSION);
+    mnemo_buf_str(b, path, strlen(path));
+    mnemo_buf_varint(b, (uint64_t)rec->file_count);
+    mnemo_buf_varint(b, (uint64_t)rec->chunk_count);
+    mnemo_buf_varint(b, (uint64_t)rec->last_synced_at_ms);
+    mnemo_buf_varint(b, (uint64_t)s->state);
     const int64_t counters[] = {p->total_files,    p->processed_files, p->unchanged_files,
                                 p->skipped_files,  p->failed_files,    p->deleted_files,
                                 p->chunks_written, p->bytes_processed, p->batches_committed};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
-        buf_varint(b, (uint64_t)counters[i]);
+        mnemo_buf_varint(b, (uint64_t)counters[i]);
     uint64_t bits;
     memcpy(&bits, &p->percentage, sizeof bits);
-    buf_u64le(b, bits);
-    buf_varint(b, (uint64_t)s->started_at_ms);
-    buf_varint(b, (uint64_t)s->finished_at_ms);
-    buf_byte(
+    mnemo_buf_u64le(b, bits);
+    mnemo_buf_varint(b, (uint64_t)s->started_at_ms);
+    mnemo_buf_varint(b, (uint64_t)s->finished_at_ms);
+    mnemo_buf_byte(
         b, (uint8_t)((s->background ? FLAG_BACKGROUND : 0) | (s->error != NULL ? FLAG_ERROR : 0)));
     if (s->error != NULL)
-        buf_str(b, s->error, strlen(s->error));
+        mnemo_buf_str(b, s->error, strlen(s->error));
 }
 
-static void progress_decode(reader_t *r, mnemo_sync_progress_t *p)
+static void progress_decode(mnemo_reader_t *r, mnemo_sync_progress_t *p)
 {
     int64_t *counters[] = {&p->total_files,    &p->processed_files, &p->unchanged_files,
                            &p->skipped_files,  &p->failed_files,    &p->deleted_files,
                            &p->chunks_written, &p->bytes_processed, &p->batches_committed};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
-        *counters[i] = (int64_t)read_varint(r);
-    uint64_t bits = read_u64le(r);
+        *counters[i] = (int64_t)mnemo_read_varint(r);
+    uint64_t bits = mnemo_read_u64le(r);
     memcpy(&p->percentage, &bits, sizeof bits);
 }
 
@@ -332,30 +193,30 @@ static mnemo_status_t record_decode(repo_record_t *rec, const char *name, size_t
 {
     memset(rec, 0, sizeof *rec);
     mnemo_sync_status_t *s = &rec->status;
-    reader_t r = reader_of(val, vlen);
+    mnemo_reader_t r = reader_of(val, vlen);
     if (name_len == 0 || name_len > MNEMO_REPO_NAME_MAX)
         r.ok = false;
     else
         memcpy(s->name, name, name_len);
     size_t n = 0;
-    const char *str = read_str(&r, &n);
-    s->path = xstrndup(str, n);
-    rec->file_count = (int64_t)read_varint(&r);
-    rec->chunk_count = (int64_t)read_varint(&r);
-    rec->last_synced_at_ms = (int64_t)read_varint(&r);
-    uint64_t state = read_varint(&r);
+    const char *str = mnemo_read_str(&r, &n);
+    s->path = mnemo_xstrndup(str, n);
+    rec->file_count = (int64_t)mnemo_read_varint(&r);
+    rec->chunk_count = (int64_t)mnemo_read_varint(&r);
+    rec->last_synced_at_ms = (int64_t)mnemo_read_varint(&r);
+    uint64_t state = mnemo_read_varint(&r);
     s->state = state <= MNEMO_SYNC_INTERRUPTED ? (mnemo_sync_state_t)state : 0;
     r.ok = r.ok && state <= MNEMO_SYNC_INTERRUPTED;
     progress_decode(&r, &s->progress);
-    s->started_at_ms = (int64_t)read_varint(&r);
-    s->finished_at_ms = (int64_t)read_varint(&r);
-    const uint8_t *flags = read_bytes(&r, 1);
+    s->started_at_ms = (int64_t)mnemo_read_varint(&r);
+    s->finished_at_ms = (int64_t)mnemo_read_varint(&r);
+    const uint8_t *flags = mnemo_read_bytes(&r, 1);
     s->background = flags != NULL && (*flags & FLAG_BACKGROUND) != 0;
     if (flags != NULL && (*flags & FLAG_ERROR) != 0) {
-        str = read_str(&r, &n);
-        s->error = xstrndup(str, n);
+        str = mnemo_read_str(&r, &n);
+        s->error = mnemo_xstrndup(str, n);
     }
-    if (!reader_done(&r))
+    if (!mnemo_reader_done(&r))
         return mnemo_err_set(err, MNEMO_ECORRUPT, "repository %.*s: corrupt record",
                              (int)(name_len > MNEMO_REPO_NAME_MAX ? 0 : name_len), name);
     return MNEMO_OK;
@@ -371,12 +232,12 @@ static void record_cleanup(repo_record_t *rec)
 static mnemo_status_t record_load(mnemo_repos_t *repos, repo_record_t *rec, const char *name,
                                   mnemo_err_t *err)
 {
-    buf_t key = {0};
+    mnemo_buf_t key = {0};
     key_repo(&key, name);
     char *val = NULL;
     size_t vlen = 0;
     mnemo_status_t st = mnemo_store_get(repos->store, key.p, key.len, &val, &vlen, err);
-    free(key.p);
+    mnemo_buf_cleanup(&key);
     if (st == MNEMO_ENOTFOUND)
         return mnemo_err_set(err, MNEMO_ENOTFOUND, "repository_name: no repository named %s", name);
     if (st != MNEMO_OK)
@@ -390,36 +251,36 @@ static mnemo_status_t record_load(mnemo_repos_t *repos, repo_record_t *rec, cons
 
 static void record_stage(mnemo_store_batch_t *batch, const char *name, const repo_record_t *rec)
 {
-    buf_t key = {0}, val = {0};
+    mnemo_buf_t key = {0}, val = {0};
     key_repo(&key, name);
     record_encode(&val, rec);
     mnemo_store_batch_put(batch, key.p, key.len, val.p, val.len);
-    free(key.p);
-    free(val.p);
+    mnemo_buf_cleanup(&key);
+    mnemo_buf_cleanup(&val);
 }
 
-static void manifest_encode(buf_t *b, uint64_t size, int64_t mtime_ns, const uint8_t sha[32],
+static void manifest_encode(mnemo_buf_t *b, uint64_t size, int64_t mtime_ns, const uint8_t sha[32],
                             uint32_t n_chunks)
 {
-    buf_byte(b, RECORD_VERSION);
-    buf_varint(b, size);
-    buf_varint(b, (uint64_t)mtime_ns);
-    buf_add(b, sha, 32);
-    buf_varint(b, n_chunks);
+    mnemo_buf_byte(b, RECORD_VERSION);
+    mnemo_buf_varint(b, size);
+    mnemo_buf_varint(b, (uint64_t)mtime_ns);
+    mnemo_buf_add(b, sha, 32);
+    mnemo_buf_varint(b, n_chunks);
 }
 
 /* Decodes a manifest value into e (path set by the caller); false if corrupt. */
 static bool manifest_decode(mnemo_manifest_entry_t *e, const char *val, size_t vlen)
 {
-    reader_t r = reader_of(val, vlen);
-    e->size = read_varint(&r);
-    e->mtime_ns = (int64_t)read_varint(&r);
-    const uint8_t *sha = read_bytes(&r, 32);
+    mnemo_reader_t r = reader_of(val, vlen);
+    e->size = mnemo_read_varint(&r);
+    e->mtime_ns = (int64_t)mnemo_read_varint(&r);
+    const uint8_t *sha = mnemo_read_bytes(&r, 32);
     if (sha != NULL)
         memcpy(e->sha256, sha, 32);
-    uint64_t n = read_varint(&r);
+    uint64_t n = mnemo_read_varint(&r);
     e->n_chunks = (uint32_t)n;
-    return reader_done(&r) && n <= UINT32_MAX;
+    return mnemo_reader_done(&r) && n <= UINT32_MAX;
 }
 
 /* A decoded chunk, borrowing the bytes of its value. */
@@ -431,14 +292,14 @@ typedef struct chunk_view {
 
 static bool chunk_decode(chunk_view_t *c, const char *val, size_t vlen)
 {
-    reader_t r = reader_of(val, vlen);
-    c->name = read_str(&r, &c->name_len);
-    c->path = read_str(&r, &c->path_len);
-    uint64_t start = read_varint(&r), end = read_varint(&r);
-    c->content = read_str(&r, &c->content_len);
+    mnemo_reader_t r = reader_of(val, vlen);
+    c->name = mnemo_read_str(&r, &c->name_len);
+    c->path = mnemo_read_str(&r, &c->path_len);
+    uint64_t start = mnemo_read_varint(&r), end = mnemo_read_varint(&r);
+    c->content = mnemo_read_str(&r, &c->content_len);
     c->start_line = (uint32_t)start;
     c->end_line = (uint32_t)end;
-    return reader_done(&r) && start <= UINT32_MAX && end <= UINT32_MAX &&
+    return mnemo_reader_done(&r) && start <= UINT32_MAX && end <= UINT32_MAX &&
            c->name_len <= MNEMO_REPO_NAME_MAX;
 }
 
@@ -452,7 +313,7 @@ static void interrupt_stage(mnemo_store_batch_t *batch, repo_record_t *rec)
         return;
     rec->status.state = MNEMO_SYNC_INTERRUPTED;
     free(rec->status.error);
-    rec->status.error = xstrndup(INTERRUPTED_ERROR, strlen(INTERRUPTED_ERROR));
+    rec->status.error = mnemo_xstrdup(INTERRUPTED_ERROR);
     record_stage(batch, rec->status.name, rec);
 }
 
@@ -482,7 +343,7 @@ static mnemo_status_t interrupt_live_syncs(mnemo_repos_t *repos, mnemo_err_t *er
 mnemo_status_t mnemo_repos_open(mnemo_repos_t **out, mnemo_store_t *store, mnemo_err_t *err)
 {
     assert(out != NULL && store != NULL);
-    mnemo_repos_t *repos = xcalloc(1, sizeof *repos);
+    mnemo_repos_t *repos = mnemo_xcalloc(1, sizeof *repos);
     repos->store = store;
     mnemo_status_t st = mnemo_index_open(&repos->index, store, INDEX_NS, err);
     if (st == MNEMO_OK)
@@ -522,7 +383,7 @@ mnemo_status_t mnemo_repos_get_status(mnemo_repos_t *repos, mnemo_sync_status_t 
 static mnemo_status_t manifest_scan(mnemo_repos_t *repos, mnemo_manifest_t *m, const char *name,
                                     size_t max, mnemo_err_t *err)
 {
-    buf_t prefix = {0};
+    mnemo_buf_t prefix = {0};
     key_file(&prefix, name, NULL);
     size_t cap = 0;
     mnemo_status_t st = MNEMO_OK;
@@ -536,11 +397,11 @@ static mnemo_status_t manifest_scan(mnemo_repos_t *repos, mnemo_manifest_t *m, c
             break;
         if (m->count == cap) {
             cap = cap != 0 ? 2 * cap : 16;
-            m->entries = xrealloc(m->entries, cap * sizeof *m->entries);
+            m->entries = mnemo_xrealloc(m->entries, cap * sizeof *m->entries);
         }
         mnemo_manifest_entry_t *e = &m->entries[m->count];
         memset(e, 0, sizeof *e);
-        e->path = xstrndup(key + prefix.len, klen - prefix.len);
+        e->path = mnemo_xstrndup(key + prefix.len, klen - prefix.len);
         m->count++;
         const char *val = mnemo_store_iter_value(it, &vlen);
         if (!manifest_decode(e, val, vlen))
@@ -550,7 +411,7 @@ static mnemo_status_t manifest_scan(mnemo_repos_t *repos, mnemo_manifest_t *m, c
     if (st == MNEMO_OK)
         st = mnemo_store_iter_status(it, err);
     mnemo_store_iter_destroy(it);
-    free(prefix.p);
+    mnemo_buf_cleanup(&prefix);
     return st;
 }
 
@@ -565,7 +426,7 @@ mnemo_status_t mnemo_repos_load_manifest(mnemo_repos_t *repos, mnemo_manifest_t 
         return st;
     }
     if (m.entries == NULL)
-        m.entries = xcalloc(1, sizeof *m.entries);
+        m.entries = mnemo_xcalloc(1, sizeof *m.entries);
     *out = m;
     return MNEMO_OK;
 }
@@ -576,7 +437,7 @@ mnemo_repos_batch_t *mnemo_repos_batch_create(mnemo_repos_t *repos, const char *
 {
     assert(repos != NULL && name != NULL);
     assert(name[0] != '\0' && strlen(name) <= MNEMO_REPO_NAME_MAX);
-    mnemo_repos_batch_t *b = xcalloc(1, sizeof *b);
+    mnemo_repos_batch_t *b = mnemo_xcalloc(1, sizeof *b);
     b->repos = repos;
     memcpy(b->name, name, strlen(name) + 1);
     name_hash(b->name_hash, name);
@@ -621,8 +482,8 @@ static mnemo_status_t old_chunks_load(mnemo_repos_batch_t *b, old_chunks_t *oc,
                                       const mnemo_manifest_entry_t *old, mnemo_err_t *err)
 {
     file_id(oc->fid, b->name_hash, b->name, old->path);
-    oc->vals = xcalloc(old->n_chunks, sizeof *oc->vals);
-    oc->lens = xcalloc(old->n_chunks, sizeof *oc->lens);
+    oc->vals = mnemo_xcalloc(old->n_chunks, sizeof *oc->vals);
+    oc->lens = mnemo_xcalloc(old->n_chunks, sizeof *oc->lens);
     oc->n = old->n_chunks;
     for (uint32_t k = 0; k < oc->n; k++) {
         uint8_t key[1 + DOC_ID_LEN];
@@ -666,22 +527,22 @@ static uint32_t chunks_stage(mnemo_repos_batch_t *b, const uint8_t fid[FILE_ID_L
     mnemo_chunk_t *chunks = NULL;
     size_t n = mnemo_chunk_text(&chunks, text, len, chunking);
     assert(n <= UINT32_MAX);
-    buf_t val = {0};
+    mnemo_buf_t val = {0};
     for (size_t k = 0; k < n; k++) {
         const mnemo_chunk_t *ch = &chunks[k];
         uint8_t key[1 + DOC_ID_LEN];
         key_chunk(key, fid, (uint32_t)k);
         val.len = 0;
-        buf_byte(&val, RECORD_VERSION);
-        buf_str(&val, b->name, strlen(b->name));
-        buf_str(&val, path, strlen(path));
-        buf_varint(&val, ch->start_line);
-        buf_varint(&val, ch->end_line);
-        buf_str(&val, text + ch->offset, ch->len);
+        mnemo_buf_byte(&val, RECORD_VERSION);
+        mnemo_buf_str(&val, b->name, strlen(b->name));
+        mnemo_buf_str(&val, path, strlen(path));
+        mnemo_buf_varint(&val, ch->start_line);
+        mnemo_buf_varint(&val, ch->end_line);
+        mnemo_buf_str(&val, text + ch->offset, ch->len);
         mnemo_store_batch_put(b->batch, key, sizeof key, val.p, val.len);
         mnemo_index_add(b->repos->index, b->batch, key + 1, DOC_ID_LEN, text + ch->offset, ch->len);
     }
-    free(val.p);
+    mnemo_buf_cleanup(&val);
     free(chunks);
     b->rec.chunk_count += (int64_t)n;
     return (uint32_t)n;
@@ -690,12 +551,12 @@ static uint32_t chunks_stage(mnemo_repos_batch_t *b, const uint8_t fid[FILE_ID_L
 static void manifest_stage(mnemo_repos_batch_t *b, const char *path, uint64_t size,
                            int64_t mtime_ns, const uint8_t sha256[32], uint32_t n_chunks)
 {
-    buf_t key = {0}, val = {0};
+    mnemo_buf_t key = {0}, val = {0};
     key_file(&key, b->name, path);
     manifest_encode(&val, size, mtime_ns, sha256, n_chunks);
     mnemo_store_batch_put(b->batch, key.p, key.len, val.p, val.len);
-    free(key.p);
-    free(val.p);
+    mnemo_buf_cleanup(&key);
+    mnemo_buf_cleanup(&val);
 }
 
 mnemo_status_t mnemo_repos_batch_put_file(mnemo_repos_batch_t *b, const mnemo_manifest_entry_t *old,
@@ -744,10 +605,10 @@ mnemo_status_t mnemo_repos_batch_remove_file(mnemo_repos_batch_t *b,
         st = old_chunks_load(b, &oc, old, err);
     if (st == MNEMO_OK) {
         old_chunks_stage_removal(b, &oc);
-        buf_t key = {0};
+        mnemo_buf_t key = {0};
         key_file(&key, b->name, old->path);
         mnemo_store_batch_delete(b->batch, key.p, key.len);
-        free(key.p);
+        mnemo_buf_cleanup(&key);
         if (b->rec.file_count > 0)
             b->rec.file_count--;
         b->dirty = true;
@@ -764,8 +625,8 @@ void mnemo_repos_batch_set_status(mnemo_repos_batch_t *b, const mnemo_sync_statu
     free(s->error);
     *s = *status;
     memcpy(s->name, b->name, sizeof s->name);
-    s->path = xstrdup_or_null(status->path != NULL ? status->path : "");
-    s->error = xstrdup_or_null(status->error);
+    s->path = mnemo_xstrdup(status->path != NULL ? status->path : "");
+    s->error = mnemo_xstrdup(status->error);
     if (status->state == MNEMO_SYNC_COMPLETED)
         b->rec.last_synced_at_ms = status->finished_at_ms;
     b->have_record = true;
@@ -807,32 +668,32 @@ void mnemo_repos_batch_destroy(mnemo_repos_batch_t *b)
 
 static void token_check(uint8_t out[TOKEN_CHECK_LEN], const char *name, size_t len)
 {
-    buf_t msg = {0};
-    buf_add(&msg, token_tag, sizeof token_tag); /* with its NUL */
-    buf_byte(&msg, TOKEN_VERSION);
-    buf_add(&msg, name, len);
+    mnemo_buf_t msg = {0};
+    mnemo_buf_add(&msg, token_tag, sizeof token_tag); /* with its NUL */
+    mnemo_buf_byte(&msg, TOKEN_VERSION);
+    mnemo_buf_add(&msg, name, len);
     uint8_t full[MNEMO_SHA256_LEN];
     mnemo_sha256(msg.p, msg.len, full);
     memcpy(out, full, TOKEN_CHECK_LEN);
-    free(msg.p);
+    mnemo_buf_cleanup(&msg);
 }
 
 static char *token_encode(const char *name, size_t len)
 {
-    buf_t raw = {0};
-    buf_byte(&raw, TOKEN_VERSION);
-    buf_add(&raw, name, len);
+    mnemo_buf_t raw = {0};
+    mnemo_buf_byte(&raw, TOKEN_VERSION);
+    mnemo_buf_add(&raw, name, len);
     uint8_t check[TOKEN_CHECK_LEN];
     token_check(check, name, len);
-    buf_add(&raw, check, TOKEN_CHECK_LEN);
-    char *hex = xmalloc(2 * raw.len + 1);
+    mnemo_buf_add(&raw, check, TOKEN_CHECK_LEN);
+    char *hex = mnemo_xmalloc(2 * raw.len + 1);
     mnemo_hex_encode(hex, raw.p, raw.len);
-    free(raw.p);
+    mnemo_buf_cleanup(&raw);
     return hex;
 }
 
 /* Decodes token into 'R' name '\0': the first key after that name. */
-static mnemo_status_t token_decode(buf_t *seek, const char *token, mnemo_err_t *err)
+static mnemo_status_t token_decode(mnemo_buf_t *seek, const char *token, mnemo_err_t *err)
 {
     size_t hlen = strlen(token);
     size_t len = hlen / 2; /* version + name + check */
@@ -849,9 +710,9 @@ static mnemo_status_t token_decode(buf_t *seek, const char *token, mnemo_err_t *
     if (!ok)
         return mnemo_err_set(err, MNEMO_EINVAL,
                              "page_token: invalid (pass the next_page_token of a previous list)");
-    buf_byte(seek, 'R');
-    buf_add(seek, raw + 1, name_len);
-    buf_byte(seek, '\0');
+    mnemo_buf_byte(seek, 'R');
+    mnemo_buf_add(seek, raw + 1, name_len);
+    mnemo_buf_byte(seek, '\0');
     return MNEMO_OK;
 }
 
@@ -906,24 +767,24 @@ mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, s
     assert(repos != NULL && out != NULL && n != NULL && next_token != NULL);
     if (page_size == 0)
         page_size = DEFAULT_PAGE_SIZE;
-    buf_t seek = {0};
+    mnemo_buf_t seek = {0};
     mnemo_status_t st = MNEMO_OK;
     if (page_token != NULL && page_token[0] != '\0')
         st = token_decode(&seek, page_token, err);
     else
-        buf_byte(&seek, 'R');
+        mnemo_buf_byte(&seek, 'R');
     if (st != MNEMO_OK) {
-        free(seek.p);
+        mnemo_buf_cleanup(&seek);
         return st;
     }
-    mnemo_repo_info_t *infos = xcalloc(page_size, sizeof *infos);
+    mnemo_repo_info_t *infos = mnemo_xcalloc(page_size, sizeof *infos);
     size_t count = 0;
     bool more = false;
     mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
     mnemo_store_iter_seek(it, seek.p, seek.len);
     st = list_collect(it, infos, page_size, &count, &more, err);
     mnemo_store_iter_destroy(it);
-    free(seek.p);
+    mnemo_buf_cleanup(&seek);
     if (st != MNEMO_OK) {
         mnemo_repo_infos_free(infos, count);
         return st;
@@ -953,10 +814,10 @@ static mnemo_status_t delete_round(mnemo_repos_batch_t *b, bool *found, bool *do
     if (st != MNEMO_OK)
         return st;
     if (*done) {
-        buf_t key = {0};
+        mnemo_buf_t key = {0};
         key_repo(&key, b->name);
         mnemo_store_batch_delete(b->batch, key.p, key.len);
-        free(key.p);
+        mnemo_buf_cleanup(&key);
         b->have_record = false; /* commit must not put it back */
     }
     return mnemo_repos_commit(b, err);
@@ -1048,8 +909,8 @@ static mnemo_status_t hit_load(mnemo_repos_t *repos, mnemo_code_hit_t *hit, cons
     if (chunk_decode(&c, val, vlen)) {
         memcpy(hit->name, c.name, c.name_len);
         hit->name[c.name_len] = '\0';
-        hit->path = xstrndup(c.path, c.path_len);
-        hit->content = xstrndup(c.content, c.content_len);
+        hit->path = mnemo_xstrndup(c.path, c.path_len);
+        hit->content = mnemo_xstrndup(c.content, c.content_len);
         hit->start_line = c.start_line;
         hit->end_line = c.end_line;
     } else {
@@ -1065,7 +926,7 @@ static mnemo_status_t hit_load(mnemo_repos_t *repos, mnemo_code_hit_t *hit, cons
 static mnemo_status_t hits_load(mnemo_repos_t *repos, mnemo_code_hit_t **out, size_t *n,
                                 const mnemo_index_hit_t *ih, size_t n_ih, mnemo_err_t *err)
 {
-    mnemo_code_hit_t *hits = xcalloc(n_ih, sizeof *hits);
+    mnemo_code_hit_t *hits = mnemo_xcalloc(n_ih, sizeof *hits);
     size_t count = 0;
     mnemo_status_t st = MNEMO_OK;
     for (size_t i = 0; i < n_ih && st == MNEMO_OK; i++) {

@@ -18,7 +18,9 @@
 #include "call.h"
 #include "config.h"
 #include "memories.h"
+#include "repos.h"
 #include "store.h"
+#include "sync.h"
 
 typedef struct mnemo_health mnemo_health_t;
 
@@ -27,6 +29,11 @@ typedef struct mnemo_app {
     mnemo_store_t *store;
     mnemo_memories_t *memories;
     mnemo_health_t *health;
+    mnemo_repos_t *repos;
+    mnemo_syncs_t *syncs;
+    char **roots; /* canonical allowed roots */
+    size_t n_roots;
+    char *data_dir;        /* canonical; never synced */
     pthread_rwlock_t lock; /* read: request handlers; write: sync batch commit */
 } mnemo_app_t;
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mnemo/v1/memory.pb-c.h"
+#include "bytes.h"
 #include "rpc.h"
 
 /* A Memory message pointing into a domain memory, with its map entries. */
@@ -23,14 +24,6 @@ typedef struct pb_memory {
     Mnemo__V1__Memory__MetadataEntry *entries;
     Mnemo__V1__Memory__MetadataEntry **ptrs;
 } pb_memory_t;
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 static void pb_memory_init(pb_memory_t *pb, const mnemo_memory_t *m)
 {
@@ -42,8 +35,8 @@ static void pb_memory_init(pb_memory_t *pb, const mnemo_memory_t *m)
     pb->msg.memory_type = m->memory_type != NULL ? m->memory_type : "";
     pb->msg.created_at_ms = m->created_at_ms;
     pb->msg.updated_at_ms = m->updated_at_ms;
-    pb->entries = xcalloc(m->n_metadata, sizeof *pb->entries);
-    pb->ptrs = xcalloc(m->n_metadata, sizeof *pb->ptrs);
+    pb->entries = mnemo_xcalloc(m->n_metadata, sizeof *pb->entries);
+    pb->ptrs = mnemo_xcalloc(m->n_metadata, sizeof *pb->ptrs);
     for (size_t i = 0; i < m->n_metadata; i++) {
         mnemo__v1__memory__metadata_entry__init(&pb->entries[i]);
         pb->entries[i].key = m->metadata[i].key;
@@ -70,8 +63,8 @@ typedef struct pb_list {
 static void pb_list_init(pb_list_t *pl, const mnemo_memory_list_t *list)
 {
     pl->count = list->count;
-    pl->items = xcalloc(list->count, sizeof *pl->items);
-    pl->ptrs = xcalloc(list->count, sizeof *pl->ptrs);
+    pl->items = mnemo_xcalloc(list->count, sizeof *pl->items);
+    pl->ptrs = mnemo_xcalloc(list->count, sizeof *pl->ptrs);
     for (size_t i = 0; i < list->count; i++) {
         pb_memory_init(&pl->items[i], list->items[i]);
         pl->ptrs[i] = &pl->items[i].msg;
@@ -158,8 +151,8 @@ static void store_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *
         return;
     }
 
-    const char **keys = xcalloc(req->n_metadata, sizeof *keys);
-    const char **values = xcalloc(req->n_metadata, sizeof *values);
+    const char **keys = mnemo_xcalloc(req->n_metadata, sizeof *keys);
+    const char **values = mnemo_xcalloc(req->n_metadata, sizeof *values);
     mnemo_memory_input_t in = {
         .content = req->content,
         .content_len = strlen(req->content),
@@ -305,8 +298,8 @@ static void retrieve_memory(mnemo_call_t *call, const ProtobufCMessage *msg, voi
 
     pb_list_t pl;
     pb_list_init(&pl, &list);
-    Mnemo__V1__ScoredMemory *scored = xcalloc(list.count, sizeof *scored);
-    Mnemo__V1__ScoredMemory **ptrs = xcalloc(list.count, sizeof *ptrs);
+    Mnemo__V1__ScoredMemory *scored = mnemo_xcalloc(list.count, sizeof *scored);
+    Mnemo__V1__ScoredMemory **ptrs = mnemo_xcalloc(list.count, sizeof *ptrs);
     for (size_t i = 0; i < list.count; i++) {
         mnemo__v1__scored_memory__init(&scored[i]);
         scored[i].memory = pl.ptrs[i];

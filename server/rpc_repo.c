@@ -1,31 +1,486 @@
-/* rpc_repo.c - mnemo.v1.RepositoryService.
+/* rpc_repo.c - mnemo.v1.RepositoryService: sync streams, status, cancel,
+ * repository listing and deletion, code search.
  *
- * DESIGN: every method is registered (so generic clients see the whole
- * contract) and, until repository sync lands, answers UNIMPLEMENTED with a
- * message naming the method. Threads: CQ threads.
+ * DESIGN: a SyncRepository or WatchSync stream is a sync observer
+ * (sync.h) bound to its call. The job thread hands it snapshots; it encodes
+ * one SyncEvent and queues it on the call, which keeps only the latest one
+ * while a send is in flight, so the job never waits for a slow client. The
+ * observer is shared by two owners - the job's subscription and the call's
+ * on-close hook - and freed when both are done with it. For a foreground
+ * sync the close hook cancels the job: a client that cancels, disconnects
+ * or runs past its deadline stops the sync at the next batch boundary. A
+ * background sync sends its first event and ends the call at once.
+ *
+ * Paths: a repository path is canonicalised (realpath) and must lie inside
+ * one of the allowed roots (else PERMISSION_DENIED) and outside the data
+ * directory; a name defaults to the base name of the canonical path.
+ *
+ * Threads: handlers on CQ threads; observer callbacks on job threads.
  */
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "mnemo/v1/repository.pb-c.h"
+#include "bytes.h"
 #include "rpc.h"
+#include "utf8.h"
 
-static void unimplemented(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+#define PATH_FIELD_MAX 4096
+
+/* ---- messages ----------------------------------------------------------- */
+
+typedef struct pb_status {
+    Mnemo__V1__SyncStatus msg;
+    Mnemo__V1__SyncProgress progress;
+} pb_status_t;
+
+static void pb_status_init(pb_status_t *pb, const mnemo_sync_status_t *s)
 {
-    (void)ctx;
-    char message[160];
-    snprintf(message, sizeof message, "%s is not implemented yet by this mnemod",
-             msg->descriptor->name);
-    mnemo_call_finish(call, MNEMO_EUNIMPLEMENTED, message);
+    mnemo__v1__sync_status__init(&pb->msg);
+    mnemo__v1__sync_progress__init(&pb->progress);
+    const mnemo_sync_progress_t *p = &s->progress;
+    pb->progress.total_files = p->total_files;
+    pb->progress.processed_files = p->processed_files;
+    pb->progress.unchanged_files = p->unchanged_files;
+    pb->progress.skipped_files = p->skipped_files;
+    pb->progress.failed_files = p->failed_files;
+    pb->progress.deleted_files = p->deleted_files;
+    pb->progress.chunks_written = p->chunks_written;
+    pb->progress.bytes_processed = p->bytes_processed;
+    pb->progress.batches_committed = p->batches_committed;
+    pb->progress.percentage = p->percentage;
+    pb->msg.repository_name = (char *)s->name;
+    pb->msg.repository_path = s->path != NULL ? s->path : "";
+    pb->msg.state = (Mnemo__V1__SyncState)s->state;
+    pb->msg.progress = &pb->progress;
+    pb->msg.started_at_ms = s->started_at_ms;
+    pb->msg.finished_at_ms = s->finished_at_ms;
+    pb->msg.error = s->error != NULL ? s->error : "";
+    pb->msg.background = s->background;
 }
 
-#define REPO_METHOD(name, streaming)                                                               \
+static void send_event(mnemo_call_t *call, const mnemo_sync_event_t *ev)
+{
+    pb_status_t pb;
+    pb_status_init(&pb, ev->status);
+    Mnemo__V1__SkippedFile *skipped = mnemo_xcalloc(ev->n_skipped, sizeof *skipped);
+    Mnemo__V1__SkippedFile **ptrs = mnemo_xcalloc(ev->n_skipped, sizeof *ptrs);
+    for (size_t i = 0; i < ev->n_skipped; i++) {
+        mnemo__v1__skipped_file__init(&skipped[i]);
+        skipped[i].path = ev->skipped[i].path;
+        skipped[i].reason = (char *)ev->skipped[i].reason;
+        ptrs[i] = &skipped[i];
+    }
+    Mnemo__V1__SyncEvent msg = MNEMO__V1__SYNC_EVENT__INIT;
+    msg.status = &pb.msg;
+    msg.current_path = (char *)(ev->current_path != NULL ? ev->current_path : "");
+    msg.skipped = ptrs;
+    msg.n_skipped = ev->n_skipped;
+    mnemo_call_send(call, &msg.base);
+    free(ptrs);
+    free(skipped);
+}
+
+static void reply_status(mnemo_call_t *call, const mnemo_sync_status_t *s)
+{
+    pb_status_t pb;
+    pb_status_init(&pb, s);
+    mnemo_call_reply(call, &pb.msg.base);
+}
+
+/* ---- stream observers ----------------------------------------------------- */
+
+typedef struct stream_obs {
+    mnemo_sync_observer_t base; /* first: the job hands us this pointer */
+    mnemo_call_t *call;
+    mnemo_sync_job_t *job;
+    bool cancel_on_close; /* foreground sync: the client leaving cancels it */
+    atomic_int refs;      /* the subscription's and the close hook's */
+} stream_obs_t;
+
+static void obs_unref(stream_obs_t *obs)
+{
+    if (atomic_fetch_sub(&obs->refs, 1) != 1)
+        return;
+    mnemo_sync_job_unref(obs->job);
+    free(obs);
+}
+
+static void obs_event(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
+{
+    send_event(((stream_obs_t *)(void *)base)->call, ev);
+}
+
+static void obs_final(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
+{
+    stream_obs_t *obs = (stream_obs_t *)(void *)base;
+    send_event(obs->call, ev);
+    mnemo_call_finish(obs->call, MNEMO_OK, NULL);
+    obs_unref(obs);
+}
+
+static void obs_closed(void *ctx, mnemo_call_t *call)
+{
+    stream_obs_t *obs = ctx;
+    if (obs->cancel_on_close)
+        mnemo_sync_job_cancel(obs->job);
+    if (mnemo_sync_job_unsubscribe(obs->job, &obs->base)) {
+        mnemo_call_finish(call, MNEMO_ECANCELLED, NULL);
+        obs_unref(obs);
+    }
+    obs_unref(obs);
+}
+
+static stream_obs_t *obs_create(mnemo_call_t *call, bool cancel_on_close)
+{
+    stream_obs_t *obs = mnemo_xcalloc(1, sizeof *obs);
+    obs->base.on_event = obs_event;
+    obs->base.on_final = obs_final;
+    obs->call = call;
+    obs->cancel_on_close = cancel_on_close;
+    atomic_init(&obs->refs, 2);
+    return obs;
+}
+
+/* Hooks a subscribed observer to its call's close. The extra call
+ * reference keeps the call alive should the job end (and finish the call)
+ * before the hook is in place. */
+static void obs_attach(stream_obs_t *obs)
+{
+    if (!mnemo_call_on_close(obs->call, obs_closed, obs))
+        obs_closed(obs, obs->call);
+    mnemo_call_unref(obs->call);
+}
+
+/* ---- validation ------------------------------------------------------------ */
+
+static mnemo_status_t check_name(const char *name, const char *field, bool allow_empty,
+                                 mnemo_err_t *err)
+{
+    mnemo_status_t st = mnemo_rpc_check_text(name, field, MNEMO_REPO_NAME_MAX, allow_empty, err);
+    if (st == MNEMO_OK && strchr(name, '/') != NULL)
+        st = mnemo_err_set(err, MNEMO_EINVAL, "%s: must not contain '/'", field);
+    return st;
+}
+
+static bool path_under(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return path[0] == '/';
+    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool allowed(const mnemo_app_t *app, const char *path)
+{
+    for (size_t i = 0; i < app->n_roots; i++)
+        if (path_under(path, app->roots[i]))
+            return true;
+    return false;
+}
+
+/* Canonicalises the requested path into canon (PATH_MAX) and checks it. */
+static mnemo_status_t resolve_path(const mnemo_app_t *app, const char *path, char *canon,
+                                   mnemo_err_t *err)
+{
+    mnemo_status_t st = mnemo_rpc_check_text(path, "repository_path", PATH_FIELD_MAX, false, err);
+    if (st != MNEMO_OK)
+        return st;
+    if (realpath(path, canon) == NULL) {
+        int e = errno;
+        if (path[0] == '/' && !allowed(app, path))
+            return mnemo_err_set(err, MNEMO_EPERM,
+                                 "repository_path: %s is outside the server's allowed roots", path);
+        return mnemo_err_set(err, MNEMO_EINVAL, "repository_path: %s: %s", path, strerror(e));
+    }
+    if (!mnemo_utf8_valid(canon, strlen(canon)))
+        return mnemo_err_set(err, MNEMO_EINVAL, "repository_path: canonical path is not UTF-8");
+    if (!allowed(app, canon))
+        return mnemo_err_set(err, MNEMO_EPERM,
+                             "repository_path: %s is outside the server's allowed roots "
+                             "(--allow-root)",
+                             canon);
+    if (path_under(canon, app->data_dir))
+        return mnemo_err_set(err, MNEMO_EPERM,
+                             "repository_path: %s is inside the server's data directory", canon);
+    struct stat sb;
+    if (stat(canon, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return mnemo_err_set(err, MNEMO_EINVAL, "repository_path: %s is not a directory", canon);
+    return MNEMO_OK;
+}
+
+/* The requested name, or the base name of the canonical path. */
+static mnemo_status_t pick_name(char name[MNEMO_REPO_NAME_MAX + 1], const char *requested,
+                                const char *canon, mnemo_err_t *err)
+{
+    mnemo_status_t st = check_name(requested, "repository_name", true, err);
+    if (st != MNEMO_OK)
+        return st;
+    if (requested[0] != '\0') {
+        snprintf(name, MNEMO_REPO_NAME_MAX + 1, "%s", requested);
+        return MNEMO_OK;
+    }
+    const char *base = strrchr(canon, '/');
+    base = base != NULL && base[1] != '\0' ? base + 1 : "root";
+    if (strlen(base) > MNEMO_REPO_NAME_MAX)
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "repository_name: the directory name is over %d bytes; pass a name",
+                             MNEMO_REPO_NAME_MAX);
+    snprintf(name, MNEMO_REPO_NAME_MAX + 1, "%s", base);
+    return MNEMO_OK;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    const Mnemo__V1__SyncRepositoryRequest *req = (const Mnemo__V1__SyncRepositoryRequest *)msg;
+    mnemo_err_t err;
+    char canon[PATH_MAX];
+    char name[MNEMO_REPO_NAME_MAX + 1];
+    size_t batch_size = 0;
+    mnemo_status_t st = resolve_path(app, req->repository_path, canon, &err);
+    if (st == MNEMO_OK)
+        st = pick_name(name, req->repository_name, canon, &err);
+    if (st == MNEMO_OK)
+        st = mnemo_rpc_check_count(&batch_size, req->batch_size, "batch_size",
+                                   (size_t)app->cfg->batch_size, 1000, &err);
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    mnemo_sync_request_t sreq = {canon,     name,         req->background,
+                                 req->full, req->dry_run, (int)batch_size};
+    stream_obs_t *obs = obs_create(call, !req->background);
+    mnemo_call_ref(call);
+    st = mnemo_syncs_start(app->syncs, &obs->job, &sreq, &obs->base, &err);
+    if (st != MNEMO_OK) {
+        free(obs);
+        mnemo_call_unref(call);
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    if (req->background && mnemo_sync_job_unsubscribe(obs->job, &obs->base)) {
+        /* The first event is queued: end the stream; the sync goes on. */
+        mnemo_call_finish(call, MNEMO_OK, NULL);
+        obs_unref(obs);
+    }
+    obs_attach(obs);
+}
+
+/* Sends the last persisted status of a repository that is not syncing as
+ * the only event of a WatchSync stream. */
+static void watch_finished(mnemo_app_t *app, mnemo_call_t *call, const char *name)
+{
+    mnemo_err_t err;
+    mnemo_sync_status_t status = {0};
+    pthread_rwlock_rdlock(&app->lock);
+    mnemo_status_t st = mnemo_repos_get_status(app->repos, &status, name, &err);
+    pthread_rwlock_unlock(&app->lock);
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    mnemo_sync_event_t ev = {&status, "", NULL, 0};
+    send_event(call, &ev);
+    mnemo_call_finish(call, MNEMO_OK, NULL);
+    mnemo_sync_status_cleanup(&status);
+}
+
+static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    const Mnemo__V1__WatchSyncRequest *req = (const Mnemo__V1__WatchSyncRequest *)msg;
+    mnemo_err_t err;
+    mnemo_status_t st = check_name(req->repository_name, "repository_name", false, &err);
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    stream_obs_t *obs = obs_create(call, false);
+    mnemo_call_ref(call);
+    if (mnemo_syncs_watch(app->syncs, &obs->job, req->repository_name, &obs->base, &err) !=
+        MNEMO_OK) {
+        free(obs);
+        mnemo_call_unref(call);
+        watch_finished(app, call, req->repository_name);
+        return;
+    }
+    obs_attach(obs);
+}
+
+/* GetSyncStatus and CancelSync: the live status of a running sync (asking
+ * it to stop first when cancel), else the last persisted one. */
+static void answer_status(mnemo_app_t *app, mnemo_call_t *call, const char *name, bool cancel)
+{
+    mnemo_err_t err;
+    mnemo_sync_status_t status = {0};
+    mnemo_status_t st = check_name(name, "repository_name", false, &err);
+    if (st == MNEMO_OK && mnemo_syncs_status(app->syncs, &status, name, cancel) != MNEMO_OK) {
+        pthread_rwlock_rdlock(&app->lock);
+        st = mnemo_repos_get_status(app->repos, &status, name, &err);
+        pthread_rwlock_unlock(&app->lock);
+    }
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    reply_status(call, &status);
+    mnemo_sync_status_cleanup(&status);
+}
+
+static void get_sync_status(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    answer_status(ctx, call, ((const Mnemo__V1__GetSyncStatusRequest *)msg)->repository_name,
+                  false);
+}
+
+static void cancel_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    answer_status(ctx, call, ((const Mnemo__V1__CancelSyncRequest *)msg)->repository_name, true);
+}
+
+static void list_repositories(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    const Mnemo__V1__ListRepositoriesRequest *req = (const Mnemo__V1__ListRepositoriesRequest *)msg;
+    mnemo_err_t err;
+    size_t page_size = 0, n = 0;
+    mnemo_repo_info_t *infos = NULL;
+    char *next = NULL;
+    mnemo_status_t st =
+        mnemo_rpc_check_count(&page_size, req->page_size, "page_size",
+                              app->cfg->limits.default_page_size, app->cfg->limits.max_limit, &err);
+    if (st == MNEMO_OK)
+        st = mnemo_rpc_check_text(req->page_token, "page_token", 1024, true, &err);
+    if (st == MNEMO_OK) {
+        pthread_rwlock_rdlock(&app->lock);
+        st = mnemo_repos_list(app->repos, &infos, &n, &next, page_size, req->page_token, &err);
+        pthread_rwlock_unlock(&app->lock);
+    }
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    Mnemo__V1__Repository *repos = mnemo_xcalloc(n, sizeof *repos);
+    Mnemo__V1__Repository **ptrs = mnemo_xcalloc(n, sizeof *ptrs);
+    for (size_t i = 0; i < n; i++) {
+        mnemo__v1__repository__init(&repos[i]);
+        repos[i].name = infos[i].name;
+        repos[i].path = infos[i].path != NULL ? infos[i].path : "";
+        repos[i].file_count = infos[i].file_count;
+        repos[i].chunk_count = infos[i].chunk_count;
+        repos[i].last_synced_at_ms = infos[i].last_synced_at_ms;
+        repos[i].last_state = (Mnemo__V1__SyncState)infos[i].last_state;
+        ptrs[i] = &repos[i];
+    }
+    Mnemo__V1__ListRepositoriesResponse resp = MNEMO__V1__LIST_REPOSITORIES_RESPONSE__INIT;
+    resp.repositories = ptrs;
+    resp.n_repositories = n;
+    resp.next_page_token = next != NULL ? next : "";
+    mnemo_call_reply(call, &resp.base);
+    free(ptrs);
+    free(repos);
+    free(next);
+    mnemo_repo_infos_free(infos, n);
+}
+
+static void delete_repository(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    const Mnemo__V1__DeleteRepositoryRequest *req = (const Mnemo__V1__DeleteRepositoryRequest *)msg;
+    mnemo_err_t err;
+    bool deleted = false;
+    mnemo_status_t st = check_name(req->repository_name, "repository_name", false, &err);
+    if (st == MNEMO_OK && mnemo_syncs_running(app->syncs, req->repository_name))
+        st = mnemo_err_set(&err, MNEMO_EPRECOND,
+                           "repository_name: '%s' is syncing; cancel the sync first",
+                           req->repository_name);
+    if (st == MNEMO_OK) {
+        pthread_rwlock_wrlock(&app->lock);
+        st = mnemo_repos_delete(app->repos, &deleted, req->repository_name, &err);
+        pthread_rwlock_unlock(&app->lock);
+    }
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    Mnemo__V1__DeleteRepositoryResponse resp = MNEMO__V1__DELETE_REPOSITORY_RESPONSE__INIT;
+    resp.deleted = deleted;
+    mnemo_call_reply(call, &resp.base);
+}
+
+static mnemo_status_t check_search(const Mnemo__V1__SearchCodeRequest *req,
+                                   const mnemo_limits_t *lim, size_t *limit, mnemo_err_t *err)
+{
+    mnemo_status_t st = mnemo_rpc_check_text(req->query, "query", lim->max_query_bytes, false, err);
+    if (st == MNEMO_OK)
+        st = check_name(req->repository_name, "repository_name", true, err);
+    if (st == MNEMO_OK)
+        st = mnemo_rpc_check_text(req->path_prefix, "path_prefix", PATH_FIELD_MAX, true, err);
+    if (st == MNEMO_OK)
+        st = mnemo_rpc_check_count(limit, req->limit, "limit", lim->default_limit, lim->max_limit,
+                                   err);
+    return st;
+}
+
+static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+{
+    mnemo_app_t *app = ctx;
+    const Mnemo__V1__SearchCodeRequest *req = (const Mnemo__V1__SearchCodeRequest *)msg;
+    mnemo_err_t err;
+    size_t limit = 0, n = 0;
+    mnemo_code_hit_t *hits = NULL;
+    mnemo_status_t st = check_search(req, &app->cfg->limits, &limit, &err);
+    if (st == MNEMO_OK) {
+        pthread_rwlock_rdlock(&app->lock);
+        st = mnemo_repos_search(app->repos, &hits, &n, req->query, req->repository_name,
+                                req->path_prefix, limit, &err);
+        pthread_rwlock_unlock(&app->lock);
+    }
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(app, call, st, &err);
+        return;
+    }
+    Mnemo__V1__CodeHit *pb = mnemo_xcalloc(n, sizeof *pb);
+    Mnemo__V1__CodeHit **ptrs = mnemo_xcalloc(n, sizeof *ptrs);
+    for (size_t i = 0; i < n; i++) {
+        mnemo__v1__code_hit__init(&pb[i]);
+        pb[i].repository_name = hits[i].name;
+        pb[i].path = hits[i].path;
+        pb[i].start_line = (int32_t)hits[i].start_line;
+        pb[i].end_line = (int32_t)hits[i].end_line;
+        pb[i].content = hits[i].content;
+        pb[i].score = hits[i].score;
+        ptrs[i] = &pb[i];
+    }
+    Mnemo__V1__SearchCodeResponse resp = MNEMO__V1__SEARCH_CODE_RESPONSE__INIT;
+    resp.hits = ptrs;
+    resp.n_hits = n;
+    mnemo_call_reply(call, &resp.base);
+    free(ptrs);
+    free(pb);
+    mnemo_code_hits_free(hits, n);
+}
+
+#define REPO_METHOD(name, streaming, fn)                                                           \
     {                                                                                              \
-        &mnemo__v1__repository_service__descriptor, name, streaming, unimplemented                 \
+        &mnemo__v1__repository_service__descriptor, name, streaming, fn                            \
     }
 
 const mnemo_method_t mnemo_rpc_repo_methods[] = {
-    REPO_METHOD("SyncRepository", true),    REPO_METHOD("WatchSync", true),
-    REPO_METHOD("GetSyncStatus", false),    REPO_METHOD("CancelSync", false),
-    REPO_METHOD("ListRepositories", false), REPO_METHOD("DeleteRepository", false),
-    REPO_METHOD("SearchCode", false),       {NULL, NULL, false, NULL},
+    REPO_METHOD("SyncRepository", true, sync_repository),
+    REPO_METHOD("WatchSync", true, watch_sync),
+    REPO_METHOD("GetSyncStatus", false, get_sync_status),
+    REPO_METHOD("CancelSync", false, cancel_sync),
+    REPO_METHOD("ListRepositories", false, list_repositories),
+    REPO_METHOD("DeleteRepository", false, delete_repository),
+    REPO_METHOD("SearchCode", false, search_code),
+    {NULL, NULL, false, NULL},
 };

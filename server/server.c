@@ -7,10 +7,13 @@
  * slot stays idle. The server owns the slots; they are freed after the CQ
  * has drained.
  *
- * Threads: start/stop on the main thread; slot callbacks on CQ threads.
+ * Threads: start/stop on the main thread; slot callbacks on CQ threads;
+ * sync jobs on their own threads (sync.c), stopped before the drain.
  */
 #include "server.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -173,13 +176,48 @@ static grpc_server *create_grpc_server(const mnemo_config_t *cfg)
     return grpc_server_create(&channel_args, NULL);
 }
 
+static char *canonical(const char *path)
+{
+    char buf[PATH_MAX];
+    if (realpath(path, buf) == NULL)
+        return NULL;
+    char *copy = strdup(buf);
+    if (copy == NULL)
+        abort();
+    return copy;
+}
+
+/* Canonical allowed roots (default: the start directory) and data dir. */
+static mnemo_status_t resolve_roots(mnemo_server_t *srv, mnemo_err_t *err)
+{
+    mnemo_app_t *app = &srv->app;
+    size_t n = srv->cfg->n_allow_roots;
+    app->roots = calloc(n > 0 ? n : 1, sizeof *app->roots);
+    if (app->roots == NULL)
+        abort();
+    for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
+        const char *root = n > 0 ? srv->cfg->allow_roots[i] : ".";
+        if ((app->roots[i] = canonical(root)) == NULL)
+            return mnemo_err_set(err, MNEMO_EINVAL, "--allow-root: %s: %s", root, strerror(errno));
+        app->n_roots++;
+    }
+    if ((app->data_dir = canonical(srv->cfg->data_dir)) == NULL)
+        return mnemo_err_set(err, MNEMO_EIO, "--data-dir: %s: %s", srv->cfg->data_dir,
+                             strerror(errno));
+    return MNEMO_OK;
+}
+
 static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
 {
     mnemo_status_t st = mnemo_store_open(&srv->app.store, srv->cfg->data_dir, NULL, err);
+    if (st == MNEMO_OK)
+        st = resolve_roots(srv, err);
     if (st != MNEMO_OK)
         return st;
     mnemo_memories_options_t mopts = {.sync_writes = srv->cfg->sync_writes};
     st = mnemo_memories_open(&srv->app.memories, srv->app.store, &mopts, err);
+    if (st == MNEMO_OK)
+        st = mnemo_repos_open(&srv->app.repos, srv->app.store, err);
     if (st != MNEMO_OK)
         return st;
     srv->app.cfg = srv->cfg;
@@ -190,6 +228,14 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&srv->app.lock, &attr);
     pthread_rwlockattr_destroy(&attr);
+    mnemo_sync_env_t env = {
+        .repos = srv->app.repos,
+        .lock = &srv->app.lock,
+        .cfg = srv->cfg,
+        .exclude_dirs = (const char *const *)&srv->app.data_dir,
+        .n_exclude_dirs = 1,
+    };
+    srv->app.syncs = mnemo_syncs_create(&env);
     return MNEMO_OK;
 }
 
@@ -288,6 +334,10 @@ void mnemo_server_stop(mnemo_server_t *srv)
         return;
     if (srv->app.health != NULL)
         mnemo_health_shutdown(srv->app.health);
+    /* Syncs stop at a batch boundary; foreground streams get their final
+     * CANCELLED event before the drain below waits for them. */
+    if (srv->app.syncs != NULL)
+        mnemo_syncs_shutdown(srv->app.syncs);
     if (srv->server != NULL) {
         if (srv->n_threads > 0)
             drain(srv);
@@ -297,9 +347,15 @@ void mnemo_server_stop(mnemo_server_t *srv)
         stop_threads(srv);
     free_slots(srv);
     if (srv->app.health != NULL) {
+        mnemo_syncs_destroy(srv->app.syncs);
         mnemo_health_destroy(srv->app.health);
         pthread_rwlock_destroy(&srv->app.lock);
     }
+    for (size_t i = 0; i < srv->app.n_roots; i++)
+        free(srv->app.roots[i]);
+    free(srv->app.roots);
+    free(srv->app.data_dir);
+    mnemo_repos_close(srv->app.repos);
     mnemo_memories_close(srv->app.memories);
     mnemo_store_close(srv->app.store);
     free(srv);

@@ -5,9 +5,10 @@
  * registers every method of the rpc_* tables (path from the protoc-c
  * descriptors) plus a generic request that answers unknown methods with
  * UNIMPLEMENTED at once. Stop runs the fixed order of GRPC_CORE.md:
- * health NOT_SERVING and watch streams ended; shutdown_and_notify; drain for
- * the grace period, then cancel what is left; destroy the server; shut the
- * CQ down and join its threads; close the domain and the store.
+ * health NOT_SERVING and watch streams ended; syncs cancelled at a batch
+ * boundary and their threads joined; shutdown_and_notify; drain for the
+ * grace period, then cancel what is left; destroy the server; shut the CQ
+ * down and join its threads; close the domain and the store.
  *
  * Threads: start and stop from one thread (main); everything else happens
  * on the CQ threads.

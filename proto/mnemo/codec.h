@@ -21,7 +21,9 @@
 
 /* Decodes payload (NULL is the empty message) as a message of desc. *out is
  * the caller's (mnemo_codec_free). MNEMO_EINVAL when the bytes do not parse
- * ("request: not a valid <message name>"). payload is not consumed. */
+ * ("request: not a valid <message name>") or when a string field holds a
+ * NUL byte, which protobuf-c's C strings cannot carry ("<field>: must not
+ * contain NUL bytes"). payload is not consumed. */
 mnemo_status_t mnemo_codec_decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
                                   grpc_byte_buffer *payload, mnemo_err_t *err);
 

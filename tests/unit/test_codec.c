@@ -62,6 +62,40 @@ static void test_codec__garbage_is_invalid_argument_naming_the_message(void)
     grpc_byte_buffer_destroy(buf);
 }
 
+static void expect_nul_refused(const ProtobufCMessage *msg, const char *field)
+{
+    unsigned char packed[256];
+    size_t len = protobuf_c_message_pack(msg, packed);
+    /* Turn the 'X' placeholder into a NUL byte inside the string. */
+    unsigned char *x = memchr(packed, 'X', len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    *x = '\0';
+    grpc_byte_buffer *buf = buffer_of(packed, len);
+    ProtobufCMessage *out = NULL;
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL(mnemo_codec_decode(&out, msg->descriptor, buf, &err), MNEMO_EINVAL);
+    CU_ASSERT_PTR_NULL(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, field));
+    grpc_byte_buffer_destroy(buf);
+}
+
+static void test_codec__refuses_nul_inside_strings(void)
+{
+    Mnemo__V1__StoreMemoryRequest req = MNEMO__V1__STORE_MEMORY_REQUEST__INIT;
+    req.content = "aXb";
+    expect_nul_refused(&req.base, "content: must not contain NUL");
+
+    Mnemo__V1__StoreMemoryRequest__MetadataEntry e =
+        MNEMO__V1__STORE_MEMORY_REQUEST__METADATA_ENTRY__INIT;
+    Mnemo__V1__StoreMemoryRequest__MetadataEntry *entries[] = {&e};
+    e.key = "k";
+    e.value = "vX";
+    req.content = "ok";
+    req.metadata = entries;
+    req.n_metadata = 1;
+    expect_nul_refused(&req.base, "metadata.value");
+}
+
 static void test_codec__decodes_messages_spanning_slices(void)
 {
     Mnemo__V1__GetMemoryRequest req = MNEMO__V1__GET_MEMORY_REQUEST__INIT;
@@ -101,6 +135,7 @@ int main(void)
     MNEMO_TEST(s, test_codec__round_trips_a_message);
     MNEMO_TEST(s, test_codec__null_payload_is_the_empty_message);
     MNEMO_TEST(s, test_codec__garbage_is_invalid_argument_naming_the_message);
+    MNEMO_TEST(s, test_codec__refuses_nul_inside_strings);
     MNEMO_TEST(s, test_codec__decodes_messages_spanning_slices);
     MNEMO_TEST(s, test_codec__method_paths_come_from_descriptors);
     int rc = mnemo_test_run();

@@ -183,11 +183,13 @@ static void test_memories__bad_id_is_einval(void)
     CU_ASSERT_EQUAL(mnemo_memories_get(e.mem, &m, nonhex, &err), MNEMO_EINVAL);
     CU_ASSERT_EQUAL(mnemo_memories_delete(e.mem, &deleted, nonhex, &err), MNEMO_EINVAL);
     CU_ASSERT_PTR_NULL(m);
-    /* Upper case is the same id. */
+    /* Ids have one spelling: upper case is refused, not folded. */
     char upper[65];
     for (size_t i = 0; i < sizeof upper; i++)
         upper[i] = id[i] >= 'a' && id[i] <= 'f' ? (char)(id[i] - 32) : id[i];
-    CU_ASSERT_EQUAL_FATAL(mnemo_memories_get(e.mem, &m, upper, &err), MNEMO_OK);
+    CU_ASSERT_EQUAL(mnemo_memories_get(e.mem, &m, upper, &err), MNEMO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lowercase"));
+    CU_ASSERT_EQUAL_FATAL(mnemo_memories_get(e.mem, &m, id, &err), MNEMO_OK);
     CU_ASSERT_STRING_EQUAL(m->id, id);
     mnemo_memory_destroy(m);
     env_finish(&e);
