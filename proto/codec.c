@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <grpc/byte_buffer_reader.h>
@@ -122,6 +123,24 @@ grpc_byte_buffer *mnemo_codec_encode(const ProtobufCMessage *msg)
     (void)written;
     grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
     grpc_slice_unref(slice);
+    return buf;
+}
+
+ProtobufCMessage *mnemo_codec_unpack(const ProtobufCMessageDescriptor *desc, const void *data,
+                                     size_t len)
+{
+    return protobuf_c_message_unpack(desc, NULL, len, data);
+}
+
+void *mnemo_codec_pack(const ProtobufCMessage *msg, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    void *buf = malloc(*len ? *len : 1);
+    if (buf == NULL)
+        abort();
+    size_t written = protobuf_c_message_pack(msg, buf);
+    assert(written == *len);
+    (void)written;
     return buf;
 }
 

@@ -37,7 +37,11 @@ struct mnemo_call {
     mnemo_tag_t close_tag;  /* RECV_CLOSE_ON_SERVER */
     mnemo_tag_t send_tag;   /* one SEND_MESSAGE in flight at most */
     mnemo_tag_t status_tag; /* SEND_STATUS_FROM_SERVER (+ unary message) */
-    int close_cancelled;    /* written by gRPC when close_tag completes */
+    mnemo_tag_t recv_tag;   /* RECV_MESSAGE of bidirectional streams */
+    grpc_byte_buffer *recv_buf;
+    mnemo_read_fn read_fn;
+    void *read_ctx;
+    int close_cancelled; /* written by gRPC when close_tag completes */
 
     pthread_mutex_t mu;                              /* guards everything below */
     bool closed;                                     /* close_tag completed */
@@ -50,6 +54,8 @@ struct mnemo_call {
     grpc_byte_buffer *in_flight; /* buffer of the send in flight */
     grpc_byte_buffer *queued;    /* latest message waiting for the send */
     grpc_byte_buffer *reply;     /* unary reply in the status batch */
+    mnemo_write_fn write_done;   /* mnemo_call_write's callback */
+    void *write_ctx;
     grpc_status_code code;
     char *details;
 };
@@ -57,6 +63,7 @@ struct mnemo_call {
 static void on_close(mnemo_tag_t *tag, bool ok);
 static void on_send(mnemo_tag_t *tag, bool ok);
 static void on_status(mnemo_tag_t *tag, bool ok);
+static void on_recv(mnemo_tag_t *tag, bool ok);
 
 static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
                                  const ProtobufCMethodDescriptor *desc)
@@ -73,6 +80,7 @@ static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
     call->close_tag.fn = on_close;
     call->send_tag.fn = on_send;
     call->status_tag.fn = on_status;
+    call->recv_tag.fn = on_recv;
     pthread_mutex_init(&call->mu, NULL);
     return call;
 }
@@ -205,6 +213,9 @@ static void on_send(mnemo_tag_t *tag, bool ok)
         grpc_byte_buffer_destroy(call->queued);
         call->queued = NULL;
     }
+    mnemo_write_fn done = call->write_done;
+    void *done_ctx = call->write_ctx;
+    call->write_done = NULL;
     if (call->queued != NULL) {
         grpc_byte_buffer *next = call->queued;
         call->queued = NULL;
@@ -213,6 +224,8 @@ static void on_send(mnemo_tag_t *tag, bool ok)
         start_status_locked(call, false);
     }
     pthread_mutex_unlock(&call->mu);
+    if (done != NULL)
+        done(call, ok, done_ctx);
     mnemo_call_unref(call);
 }
 
@@ -287,13 +300,15 @@ void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDesc
     mnemo_call_t *call = call_create(gcall, md, desc);
     mnemo_err_t err;
     ProtobufCMessage *request = NULL;
-    mnemo_status_t st = mnemo_codec_decode(&request, desc->input, payload, &err);
+    mnemo_status_t st = MNEMO_OK;
+    if (!method->client_streaming)
+        st = mnemo_codec_decode(&request, desc->input, payload, &err);
     grpc_byte_buffer_destroy(payload);
     if (st != MNEMO_OK) {
         mnemo_call_finish(call, st, err.msg);
         return;
     }
-    if (method->server_streaming) {
+    if (method->server_streaming || method->client_streaming) {
         grpc_op op;
         memset(&op, 0, sizeof op);
         op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
@@ -328,4 +343,44 @@ void mnemo_call_reject_unknown(grpc_call *gcall, grpc_call_details *details,
     snprintf(message, sizeof message, "method %s is not served by mnemod", path);
     mnemo_call_t *call = call_create(gcall, md, NULL);
     mnemo_call_finish(call, MNEMO_EUNIMPLEMENTED, message);
+}
+
+static void on_recv(mnemo_tag_t *tag, bool ok)
+{
+    mnemo_call_t *call = CONTAINER_OF(tag, mnemo_call_t, recv_tag);
+    grpc_byte_buffer *buf = call->recv_buf;
+    call->recv_buf = NULL;
+    ProtobufCMessage *msg = NULL;
+    if (ok && buf != NULL) {
+        mnemo_err_t err;
+        if (mnemo_codec_decode(&msg, call->desc->input, buf, &err) != MNEMO_OK)
+            mnemo_call_cancel(call, MNEMO_EINVAL, err.msg);
+    }
+    grpc_byte_buffer_destroy(buf);
+    call->read_fn(call, msg, call->read_ctx);
+    mnemo_codec_free(msg);
+    mnemo_call_unref(call);
+}
+
+void mnemo_call_read(mnemo_call_t *call, mnemo_read_fn fn, void *ctx)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &call->recv_buf;
+    call->read_fn = fn;
+    call->read_ctx = ctx;
+    start_batch(call, &op, 1, &call->recv_tag);
+}
+
+void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_write_fn done,
+                      void *ctx)
+{
+    grpc_byte_buffer *buf = mnemo_codec_encode(msg);
+    pthread_mutex_lock(&call->mu);
+    assert(!call->sending && call->write_done == NULL);
+    call->write_done = done;
+    call->write_ctx = ctx;
+    start_send_locked(call, buf);
+    pthread_mutex_unlock(&call->mu);
 }

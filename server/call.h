@@ -45,6 +45,12 @@ typedef struct mnemo_method {
     const char *name;
     bool server_streaming;
     mnemo_handler_fn handler;
+    /* Bidirectional streams: the handler gets a NULL request and reads
+     * with mnemo_call_read. */
+    bool client_streaming;
+    /* Serve under this service name instead of service->name (the same
+     * messages under two names, as reflection v1 and v1alpha). */
+    const char *service_name;
 } mnemo_method_t;
 
 /* Runs on a CQ thread for a call the server accepted: wraps it, decodes its
@@ -85,6 +91,20 @@ void mnemo_call_cancel(mnemo_call_t *call, mnemo_status_t st, const char *messag
  * only. Returns false, and fn will never run, when the call has already
  * closed. fn runs without any lock of the call held. */
 bool mnemo_call_on_close(mnemo_call_t *call, void (*fn)(void *ctx, mnemo_call_t *call), void *ctx);
+
+/* Bidirectional streams: reads the next request and runs fn(call, msg,
+ * ctx) on a CQ thread with it decoded (borrowed for the call), or with NULL
+ * when the client half-closed, the call broke or the bytes did not parse
+ * (then mnemo_call_cancelled or a finish tells which). One read at a time. */
+typedef void (*mnemo_read_fn)(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx);
+void mnemo_call_read(mnemo_call_t *call, mnemo_read_fn fn, void *ctx);
+
+/* Bidirectional streams: sends msg (borrowed; encoded at once) without
+ * coalescing and runs done(call, ok, ctx) once it is out. No other send may
+ * be in flight. */
+typedef void (*mnemo_write_fn)(mnemo_call_t *call, bool ok, void *ctx);
+void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_write_fn done,
+                      void *ctx);
 
 void mnemo_call_ref(mnemo_call_t *call);
 void mnemo_call_unref(mnemo_call_t *call);

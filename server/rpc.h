@@ -41,6 +41,11 @@ typedef struct mnemo_app {
 extern const mnemo_method_t mnemo_rpc_memory_methods[];
 extern const mnemo_method_t mnemo_rpc_health_methods[];
 extern const mnemo_method_t mnemo_rpc_repo_methods[];
+extern const mnemo_method_t mnemo_rpc_reflection_methods[];
+
+/* Every table above: what mnemod registers (and reflection lists). */
+extern const mnemo_method_t *const mnemo_rpc_tables[];
+extern const size_t mnemo_rpc_n_tables;
 
 /* Health of the services mnemod serves (rpc_health.c). Any thread. */
 mnemo_health_t *mnemo_health_create(void);

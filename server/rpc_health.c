@@ -171,7 +171,13 @@ static void watch(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 }
 
 const mnemo_method_t mnemo_rpc_health_methods[] = {
-    {&grpc__health__v1__health__descriptor, "Check", false, check},
-    {&grpc__health__v1__health__descriptor, "Watch", true, watch},
-    {NULL, NULL, false, NULL},
+    {.service = &grpc__health__v1__health__descriptor,
+     .name = "Check",
+     .server_streaming = false,
+     .handler = check},
+    {.service = &grpc__health__v1__health__descriptor,
+     .name = "Watch",
+     .server_streaming = true,
+     .handler = watch},
+    {.name = NULL},
 };

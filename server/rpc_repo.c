@@ -469,9 +469,10 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     mnemo_code_hits_free(hits, n);
 }
 
-#define REPO_METHOD(name, streaming, fn)                                                           \
+#define REPO_METHOD(method, streaming, fn)                                                         \
     {                                                                                              \
-        &mnemo__v1__repository_service__descriptor, name, streaming, fn                            \
+        .service = &mnemo__v1__repository_service__descriptor, .name = method,                     \
+        .server_streaming = streaming, .handler = fn                                               \
     }
 
 const mnemo_method_t mnemo_rpc_repo_methods[] = {
@@ -482,5 +483,5 @@ const mnemo_method_t mnemo_rpc_repo_methods[] = {
     REPO_METHOD("ListRepositories", false, list_repositories),
     REPO_METHOD("DeleteRepository", false, delete_repository),
     REPO_METHOD("SearchCode", false, search_code),
-    {NULL, NULL, false, NULL},
+    {.name = NULL},
 };

@@ -12,6 +12,14 @@
 
 #include "utf8.h"
 
+const mnemo_method_t *const mnemo_rpc_tables[] = {
+    mnemo_rpc_memory_methods,
+    mnemo_rpc_health_methods,
+    mnemo_rpc_repo_methods,
+    mnemo_rpc_reflection_methods,
+};
+const size_t mnemo_rpc_n_tables = sizeof mnemo_rpc_tables / sizeof mnemo_rpc_tables[0];
+
 int64_t mnemo_now_ms(void)
 {
     struct timespec ts;

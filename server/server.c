@@ -55,12 +55,6 @@ struct mnemo_server {
     int port;
 };
 
-static const mnemo_method_t *const tables[] = {
-    mnemo_rpc_memory_methods,
-    mnemo_rpc_health_methods,
-    mnemo_rpc_repo_methods,
-};
-
 static void request_slot(slot_t *slot)
 {
     grpc_call_error e;
@@ -68,9 +62,10 @@ static void request_slot(slot_t *slot)
         e = grpc_server_request_call(slot->srv->server, &slot->call, &slot->details, &slot->md,
                                      slot->srv->cq, slot->srv->cq, &slot->tag);
     else
-        e = grpc_server_request_registered_call(slot->srv->server, slot->registered, &slot->call,
-                                                &slot->deadline, &slot->md, &slot->payload,
-                                                slot->srv->cq, slot->srv->cq, &slot->tag);
+        e = grpc_server_request_registered_call(
+            slot->srv->server, slot->registered, &slot->call, &slot->deadline, &slot->md,
+            slot->method->client_streaming ? NULL : &slot->payload, slot->srv->cq, slot->srv->cq,
+            &slot->tag);
     if (e != GRPC_CALL_OK)
         fprintf(stderr, "mnemod: cannot request calls (%d)\n", (int)e);
 }
@@ -114,8 +109,8 @@ static void *cq_thread(void *arg)
 static size_t count_methods(void)
 {
     size_t n = 0;
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
-        for (const mnemo_method_t *m = tables[t]; m->name != NULL; m++)
+    for (size_t t = 0; t < mnemo_rpc_n_tables; t++)
+        for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++)
             n++;
     return n;
 }
@@ -140,8 +135,8 @@ static void register_methods(mnemo_server_t *srv)
     if (srv->slots == NULL)
         abort();
     size_t k = 0;
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
-        for (const mnemo_method_t *m = tables[t]; m->name != NULL; m++) {
+    for (size_t t = 0; t < mnemo_rpc_n_tables; t++) {
+        for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++) {
             const ProtobufCMethodDescriptor *desc =
                 protobuf_c_service_descriptor_get_method_by_name(m->service, m->name);
             if (desc == NULL) {
@@ -149,9 +144,16 @@ static void register_methods(mnemo_server_t *srv)
                 abort();
             }
             char path[MNEMO_METHOD_PATH_MAX];
-            mnemo_method_path(path, m->service, (unsigned)(desc - m->service->methods));
+            if (m->service_name != NULL)
+                snprintf(path, sizeof path, "/%s/%s", m->service_name, m->name);
+            else
+                mnemo_method_path(path, m->service, (unsigned)(desc - m->service->methods));
+            /* Bidirectional streams read their messages themselves. */
             void *registered = grpc_server_register_method(
-                srv->server, path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+                srv->server, path, NULL,
+                m->client_streaming ? GRPC_SRM_PAYLOAD_NONE
+                                    : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+                0);
             for (int i = 0; i < SLOTS_PER_METHOD; i++)
                 init_slot(&srv->slots[k++], srv, m, desc, registered);
         }

@@ -30,7 +30,15 @@ mnemo_status_t mnemo_codec_decode(ProtobufCMessage **out, const ProtobufCMessage
 /* Encodes msg into a new byte buffer (the caller's, grpc_byte_buffer_destroy). */
 grpc_byte_buffer *mnemo_codec_encode(const ProtobufCMessage *msg);
 
-/* Frees a message returned by mnemo_codec_decode. NULL: no-op. */
+/* Decodes data[0..len) as a message of desc (no NUL check: for trusted
+ * bytes such as the embedded descriptor set). NULL when it does not parse. */
+ProtobufCMessage *mnemo_codec_unpack(const ProtobufCMessageDescriptor *desc, const void *data,
+                                     size_t len);
+
+/* Packs msg into a new buffer (the caller's, free()); *len gets its size. */
+void *mnemo_codec_pack(const ProtobufCMessage *msg, size_t *len);
+
+/* Frees a message returned by mnemo_codec_decode or _unpack. NULL: no-op. */
 void mnemo_codec_free(ProtobufCMessage *msg);
 
 /* Writes the method path of svc->methods[index] into buf. */
