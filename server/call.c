@@ -53,8 +53,11 @@ struct mnemo_call {
     bool status_started;         /* SEND_STATUS_FROM_SERVER started */
     grpc_byte_buffer *in_flight; /* buffer of the send in flight */
     grpc_byte_buffer *queued;    /* latest message waiting for the send */
-    grpc_byte_buffer *reply;     /* unary reply in the status batch */
-    mnemo_write_fn write_done;   /* mnemo_call_write's callback */
+    mnemo_produce_fn produce;    /* pull model: builds the next message */
+    void *produce_ctx;
+    bool dirty;                /* produce has something new to send */
+    grpc_byte_buffer *reply;   /* unary reply in the status batch */
+    mnemo_write_fn write_done; /* mnemo_call_write's callback */
     void *write_ctx;
     grpc_status_code code;
     char *details;
@@ -212,17 +215,21 @@ static void on_send(mnemo_tag_t *tag, bool ok)
         atomic_store(&call->cancelled, true);
         grpc_byte_buffer_destroy(call->queued);
         call->queued = NULL;
+        call->dirty = false;
     }
     mnemo_write_fn done = call->write_done;
     void *done_ctx = call->write_ctx;
     call->write_done = NULL;
-    if (call->queued != NULL) {
-        grpc_byte_buffer *next = call->queued;
-        call->queued = NULL;
-        start_send_locked(call, next);
-    } else if (call->finishing && !call->status_started) {
-        start_status_locked(call, false);
+    grpc_byte_buffer *next = call->queued;
+    call->queued = NULL;
+    if (next == NULL && call->dirty) {
+        call->dirty = false;
+        next = call->produce(call->produce_ctx);
     }
+    if (next != NULL)
+        start_send_locked(call, next);
+    else if (call->finishing && !call->status_started)
+        start_status_locked(call, false);
     pthread_mutex_unlock(&call->mu);
     if (done != NULL)
         done(call, ok, done_ctx);
@@ -246,6 +253,23 @@ void mnemo_call_send(mnemo_call_t *call, const ProtobufCMessage *msg)
         call->queued = buf;
     } else {
         start_send_locked(call, buf);
+    }
+    pthread_mutex_unlock(&call->mu);
+}
+
+void mnemo_call_notify(mnemo_call_t *call, mnemo_produce_fn produce, void *ctx)
+{
+    pthread_mutex_lock(&call->mu);
+    if (!call->finishing && !atomic_load(&call->cancelled)) {
+        call->produce = produce;
+        call->produce_ctx = ctx;
+        if (call->sending) {
+            call->dirty = true;
+        } else {
+            grpc_byte_buffer *buf = produce(ctx);
+            if (buf != NULL)
+                start_send_locked(call, buf);
+        }
     }
     pthread_mutex_unlock(&call->mu);
 }

@@ -79,6 +79,19 @@ void mnemo_call_finish(mnemo_call_t *call, mnemo_status_t st, const char *messag
  * Dropped when the call is finishing or broken. */
 void mnemo_call_send(mnemo_call_t *call, const ProtobufCMessage *msg);
 
+/* Pull-model streaming, for messages that accumulate (a sync event
+ * carries the skips found since the last event actually sent): tells the
+ * call that there is something new. When no send is in flight - now, or as
+ * soon as the current one completes - the call runs produce(ctx) to build
+ * the next message (an encoded buffer the call takes over, or NULL for
+ * nothing), so a slow reader gets fewer messages, each with everything
+ * since the previous one. produce runs with the call's mutex held, on the
+ * notifying thread or a CQ thread: it may take its own locks, never call
+ * back into the call. Ignored once the call is finishing or broken; a
+ * finish waits for a pending produce. */
+typedef grpc_byte_buffer *(*mnemo_produce_fn)(void *ctx);
+void mnemo_call_notify(mnemo_call_t *call, mnemo_produce_fn produce, void *ctx);
+
 /* True once the client cancelled, the deadline passed or a send failed. */
 bool mnemo_call_cancelled(const mnemo_call_t *call);
 

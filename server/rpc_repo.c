@@ -2,9 +2,11 @@
  * repository listing and deletion, code search.
  *
  * DESIGN: a SyncRepository or WatchSync stream is a sync observer
- * (sync.h) bound to its call. The job thread hands it snapshots; it encodes
- * one SyncEvent and queues it on the call, which keeps only the latest one
- * while a send is in flight, so the job never waits for a slow client. The
+ * (sync.h) bound to its call. The job thread hands it snapshots; it keeps
+ * the latest one and the skips not yet sent, and tells the call. The call
+ * pulls one SyncEvent whenever its previous send has completed, so the job
+ * never waits for a slow client, a slow client gets fewer, fresher events,
+ * and no skipped file is dropped from the stream on the way. The
  * observer is shared by two owners - the job's subscription and the call's
  * on-close hook - and freed when both are done with it. For a foreground
  * sync the close hook cancels the job: a client that cancels, disconnects
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mnemo/codec.h"
 #include "mnemo/v1/repository.pb-c.h"
 #include "bytes.h"
 #include "rpc.h"
@@ -64,26 +67,44 @@ static void pb_status_init(pb_status_t *pb, const mnemo_sync_status_t *s)
     pb->msg.background = s->background;
 }
 
+/* A SyncEvent message pointing into ev. */
+typedef struct pb_event {
+    pb_status_t status;
+    Mnemo__V1__SkippedFile *skipped;
+    Mnemo__V1__SkippedFile **ptrs;
+    Mnemo__V1__SyncEvent msg;
+} pb_event_t;
+
+static void pb_event_init(pb_event_t *pe, const mnemo_sync_event_t *ev)
+{
+    pb_status_init(&pe->status, ev->status);
+    pe->skipped = mnemo_xcalloc(ev->n_skipped, sizeof *pe->skipped);
+    pe->ptrs = mnemo_xcalloc(ev->n_skipped, sizeof *pe->ptrs);
+    for (size_t i = 0; i < ev->n_skipped; i++) {
+        mnemo__v1__skipped_file__init(&pe->skipped[i]);
+        pe->skipped[i].path = ev->skipped[i].path;
+        pe->skipped[i].reason = (char *)ev->skipped[i].reason;
+        pe->ptrs[i] = &pe->skipped[i];
+    }
+    mnemo__v1__sync_event__init(&pe->msg);
+    pe->msg.status = &pe->status.msg;
+    pe->msg.current_path = (char *)(ev->current_path != NULL ? ev->current_path : "");
+    pe->msg.skipped = pe->ptrs;
+    pe->msg.n_skipped = ev->n_skipped;
+}
+
+static void pb_event_cleanup(pb_event_t *pe)
+{
+    free(pe->ptrs);
+    free(pe->skipped);
+}
+
 static void send_event(mnemo_call_t *call, const mnemo_sync_event_t *ev)
 {
-    pb_status_t pb;
-    pb_status_init(&pb, ev->status);
-    Mnemo__V1__SkippedFile *skipped = mnemo_xcalloc(ev->n_skipped, sizeof *skipped);
-    Mnemo__V1__SkippedFile **ptrs = mnemo_xcalloc(ev->n_skipped, sizeof *ptrs);
-    for (size_t i = 0; i < ev->n_skipped; i++) {
-        mnemo__v1__skipped_file__init(&skipped[i]);
-        skipped[i].path = ev->skipped[i].path;
-        skipped[i].reason = (char *)ev->skipped[i].reason;
-        ptrs[i] = &skipped[i];
-    }
-    Mnemo__V1__SyncEvent msg = MNEMO__V1__SYNC_EVENT__INIT;
-    msg.status = &pb.msg;
-    msg.current_path = (char *)(ev->current_path != NULL ? ev->current_path : "");
-    msg.skipped = ptrs;
-    msg.n_skipped = ev->n_skipped;
-    mnemo_call_send(call, &msg.base);
-    free(ptrs);
-    free(skipped);
+    pb_event_t pe;
+    pb_event_init(&pe, ev);
+    mnemo_call_send(call, &pe.msg.base);
+    pb_event_cleanup(&pe);
 }
 
 static void reply_status(mnemo_call_t *call, const mnemo_sync_status_t *s)
@@ -101,25 +122,85 @@ typedef struct stream_obs {
     mnemo_sync_job_t *job;
     bool cancel_on_close; /* foreground sync: the client leaving cancels it */
     atomic_int refs;      /* the subscription's and the close hook's */
+
+    pthread_mutex_t mu;         /* guards what the next event will carry */
+    mnemo_sync_status_t status; /* latest snapshot (owned copy) */
+    char *current_path;
+    mnemo_walk_skip_t *skips; /* found since the last event sent */
+    size_t n_skips;
+    size_t cap_skips;
 } stream_obs_t;
+
+static void free_skips(stream_obs_t *obs)
+{
+    for (size_t i = 0; i < obs->n_skips; i++)
+        free(obs->skips[i].path);
+    obs->n_skips = 0;
+}
 
 static void obs_unref(stream_obs_t *obs)
 {
     if (atomic_fetch_sub(&obs->refs, 1) != 1)
         return;
     mnemo_sync_job_unref(obs->job);
+    mnemo_sync_status_cleanup(&obs->status);
+    free(obs->current_path);
+    free_skips(obs);
+    free(obs->skips);
+    pthread_mutex_destroy(&obs->mu);
     free(obs);
+}
+
+/* Keeps the latest snapshot and adds the event's skips to those not yet
+ * sent. Runs on the job's thread. */
+static void obs_record(stream_obs_t *obs, const mnemo_sync_event_t *ev)
+{
+    pthread_mutex_lock(&obs->mu);
+    mnemo_sync_status_cleanup(&obs->status);
+    obs->status = *ev->status;
+    obs->status.path = mnemo_xstrdup(ev->status->path);
+    obs->status.error = mnemo_xstrdup(ev->status->error);
+    free(obs->current_path);
+    obs->current_path = mnemo_xstrdup(ev->current_path != NULL ? ev->current_path : "");
+    for (size_t i = 0; i < ev->n_skipped; i++) {
+        if (obs->n_skips == obs->cap_skips) {
+            obs->cap_skips = obs->cap_skips ? 2 * obs->cap_skips : 16;
+            obs->skips = mnemo_xrealloc(obs->skips, obs->cap_skips * sizeof *obs->skips);
+        }
+        obs->skips[obs->n_skips].path = mnemo_xstrdup(ev->skipped[i].path);
+        obs->skips[obs->n_skips++].reason = ev->skipped[i].reason;
+    }
+    pthread_mutex_unlock(&obs->mu);
+}
+
+/* The call is ready to send: one event with the latest snapshot and every
+ * skip since the previous event sent. */
+static grpc_byte_buffer *obs_produce(void *ctx)
+{
+    stream_obs_t *obs = ctx;
+    pthread_mutex_lock(&obs->mu);
+    mnemo_sync_event_t ev = {&obs->status, obs->current_path, obs->skips, obs->n_skips};
+    pb_event_t pe;
+    pb_event_init(&pe, &ev);
+    grpc_byte_buffer *buf = mnemo_codec_encode(&pe.msg.base);
+    pb_event_cleanup(&pe);
+    free_skips(obs);
+    pthread_mutex_unlock(&obs->mu);
+    return buf;
 }
 
 static void obs_event(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
 {
-    send_event(((stream_obs_t *)(void *)base)->call, ev);
+    stream_obs_t *obs = (stream_obs_t *)(void *)base;
+    obs_record(obs, ev);
+    mnemo_call_notify(obs->call, obs_produce, obs);
 }
 
 static void obs_final(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
 {
     stream_obs_t *obs = (stream_obs_t *)(void *)base;
-    send_event(obs->call, ev);
+    obs_record(obs, ev);
+    mnemo_call_notify(obs->call, obs_produce, obs);
     mnemo_call_finish(obs->call, MNEMO_OK, NULL);
     obs_unref(obs);
 }
@@ -144,6 +225,7 @@ static stream_obs_t *obs_create(mnemo_call_t *call, bool cancel_on_close)
     obs->call = call;
     obs->cancel_on_close = cancel_on_close;
     atomic_init(&obs->refs, 2);
+    pthread_mutex_init(&obs->mu, NULL);
     return obs;
 }
 
@@ -261,7 +343,8 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_call_ref(call);
     st = mnemo_syncs_start(app->syncs, &obs->job, &sreq, &obs->base, &err);
     if (st != MNEMO_OK) {
-        free(obs);
+        atomic_store(&obs->refs, 1);
+        obs_unref(obs);
         mnemo_call_unref(call);
         mnemo_rpc_fail(app, call, st, &err);
         return;
@@ -307,7 +390,8 @@ static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
     mnemo_call_ref(call);
     if (mnemo_syncs_watch(app->syncs, &obs->job, req->repository_name, &obs->base, &err) !=
         MNEMO_OK) {
-        free(obs);
+        atomic_store(&obs->refs, 1);
+        obs_unref(obs);
         mnemo_call_unref(call);
         watch_finished(app, call, req->repository_name);
         return;

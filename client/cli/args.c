@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cli_args_init(cli_args_t *a, int argc, char **argv, const cli_option_t *options)
 {
@@ -152,6 +153,44 @@ void cli_strv_cleanup(cli_strv_t *l)
 {
     free(l->v);
     memset(l, 0, sizeof(*l));
+}
+
+char *cli_strv_join(const cli_strv_t *l, const char *sep)
+{
+    size_t len = 1, sep_len = strlen(sep);
+    for (size_t i = 0; i < l->n; i++)
+        len += strlen(l->v[i]) + sep_len;
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i > 0) {
+            memcpy(out + at, sep, sep_len);
+            at += sep_len;
+        }
+        size_t n = strlen(l->v[i]);
+        memcpy(out + at, l->v[i], n);
+        at += n;
+    }
+    out[at] = '\0';
+    return out;
+}
+
+char *cli_absolute_path(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real != NULL || path[0] == '/')
+        return real != NULL ? real : strdup(path);
+    char *cwd = getcwd(NULL, 0);
+    if (cwd == NULL)
+        return NULL;
+    size_t n = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path);
+    free(cwd);
+    return out;
 }
 
 int cli_meta_set(cli_meta_t *m, char *key, char *value)

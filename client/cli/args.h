@@ -69,6 +69,16 @@ typedef struct cli_strv {
 int cli_strv_push(cli_strv_t *l, const char *s);
 void cli_strv_cleanup(cli_strv_t *l);
 
+/* The strings of l joined with sep, malloc'd (the caller's); "" for an
+ * empty list. NULL when out of memory. */
+char *cli_strv_join(const cli_strv_t *l, const char *sep);
+
+/* path made absolute against the current directory, malloc'd (the
+ * caller's): its realpath when it exists, else path itself when absolute,
+ * else "CWD/path". NULL when out of memory or the current directory cannot
+ * be read. */
+char *cli_absolute_path(const char *path);
+
 /* Key/value pairs with owned strings; setting a key again replaces its
  * value, so the last `--meta k=v` wins. Embedded, zeroed to start. */
 typedef struct cli_meta {

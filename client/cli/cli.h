@@ -8,12 +8,14 @@
  *   2  usage error (unknown command or option, bad value, missing argument)
  *   3  the server cannot be reached (refused, unresolvable, timed out
  *      while connecting)
+ *   130  `sync` or `watch` interrupted by Ctrl-C (128 + the signal; follow.h)
  *
  * DESIGN: main.c parses the global options into a cli_ctx_t and hands the
  * rest of argv to one command; each command parses its own options with the
  * shared scanner (args.h), connects through cli_connect only once its
  * arguments are valid, calls one typed libmnemo wrapper and prints through
- * render.h or json.h. The CLI is single-threaded.
+ * render.h or json.h. The CLI is single-threaded, except for the signal
+ * thread of `sync` and `watch` (follow.h).
  */
 #ifndef MNEMO_CLI_CLI_H
 #define MNEMO_CLI_CLI_H
@@ -51,6 +53,12 @@ extern const cli_command_t cli_cmd_list;
 extern const cli_command_t cli_cmd_search;
 extern const cli_command_t cli_cmd_tags;
 extern const cli_command_t cli_cmd_health;
+extern const cli_command_t cli_cmd_sync;
+extern const cli_command_t cli_cmd_status;
+extern const cli_command_t cli_cmd_watch;
+extern const cli_command_t cli_cmd_cancel;
+extern const cli_command_t cli_cmd_repos;
+extern const cli_command_t cli_cmd_code;
 
 /* Options every command accepts besides its own (the global ones may also
  * follow the command: `mnemo get ID --json`). */

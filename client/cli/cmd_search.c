@@ -62,24 +62,6 @@ static int parse(search_args_t *sa, cli_ctx_t *ctx, const cli_command_t *self, i
     return rc;
 }
 
-/* The words joined with single spaces, malloc'd. */
-static char *join_words(const cli_strv_t *words)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < words->n; i++)
-        len += strlen(words->v[i]) + 1;
-    char *query = malloc(len);
-    if (query == NULL)
-        return NULL;
-    query[0] = '\0';
-    for (size_t i = 0; i < words->n; i++) {
-        if (i > 0)
-            strcat(query, " ");
-        strcat(query, words->v[i]);
-    }
-    return query;
-}
-
 static void print_json(const Mnemo__V1__RetrieveMemoryResponse *resp)
 {
     cli_json_t j;
@@ -152,7 +134,7 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
     int rc = parse(&sa, ctx, self, argc, argv);
     if (rc != CLI_CONTINUE)
         goto done;
-    query = join_words(&sa.words);
+    query = cli_strv_join(&sa.words, " ");
     if (query == NULL) {
         rc = cli_out_of_memory();
         goto done;

@@ -4,12 +4,14 @@
  *
  * Exit codes: 0 success (including `delete` of an absent id), 1 the server
  * answered with an error ("mnemo: <CODE>: <details>" on stderr), 2 usage
- * error, 3 the server cannot be reached. See cli.h.
+ * error, 3 the server cannot be reached, 130 `sync`/`watch` interrupted.
+ * See cli.h and follow.h.
  *
  * DESIGN: main parses the global options (which may also follow the
  * command), finds the command in one table and runs it; each command lives
  * in its own cmd_<name>.c. main owns the client and closes it, so commands
- * return instead of exiting. Threads: one.
+ * return instead of exiting. Threads: one, except that `sync` and `watch`
+ * add a signal-waiting thread (follow.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +24,9 @@
 #endif
 
 static const cli_command_t *const commands[] = {
-    &cli_cmd_store,  &cli_cmd_get,  &cli_cmd_delete, &cli_cmd_list,
-    &cli_cmd_search, &cli_cmd_tags, &cli_cmd_health,
+    &cli_cmd_store, &cli_cmd_get,  &cli_cmd_delete, &cli_cmd_list,  &cli_cmd_search,
+    &cli_cmd_tags,  &cli_cmd_sync, &cli_cmd_status, &cli_cmd_watch, &cli_cmd_cancel,
+    &cli_cmd_repos, &cli_cmd_code, &cli_cmd_health,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -39,7 +42,8 @@ static void print_usage(FILE *f)
 {
     fputs("usage: mnemo [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS...]\n"
           "\n"
-          "Stores and retrieves memories on a mnemod server.\n"
+          "Stores and retrieves memories on a mnemod server, syncs code\n"
+          "repositories into its index and searches them.\n"
           "\n"
           "Commands:\n",
           f);
@@ -52,7 +56,8 @@ static void print_usage(FILE *f)
             "                 default %s)\n"
             "  --json         print one JSON document on stdout\n"
             "  --timeout MS   deadline of each call in milliseconds, 0 = none\n"
-            "                 (default %d)\n"
+            "                 (default %d; the streams of 'sync' and 'watch'\n"
+            "                 have none)\n"
             "  -h, --help     show this help; 'mnemo COMMAND --help' for a command\n"
             "  -V, --version  print the version\n"
             "\n"
@@ -62,7 +67,8 @@ static void print_usage(FILE *f)
             "     'mnemo: <CODE>: <details>' (CODE is the gRPC status name)\n"
             "  2  usage error\n"
             "  3  the server cannot be reached (refused, unknown host, or no\n"
-            "     connection before the timeout)\n",
+            "     connection before the timeout)\n"
+            "  130  'sync' or 'watch' interrupted by Ctrl-C (143: SIGTERM)\n",
             CLI_DEFAULT_SERVER, CLI_DEFAULT_TIMEOUT_MS);
 }
 

@@ -1,21 +1,29 @@
 /* test_cli.c - unit tests of the mnemo CLI's pure parts (mnemo_cli_core:
- * args.c, format.c, json.c, render.c) and of the libmnemo lookups that need
- * no server. No sockets: nothing here opens a connection.
+ * args.c, format.c, json.c, render.c, render_repo.c, progress.c, and the
+ * argument parsers of the repository commands) and of the libmnemo lookups
+ * that need no server. No sockets: nothing here opens a connection.
  */
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <grpc/status.h>
 
 #include "testutil.h"
 
 #include "args.h"
+#include "cli.h"
+#include "cmd_repo.h"
 #include "format.h"
 #include "json.h"
 #include "mnemo/client.h"
+#include "progress.h"
 #include "render.h"
+#include "render_repo.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -495,6 +503,520 @@ static void test_cli__print_text_masks_terminal_controls(void)
     free(out);
 }
 
+/* ---- args.c: joining and paths --------------------------------------- */
+
+static void test_cli__strv_join_uses_the_separator(void)
+{
+    cli_strv_t l;
+    memset(&l, 0, sizeof(l));
+    char *s = cli_strv_join(&l, " ");
+    CU_ASSERT_STRING_EQUAL(s, "");
+    free(s);
+    cli_strv_push(&l, "helper_3_7");
+    cli_strv_push(&l, "x");
+    cli_strv_push(&l, "");
+    s = cli_strv_join(&l, ", ");
+    CU_ASSERT_STRING_EQUAL(s, "helper_3_7, x, ");
+    free(s);
+    cli_strv_cleanup(&l);
+}
+
+static void test_cli__absolute_path_resolves_against_the_cwd(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    char *old = getcwd(NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    CU_ASSERT_EQUAL_FATAL(chdir(dir), 0);
+    char *real = realpath(dir, NULL);
+    char want[PATH_MAX + 32];
+    char *p = cli_absolute_path(".");
+    CU_ASSERT_STRING_EQUAL(p, real); /* exists: its realpath */
+    free(p);
+    p = cli_absolute_path("missing/sub");
+    snprintf(want, sizeof(want), "%s/missing/sub", real);
+    CU_ASSERT_STRING_EQUAL(p, want); /* missing: joined, left to the server */
+    free(p);
+    p = cli_absolute_path("/no/such/dir/..");
+    CU_ASSERT_STRING_EQUAL(p, "/no/such/dir/.."); /* absolute: as given */
+    free(p);
+    CU_ASSERT_EQUAL(chdir(old), 0);
+    mnemo_test_rmtree(dir);
+    free(real);
+    free(old);
+    free(dir);
+}
+
+/* ---- progress.c ------------------------------------------------------ */
+
+static void test_cli__progress_formats_durations(void)
+{
+    char b[32];
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 0), "0:00");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 33.4), "0:33");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 59.5), "1:00");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 725), "12:05");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 3599.4), "59:59");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 3723), "1:02:03");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), -1), "--:--");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), NAN), "--:--");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), INFINITY), "--:--");
+    CU_ASSERT_STRING_EQUAL(cli_format_duration(b, sizeof(b), 360000), "--:--");
+}
+
+static void test_cli__progress_formats_rates_and_bytes(void)
+{
+    char b[32];
+    CU_ASSERT_STRING_EQUAL(cli_format_rate(b, sizeof(b), -1), "--.- files/s");
+    CU_ASSERT_STRING_EQUAL(cli_format_rate(b, sizeof(b), 0), "0.0 files/s");
+    CU_ASSERT_STRING_EQUAL(cli_format_rate(b, sizeof(b), 35.14), "35.1 files/s");
+    CU_ASSERT_STRING_EQUAL(cli_format_rate(b, sizeof(b), 99.96), "100 files/s");
+    CU_ASSERT_STRING_EQUAL(cli_format_rate(b, sizeof(b), 1234.4), "1234 files/s");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), 0), "0 B");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), 1023), "1023 B");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), 1536), "1.5 KiB");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), 1048575), "1.0 MiB");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), 3460300), "3.3 MiB");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), 1073741824), "1.0 GiB");
+    CU_ASSERT_STRING_EQUAL(cli_format_bytes(b, sizeof(b), INT64_MAX), "8388608.0 TiB");
+}
+
+static void test_cli__progress_eta_needs_a_rate(void)
+{
+    CU_ASSERT_DOUBLE_EQUAL(cli_eta_seconds(840, 2000, 35.1), 1160 / 35.1, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cli_eta_seconds(840, 2000, -1), -1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cli_eta_seconds(840, 2000, 0), -1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cli_eta_seconds(2000, 2000, -1), -1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cli_eta_seconds(2000, 2000, 3), 0, 0);
+}
+
+static void test_cli__progress_rate_warms_up_then_smooths(void)
+{
+    cli_rate_t r;
+    cli_rate_init(&r);
+    CU_ASSERT(cli_rate_update(&r, 10.0, 0) < 0);  /* baseline */
+    CU_ASSERT(cli_rate_update(&r, 10.2, 50) < 0); /* still warming up */
+    CU_ASSERT_DOUBLE_EQUAL(cli_rate_update(&r, 11.0, 100), 100.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(cli_rate_update(&r, 11.0, 130), 100.0, 1e-9); /* no time passed */
+    CU_ASSERT_DOUBLE_EQUAL(cli_rate_update(&r, 12.0, 200), 100.0, 1e-9);
+    /* A burst moves the rate only part of the way... */
+    double burst = cli_rate_update(&r, 12.1, 300);
+    CU_ASSERT(burst > 100.0 && burst < 1000.0);
+    /* ...and a steady 50 files/s wins in the end. */
+    double rate = burst;
+    int64_t done = 300;
+    for (int i = 1; i <= 60; i++)
+        rate = cli_rate_update(&r, 12.1 + i, done += 50);
+    CU_ASSERT_DOUBLE_EQUAL(rate, 50.0, 0.1);
+    /* A count going backwards is a new sync: start over. */
+    CU_ASSERT(cli_rate_update(&r, 80.0, 10) < 0);
+}
+
+static void test_cli__progress_truncates_paths_from_the_left(void)
+{
+    char b[64];
+    cli_truncate_left(b, sizeof(b), "abc", 5);
+    CU_ASSERT_STRING_EQUAL(b, "abc");
+    cli_truncate_left(b, sizeof(b), "abcdef", 6);
+    CU_ASSERT_STRING_EQUAL(b, "abcdef");
+    cli_truncate_left(b, sizeof(b), "abcdef", 4);
+    CU_ASSERT_STRING_EQUAL(b, "\xE2\x80\xA6"
+                              "def");
+    cli_truncate_left(b, sizeof(b), "abcdef", 1);
+    CU_ASSERT_STRING_EQUAL(b, "\xE2\x80\xA6");
+    cli_truncate_left(b, sizeof(b), "abcdef", 0);
+    CU_ASSERT_STRING_EQUAL(b, "");
+    /* Characters, not bytes: "dir/été.c" is 9 characters. */
+    cli_truncate_left(b, sizeof(b), "dir/\xC3\xA9t\xC3\xA9.c", 5);
+    CU_ASSERT_STRING_EQUAL(b, "\xE2\x80\xA6t\xC3\xA9.c");
+    CU_ASSERT_EQUAL(cli_display_width(b), 5);
+    /* Nothing reaches the terminal that could drive it. */
+    cli_truncate_left(b, sizeof(b), "a\x1b[31mb\xFF\n", 20);
+    CU_ASSERT_STRING_EQUAL(b, "a?[31mb??");
+    /* A small buffer is never overrun. */
+    char small[6];
+    cli_truncate_left(small, sizeof(small), "abcdefghij", 8);
+    CU_ASSERT(strlen(small) < sizeof(small));
+}
+
+static const cli_progress_view_t sample_view = {42.0, 840, 2000, 35.1, "src/foo/bar.c"};
+
+static void test_cli__progress_bar_fills_the_width(void)
+{
+    char b[CLI_PROGRESS_LINE_MAX];
+    size_t cols = cli_progress_bar(b, sizeof(b), &sample_view, 100);
+    CU_ASSERT_STRING_EQUAL(b, "[########............]  42%  840/2000 files  35.1 files/s  ETA 0:33"
+                              "  src/foo/bar.c");
+    CU_ASSERT_EQUAL(cols, 82);
+    cols = cli_progress_bar(b, sizeof(b), &sample_view, 80);
+    CU_ASSERT_STRING_EQUAL(b, "[########............]  42%  840/2000 files  35.1 files/s  ETA 0:33"
+                              "  \xE2\x80\xA6"
+                              "foo/bar.c");
+    CU_ASSERT_EQUAL(cols, 79);
+    CU_ASSERT_EQUAL(cli_display_width(b), 79);
+}
+
+static void test_cli__progress_bar_gives_up_fields_when_narrow(void)
+{
+    char b[CLI_PROGRESS_LINE_MAX];
+    cli_progress_bar(b, sizeof(b), &sample_view, 60);
+    CU_ASSERT_STRING_EQUAL(b, "[#####.......]  42%  840/2000 files  35.1 files/s  ETA 0:33");
+    cli_progress_bar(b, sizeof(b), &sample_view, 45);
+    CU_ASSERT_STRING_EQUAL(b, "[####......]  42%  840/2000 files  ETA 0:33");
+    cli_progress_bar(b, sizeof(b), &sample_view, 30);
+    CU_ASSERT_STRING_EQUAL(b, "[####......]  42%  ETA 0:33");
+    cli_progress_bar(b, sizeof(b), &sample_view, 20);
+    CU_ASSERT_STRING_EQUAL(b, "42%  ETA 0:33");
+    cli_progress_bar(b, sizeof(b), &sample_view, 10);
+    CU_ASSERT_STRING_EQUAL(b, "42%");
+    cli_progress_bar(b, sizeof(b), &sample_view, 3);
+    CU_ASSERT_STRING_EQUAL(b, "42");
+    cli_progress_bar(b, sizeof(b), &sample_view, 0);
+    CU_ASSERT_STRING_EQUAL(b, "");
+    /* Whatever the width, the line leaves the last column free. */
+    for (int w = 1; w <= 300; w++) {
+        size_t cols = cli_progress_bar(b, sizeof(b), &sample_view, w);
+        CU_ASSERT(cols < (size_t)w);
+        CU_ASSERT_EQUAL(cli_display_width(b), cols);
+    }
+}
+
+static void test_cli__progress_bar_without_rate_shows_no_eta(void)
+{
+    char b[CLI_PROGRESS_LINE_MAX];
+    cli_progress_view_t v = {0, 0, 0, -1, NULL};
+    cli_progress_bar(b, sizeof(b), &v, 80);
+    CU_ASSERT_STRING_EQUAL(b, "[....................]   0%  0/0 files  --.- files/s  ETA --:--");
+    cli_progress_view_t w = {99.99, 1999, 2000, -1, ""};
+    cli_progress_bar(b, sizeof(b), &w, 80);
+    CU_ASSERT_STRING_EQUAL(b,
+                           "[###################.]  99%  1999/2000 files  --.- files/s  ETA --:--");
+    cli_progress_view_t full = {100, 2000, 2000, 10, "x.c"};
+    cli_progress_bar(b, sizeof(b), &full, 80);
+    CU_ASSERT_STRING_EQUAL(b, "[####################] 100%  2000/2000 files  10.0 files/s  ETA 0:00"
+                              "  x.c");
+}
+
+static void test_cli__progress_plain_line(void)
+{
+    char b[256];
+    cli_progress_view_t v = {42.7, 840, 2000, 35.1, "ignored.c"};
+    cli_progress_plain(b, sizeof(b), "repo", &v, 12, 17);
+    CU_ASSERT_STRING_EQUAL(b, "sync repo: 42% 840/2000 files, 12 chunks, batch 17");
+    cli_progress_plain(b, sizeof(b), "bad\x1bname", &v, 0, 0);
+    CU_ASSERT_STRING_EQUAL(b, "sync bad?name: 42% 840/2000 files, 0 chunks, batch 0");
+    CU_ASSERT_EQUAL(cli_progress_percent(-3), 0);
+    CU_ASSERT_EQUAL(cli_progress_percent(NAN), 0);
+    CU_ASSERT_EQUAL(cli_progress_percent(99.999), 99);
+    CU_ASSERT_EQUAL(cli_progress_percent(250), 100);
+}
+
+/* ---- render_repo.c --------------------------------------------------- */
+
+/* A FAILED status with every count set, on the stack. */
+typedef struct sync_sample {
+    Mnemo__V1__SyncStatus s;
+    Mnemo__V1__SyncProgress p;
+} sync_sample_t;
+
+static void sync_sample_init(sync_sample_t *x)
+{
+    mnemo__v1__sync_status__init(&x->s);
+    mnemo__v1__sync_progress__init(&x->p);
+    x->p.total_files = 10;
+    x->p.processed_files = 3;
+    x->p.unchanged_files = 4;
+    x->p.skipped_files = 1;
+    x->p.failed_files = 2;
+    x->p.chunks_written = 7;
+    x->p.bytes_processed = 2048;
+    x->p.batches_committed = 2;
+    x->p.percentage = 100;
+    x->s.repository_name = "r";
+    x->s.repository_path = "/src/r";
+    x->s.state = MNEMO__V1__SYNC_STATE__SYNC_STATE_FAILED;
+    x->s.progress = &x->p;
+    x->s.started_at_ms = 1000;
+    x->s.finished_at_ms = 61000;
+    x->s.error = "disk full\x1b";
+}
+
+static void test_cli__sync_state_names_are_short(void)
+{
+    CU_ASSERT_STRING_EQUAL(cli_sync_state_name(MNEMO__V1__SYNC_STATE__SYNC_STATE_RUNNING),
+                           "RUNNING");
+    CU_ASSERT_STRING_EQUAL(cli_sync_state_name(MNEMO__V1__SYNC_STATE__SYNC_STATE_INTERRUPTED),
+                           "INTERRUPTED");
+    CU_ASSERT_STRING_EQUAL(cli_sync_state_name(99), "UNKNOWN");
+    CU_ASSERT(cli_sync_state_final(MNEMO__V1__SYNC_STATE__SYNC_STATE_CANCELLED));
+    CU_ASSERT(!cli_sync_state_final(MNEMO__V1__SYNC_STATE__SYNC_STATE_PENDING));
+    CU_ASSERT(!cli_sync_state_final(MNEMO__V1__SYNC_STATE__SYNC_STATE_RUNNING));
+}
+
+static void test_cli__sync_view_never_counts_past_the_total(void)
+{
+    sync_sample_t x;
+    sync_sample_init(&x);
+    x.p.skipped_files = 50; /* found by the walk: not among total_files */
+    cli_progress_view_t v = cli_sync_view(&x.s, 2.5, "a.c");
+    CU_ASSERT_EQUAL(v.done, 10);
+    CU_ASSERT_EQUAL(v.total, 10);
+    CU_ASSERT_DOUBLE_EQUAL(v.rate, 2.5, 0);
+    v = cli_sync_view(NULL, -1, NULL);
+    CU_ASSERT_EQUAL(v.done, 0);
+}
+
+static void test_cli__sync_summary_shows_counts_time_and_error(void)
+{
+    sync_sample_t x;
+    sync_sample_init(&x);
+    capture_t c;
+    capture_begin(&c);
+    cli_print_sync_summary(c.f, &x.s, 5);
+    char *out = capture_end(&c);
+    CU_ASSERT_STRING_EQUAL(out, "sync r: FAILED\n"
+                                "  files       3 processed, 4 unchanged, 1 skipped, 2 failed, "
+                                "0 deleted (10 total)\n"
+                                "  chunks      7\n"
+                                "  bytes       2.0 KiB\n"
+                                "  batches     2\n"
+                                "  elapsed     1:00\n"
+                                "  error       disk full?\n");
+    free(out);
+    x.s.state = MNEMO__V1__SYNC_STATE__SYNC_STATE_CANCELLED;
+    x.s.error = "";
+    x.s.finished_at_ms = 0; /* no server times: the client's elapsed */
+    capture_begin(&c);
+    cli_print_sync_summary(c.f, &x.s, 5);
+    out = capture_end(&c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  elapsed     0:05\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\ncancelled after 2 batches; committed work kept\n"));
+    CU_ASSERT_PTR_NULL(strstr(out, "error"));
+    free(out);
+}
+
+static void test_cli__sync_event_json_uses_proto_names(void)
+{
+    sync_sample_t x;
+    sync_sample_init(&x);
+    Mnemo__V1__SkippedFile sk = MNEMO__V1__SKIPPED_FILE__INIT;
+    Mnemo__V1__SkippedFile *skp[1] = {&sk};
+    sk.path = "blob.bin";
+    sk.reason = "binary";
+    Mnemo__V1__SyncEvent ev = MNEMO__V1__SYNC_EVENT__INIT;
+    ev.status = &x.s;
+    ev.current_path = "a.c";
+    ev.n_skipped = 1;
+    ev.skipped = skp;
+    capture_t c;
+    capture_begin(&c);
+    cli_json_t j;
+    cli_json_init(&j, c.f);
+    cli_json_sync_event(&j, &ev);
+    cli_json_finish(&j);
+    char *out = capture_end(&c);
+    CU_ASSERT_STRING_EQUAL(
+        out, "{\"status\":{\"repository_name\":\"r\",\"repository_path\":\"/src/r\","
+             "\"state\":\"SYNC_STATE_FAILED\",\"progress\":{\"total_files\":10,"
+             "\"processed_files\":3,\"unchanged_files\":4,\"skipped_files\":1,"
+             "\"failed_files\":2,\"deleted_files\":0,\"chunks_written\":7,"
+             "\"bytes_processed\":2048,\"batches_committed\":2,\"percentage\":100},"
+             "\"started_at_ms\":1000,\"finished_at_ms\":61000,"
+             "\"started_at\":\"1970-01-01T00:00:01.000Z\","
+             "\"finished_at\":\"1970-01-01T00:01:01.000Z\",\"error\":\"disk full\\u001b\","
+             "\"background\":false},\"current_path\":\"a.c\","
+             "\"skipped\":[{\"path\":\"blob.bin\",\"reason\":\"binary\"}]}\n");
+    free(out);
+}
+
+static void test_cli__code_hit_is_cut_to_max_lines(void)
+{
+    Mnemo__V1__CodeHit h = MNEMO__V1__CODE_HIT__INIT;
+    h.repository_name = "tree";
+    h.path = "src/a.c";
+    h.start_line = 3;
+    h.end_line = 12;
+    h.score = 1.5;
+    h.content = "l1\n\tl2\n\nl4\r\nl5\nl6\nl7\nl8\nl9\nl10\n";
+    capture_t c;
+    capture_begin(&c);
+    cli_print_code_hit(c.f, &h, 8);
+    char *out = capture_end(&c);
+    CU_ASSERT_STRING_EQUAL(out, "src/a.c:3-12  1.5000  tree\n"
+                                "    l1\n    \tl2\n\n    l4\n    l5\n    l6\n    l7\n    l8\n"
+                                "    ... (2 more lines)\n");
+    free(out);
+    capture_begin(&c);
+    cli_print_code_hit(c.f, &h, 0);
+    out = capture_end(&c);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "    l10\n"));
+    CU_ASSERT_PTR_NULL(strstr(out, "more line"));
+    free(out);
+}
+
+static void test_cli__repository_table_aligns_columns(void)
+{
+    Mnemo__V1__Repository a = MNEMO__V1__REPOSITORY__INIT, b = MNEMO__V1__REPOSITORY__INIT;
+    a.name = "tree";
+    a.path = "/tmp/tree";
+    a.file_count = 2000;
+    a.chunk_count = 2001;
+    a.last_synced_at_ms = 1700000000123LL;
+    a.last_state = MNEMO__V1__SYNC_STATE__SYNC_STATE_COMPLETED;
+    b.name = "longer-name";
+    b.path = "/x";
+    b.last_state = MNEMO__V1__SYNC_STATE__SYNC_STATE_CANCELLED;
+    Mnemo__V1__Repository *repos[2] = {&a, &b};
+    capture_t c;
+    capture_begin(&c);
+    cli_print_repository_table(c.f, repos, 2);
+    char *out = capture_end(&c);
+    CU_ASSERT_STRING_EQUAL(out, "NAME            FILES    CHUNKS  STATE        LAST SYNCED         "
+                                "      PATH\n"
+                                "tree             2000      2001  COMPLETED    "
+                                "2023-11-14T22:13:20.123Z  /tmp/tree\n"
+                                "longer-name         0         0  CANCELLED    -                  "
+                                "       /x\n");
+    free(out);
+}
+
+/* ---- argument parsers of the repository commands --------------------- */
+
+/* Sends stdout and stderr to /dev/null while a parser prints help or a
+ * usage error; quiet_end puts them back. */
+typedef struct quiet {
+    int out, err;
+} quiet_t;
+
+static void quiet_begin(quiet_t *q)
+{
+    fflush(stdout);
+    fflush(stderr);
+    q->out = dup(STDOUT_FILENO);
+    q->err = dup(STDERR_FILENO);
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    close(null);
+}
+
+static void quiet_end(quiet_t *q)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(q->out, STDOUT_FILENO);
+    dup2(q->err, STDERR_FILENO);
+    close(q->out);
+    close(q->err);
+}
+
+#define ARGC(argv) ((int)(sizeof(argv) / sizeof((argv)[0])) - 1)
+
+static void test_cli__sync_parse_reads_every_option(void)
+{
+    char *argv[] = {"sync",      "repo", "--name", "n", "--background", "--batch-size=5", "--full",
+                    "--dry-run", "-v",   "--json", NULL};
+    cli_ctx_t ctx = {0};
+    cli_sync_args_t a;
+    CU_ASSERT_EQUAL_FATAL(cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(argv), argv), CLI_CONTINUE);
+    CU_ASSERT_STRING_EQUAL(a.path, "repo");
+    CU_ASSERT_STRING_EQUAL(a.name, "n");
+    CU_ASSERT_EQUAL(a.batch_size, 5);
+    CU_ASSERT(a.background && a.full && a.dry_run && a.verbose && ctx.json);
+    char *plain[] = {"sync", ".", NULL};
+    CU_ASSERT_EQUAL(cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(plain), plain), CLI_CONTINUE);
+    CU_ASSERT_PTR_NULL(a.name);
+    CU_ASSERT(!a.background && !a.full && !a.dry_run && !a.verbose && a.batch_size == 0);
+}
+
+static void test_cli__sync_parse_rejects_bad_command_lines(void)
+{
+    char *missing[] = {"sync", "--full", NULL};
+    char *two[] = {"sync", "a", "b", NULL};
+    char *empty[] = {"sync", "", NULL};
+    char *negative[] = {"sync", "a", "--batch-size", "-1", NULL};
+    char *word[] = {"sync", "a", "--batch-size", "ten", NULL};
+    char *noname[] = {"sync", "a", "--name=", NULL};
+    char *unknown[] = {"sync", "a", "--fast", NULL};
+    char *help[] = {"sync", "--help", NULL};
+    cli_ctx_t ctx = {0};
+    cli_sync_args_t a;
+    quiet_t q;
+    quiet_begin(&q);
+    int rc[8] = {
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(missing), missing),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(two), two),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(empty), empty),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(negative), negative),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(word), word),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(noname), noname),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(unknown), unknown),
+        cli_sync_parse(&a, &ctx, &cli_cmd_sync, ARGC(help), help),
+    };
+    quiet_end(&q);
+    for (int i = 0; i < 7; i++)
+        CU_ASSERT_EQUAL(rc[i], CLI_EXIT_USAGE);
+    CU_ASSERT_EQUAL(rc[7], CLI_EXIT_OK);
+}
+
+static void test_cli__watch_repos_and_code_parse(void)
+{
+    cli_ctx_t ctx = {0};
+    char *watch[] = {"watch", "tree", "--verbose", NULL};
+    cli_watch_args_t w;
+    CU_ASSERT_EQUAL(cli_watch_parse(&w, &ctx, &cli_cmd_watch, ARGC(watch), watch), CLI_CONTINUE);
+    CU_ASSERT_STRING_EQUAL(w.name, "tree");
+    CU_ASSERT(w.verbose);
+    char *repos[] = {"repos", "--limit", "2", "--page-token", "tok", "--all", NULL};
+    cli_repos_args_t r;
+    CU_ASSERT_EQUAL(cli_repos_parse(&r, &ctx, &cli_cmd_repos, ARGC(repos), repos), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(r.limit, 2);
+    CU_ASSERT_STRING_EQUAL(r.page_token, "tok");
+    CU_ASSERT(r.all);
+    char *code[] = {"code",   "helper", "--repo",    "tree",           "3_7",
+                    "--path", "src/",   "--limit=4", "--full-content", NULL};
+    cli_code_args_t k;
+    CU_ASSERT_EQUAL(cli_code_parse(&k, &ctx, &cli_cmd_code, ARGC(code), code), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(k.words.n, 2);
+    CU_ASSERT_STRING_EQUAL(k.words.v[1], "3_7");
+    CU_ASSERT_STRING_EQUAL(k.repo, "tree");
+    CU_ASSERT_STRING_EQUAL(k.path, "src/");
+    CU_ASSERT_EQUAL(k.limit, 4);
+    CU_ASSERT(k.full_content);
+    cli_code_args_cleanup(&k);
+}
+
+static void test_cli__repo_commands_reject_bad_command_lines(void)
+{
+    cli_ctx_t ctx = {0};
+    char *watch_none[] = {"watch", NULL};
+    char *watch_two[] = {"watch", "a", "b", NULL};
+    char *repos_arg[] = {"repos", "x", NULL};
+    char *repos_limit[] = {"repos", "--limit", "-3", NULL};
+    char *code_none[] = {"code", "--repo", "r", NULL};
+    char *status_none[] = {"status", NULL};
+    char *cancel_two[] = {"cancel", "a", "b", NULL};
+    cli_watch_args_t w;
+    cli_repos_args_t r;
+    cli_code_args_t k;
+    quiet_t q;
+    quiet_begin(&q);
+    int rc[7] = {
+        cli_watch_parse(&w, &ctx, &cli_cmd_watch, ARGC(watch_none), watch_none),
+        cli_watch_parse(&w, &ctx, &cli_cmd_watch, ARGC(watch_two), watch_two),
+        cli_repos_parse(&r, &ctx, &cli_cmd_repos, ARGC(repos_arg), repos_arg),
+        cli_repos_parse(&r, &ctx, &cli_cmd_repos, ARGC(repos_limit), repos_limit),
+        cli_code_parse(&k, &ctx, &cli_cmd_code, ARGC(code_none), code_none),
+        /* status and cancel stop before connecting on a usage error */
+        cli_cmd_status.run(&ctx, &cli_cmd_status, ARGC(status_none), status_none),
+        cli_cmd_cancel.run(&ctx, &cli_cmd_cancel, ARGC(cancel_two), cancel_two),
+    };
+    quiet_end(&q);
+    cli_code_args_cleanup(&k);
+    for (int i = 0; i < 7; i++)
+        CU_ASSERT_EQUAL(rc[i], CLI_EXIT_USAGE);
+    CU_ASSERT_PTR_NULL(ctx.client);
+}
+
 /* ---- libmnemo lookups (no connection) -------------------------------- */
 
 static void test_cli__client_names_codes_and_serving_states(void)
@@ -562,6 +1084,27 @@ int main(void)
     MNEMO_TEST(s, test_cli__memory_table_aligns_columns);
     MNEMO_TEST(s, test_cli__memory_block_shows_every_field);
     MNEMO_TEST(s, test_cli__print_text_masks_terminal_controls);
+    MNEMO_TEST(s, test_cli__strv_join_uses_the_separator);
+    MNEMO_TEST(s, test_cli__absolute_path_resolves_against_the_cwd);
+    MNEMO_TEST(s, test_cli__progress_formats_durations);
+    MNEMO_TEST(s, test_cli__progress_formats_rates_and_bytes);
+    MNEMO_TEST(s, test_cli__progress_eta_needs_a_rate);
+    MNEMO_TEST(s, test_cli__progress_rate_warms_up_then_smooths);
+    MNEMO_TEST(s, test_cli__progress_truncates_paths_from_the_left);
+    MNEMO_TEST(s, test_cli__progress_bar_fills_the_width);
+    MNEMO_TEST(s, test_cli__progress_bar_gives_up_fields_when_narrow);
+    MNEMO_TEST(s, test_cli__progress_bar_without_rate_shows_no_eta);
+    MNEMO_TEST(s, test_cli__progress_plain_line);
+    MNEMO_TEST(s, test_cli__sync_state_names_are_short);
+    MNEMO_TEST(s, test_cli__sync_view_never_counts_past_the_total);
+    MNEMO_TEST(s, test_cli__sync_summary_shows_counts_time_and_error);
+    MNEMO_TEST(s, test_cli__sync_event_json_uses_proto_names);
+    MNEMO_TEST(s, test_cli__code_hit_is_cut_to_max_lines);
+    MNEMO_TEST(s, test_cli__repository_table_aligns_columns);
+    MNEMO_TEST(s, test_cli__sync_parse_reads_every_option);
+    MNEMO_TEST(s, test_cli__sync_parse_rejects_bad_command_lines);
+    MNEMO_TEST(s, test_cli__watch_repos_and_code_parse);
+    MNEMO_TEST(s, test_cli__repo_commands_reject_bad_command_lines);
     MNEMO_TEST(s, test_cli__client_names_codes_and_serving_states);
     MNEMO_TEST(s, test_cli__client_open_rejects_bad_arguments);
     return mnemo_test_run();

@@ -1,0 +1,68 @@
+/* cmd_cancel.c - `mnemo cancel NAME`: stop a running sync (CancelSync).
+ *
+ * DESIGN: the server stops the sync at its next batch boundary and keeps
+ * every committed batch; the answer is the status at the time of the
+ * request, so a running sync usually still reads RUNNING. Cancelling a
+ * sync that is not running is not an error (CancelSync is idempotent).
+ * Threads: the CLI's one thread.
+ */
+#include <inttypes.h>
+
+#include "cli.h"
+#include "render.h"
+#include "render_repo.h"
+
+static const char usage[] =
+    "usage: mnemo cancel NAME\n"
+    "\n"
+    "Asks the server to stop the sync of repository NAME at its next batch\n"
+    "boundary; committed batches stay. Cancelling a repository that is not\n"
+    "syncing changes nothing. 'mnemo status NAME' shows the final state.\n"
+    "\n"
+    "  --json   print the SyncStatus the server answered as one JSON object\n"
+    "\n"
+    "Exit status: 0 done (also when nothing was running), 1 NAME is\n"
+    "unknown (NOT_FOUND) or another server error, 2 usage, 3 server\n"
+    "unreachable.\n";
+
+static void print_human(const Mnemo__V1__SyncStatus *st)
+{
+    fputs("sync ", stdout);
+    cli_print_text(stdout, st->repository_name);
+    if (cli_sync_state_final((int)st->state)) {
+        printf(" is not running (last state: %s)\n", cli_sync_state_name((int)st->state));
+        return;
+    }
+    printf(": cancel requested; it stops at its next batch boundary (%" PRId64
+           " batches committed so far)\n",
+           st->progress != NULL ? st->progress->batches_committed : 0);
+}
+
+static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
+{
+    const char *name = NULL;
+    int rc = cli_parse_single(&name, "NAME", ctx, self, argc, argv);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    rc = cli_connect(ctx);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    Mnemo__V1__CancelSyncRequest req = MNEMO__V1__CANCEL_SYNC_REQUEST__INIT;
+    req.repository_name = (char *)name;
+    Mnemo__V1__SyncStatus *st = NULL;
+    mnemo_call_error_t err;
+    if (mnemo_client_cancel_sync(&st, ctx->client, &req, &err) != 0)
+        return cli_call_failed(&err);
+    if (ctx->json) {
+        cli_json_t j;
+        cli_json_init(&j, stdout);
+        cli_json_sync_status(&j, st);
+        cli_json_finish(&j);
+    } else {
+        print_human(st);
+    }
+    mnemo_client_free_message(st);
+    return CLI_EXIT_OK;
+}
+
+const cli_command_t cli_cmd_cancel = {"cancel", "stop a running sync", usage, run};
