@@ -234,9 +234,10 @@ static stream_obs_t *obs_create(mnemo_call_t *call, bool cancel_on_close)
  * before the hook is in place. */
 static void obs_attach(stream_obs_t *obs)
 {
-    if (!mnemo_call_on_close(obs->call, obs_closed, obs))
-        obs_closed(obs, obs->call);
-    mnemo_call_unref(obs->call);
+    mnemo_call_t *call = obs->call; /* obs may be gone after obs_closed */
+    if (!mnemo_call_on_close(call, obs_closed, obs))
+        obs_closed(obs, call);
+    mnemo_call_unref(call);
 }
 
 /* ---- validation ------------------------------------------------------------ */

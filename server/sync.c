@@ -166,7 +166,8 @@ static void publish_locked(mnemo_sync_job_t *job, bool final)
     }
     for (size_t i = 0; i < n; i++)
         free(job->skips[i].path);
-    memmove(job->skips, job->skips + n, (job->n_skips - n) * sizeof *job->skips);
+    if (n > 0 && job->n_skips > n)
+        memmove(job->skips, job->skips + n, (job->n_skips - n) * sizeof *job->skips);
     job->n_skips -= n;
 }
 
@@ -474,30 +475,44 @@ static mnemo_status_t process(mnemo_sync_job_t *job, const mnemo_walk_result_t *
 
 /* Persists and publishes the final state; marks the job finished first so
  * a new sync of the same repository may start once the event is out. */
+static mnemo_sync_state_t final_state(mnemo_status_t st)
+{
+    return st == MNEMO_OK           ? MNEMO_SYNC_COMPLETED
+           : st == MNEMO_ECANCELLED ? MNEMO_SYNC_CANCELLED
+                                    : MNEMO_SYNC_FAILED;
+}
+
+/* Commits the final state first, then makes it visible and marks the job
+ * finished in one step (under both locks): whoever reads the final state
+ * also finds the repository free for a new sync or a delete. */
 static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_status_t st,
                        const mnemo_err_t *err)
 {
     pthread_mutex_lock(&job->mu);
-    job->status.state = st == MNEMO_OK           ? MNEMO_SYNC_COMPLETED
-                        : st == MNEMO_ECANCELLED ? MNEMO_SYNC_CANCELLED
-                                                 : MNEMO_SYNC_FAILED;
-    if (st != MNEMO_OK && st != MNEMO_ECANCELLED)
-        job->status.error = mnemo_xstrdup(err->msg[0] ? err->msg : mnemo_status_text(st));
-    if (st == MNEMO_OK)
-        job->status.progress.percentage = 100.0;
-    job->status.finished_at_ms = now_ms();
     mnemo_sync_status_t snap = job->status;
     pthread_mutex_unlock(&job->mu);
+    snap.state = final_state(st);
+    snap.error = NULL;
+    if (st != MNEMO_OK && st != MNEMO_ECANCELLED)
+        snap.error = mnemo_xstrdup(err->msg[0] ? err->msg : mnemo_status_text(st));
+    if (st == MNEMO_OK)
+        snap.progress.percentage = 100.0;
+    snap.finished_at_ms = now_ms();
     mnemo_err_t commit_err;
     if (batch != NULL && commit_batch(job, batch, &snap, &commit_err) != MNEMO_OK)
         fprintf(stderr, "mnemod: sync %s: cannot record the final state: %s\n", snap.name,
                 commit_err.msg);
     pthread_mutex_lock(&job->syncs->mu);
-    job->finished = true;
-    pthread_mutex_unlock(&job->syncs->mu);
     pthread_mutex_lock(&job->mu);
+    free(job->status.error);
+    job->status.state = snap.state;
+    job->status.error = snap.error;
+    job->status.progress.percentage = snap.progress.percentage;
+    job->status.finished_at_ms = snap.finished_at_ms;
+    job->finished = true;
     publish_locked(job, true);
     pthread_mutex_unlock(&job->mu);
+    pthread_mutex_unlock(&job->syncs->mu);
 }
 
 static void *run_job(void *arg)

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs every Debian 12 package that building, running
+# and testing mnemo needs. Idempotent: when all of them are already installed
+# it returns at once without touching apt (so tests/run.sh can call it on
+# every run), but it must also work on a clean machine, which is what CI is.
+#
+# Usage: bash cmake/install-deps.sh    (as root, or as a user with sudo)
+set -euo pipefail
+
+# Grouped by who needs them.
+packages=(
+    # build
+    build-essential cmake pkg-config
+    libgrpc-dev grpc-proto
+    protobuf-c-compiler libprotobuf-c-dev
+    # descriptor.proto and protoc: the descriptor set embedded for reflection
+    libprotobuf-dev protobuf-compiler
+    libleveldb-dev libssl-dev
+    # unit and integration tests
+    libcunit1-dev procps
+    python3 python3-grpcio python3-grpc-tools
+    # format check in tests/run.sh
+    clang-format
+)
+
+# dpkg-query prints "install ok installed" only for a fully installed package;
+# anything else (absent, half-configured, removed) means apt has work to do.
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [[ "$status" != "install ok installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#packages[@]} packages already installed"
+    exit 0
+fi
+
+# apt needs root; fall back to sudo for a developer's own account.
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "install-deps: not root and no sudo; install as root: ${missing[*]}" >&2
+        exit 1
+    fi
+    as_root=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+# Noninteractive so that CI (no stdin) never waits on a debconf prompt.
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${packages[@]}"
+echo "install-deps: done"

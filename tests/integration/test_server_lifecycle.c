@@ -1,0 +1,566 @@
+/* test_server_lifecycle.c - mnemod as a process: clean exit on SIGTERM and
+ * SIGINT (also under load), data and ranking kept across a restart, no
+ * acknowledged store lost to kill -9, one server per data dir and per port,
+ * flags and MNEMO_* environment (DESIGN.md "Running it").
+ *
+ * DESIGN: every test starts its own servers with server_harness and talks
+ * to them through rawcall/memrpc. The kill -9 tests store from several
+ * threads and kill while stores are still in flight, so "acknowledged" is
+ * what the client saw, not what the server meant to do.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+#include "memrpc.h"
+
+#define STOP_TIMEOUT_MS 20000
+
+static bool exited_with(int wait_status, int code)
+{
+    return wait_status != -1 && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == code;
+}
+
+static const char *describe(int wait_status, char *buf, size_t size)
+{
+    if (wait_status == -1)
+        snprintf(buf, size, "did not exit in time");
+    else if (WIFEXITED(wait_status))
+        snprintf(buf, size, "exit %d", WEXITSTATUS(wait_status));
+    else if (WIFSIGNALED(wait_status))
+        snprintf(buf, size, "killed by signal %d", WTERMSIG(wait_status));
+    else
+        snprintf(buf, size, "wait status %d", wait_status);
+    return buf;
+}
+
+/* Starts a default server or fails the test (dumping the log). */
+static mnemo_harness_t *start(const mnemo_harness_options_t *opts)
+{
+    mnemo_harness_t *h = NULL;
+    mnemo_harness_result_t r = mnemo_harness_start(&h, opts);
+    if (!CHECK(r == MNEMO_HARNESS_SERVING, "mnemod started (result %d)", (int)r)) {
+        if (h != NULL)
+            mnemo_harness_dump_log(h);
+        mnemo_harness_destroy(h);
+        return NULL;
+    }
+    return h;
+}
+
+static bool restart(mnemo_harness_t *h)
+{
+    mnemo_harness_result_t r = mnemo_harness_restart(h);
+    if (!CHECK(r == MNEMO_HARNESS_SERVING, "mnemod restarted (result %d)", (int)r)) {
+        mnemo_harness_dump_log(h);
+        return false;
+    }
+    return true;
+}
+
+/* Stores content and copies its id into id; returns the status. */
+static int store_id(const char *addr, const char *content, char id[65])
+{
+    Mnemo__V1__StoreMemoryResponse *resp = NULL;
+    int st = memrpc_store(addr, content, NULL, 0, &resp, NULL);
+    if (st == RAW_OK)
+        snprintf(id, 65, "%s", resp->memory->id);
+    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    return st;
+}
+
+static void expect_clean_exit(mnemo_harness_t *h, int signo)
+{
+    char buf[64];
+    int st = mnemo_harness_signal_wait(h, signo, STOP_TIMEOUT_MS);
+    if (!CHECK(exited_with(st, 0), "mnemod after signal %d: %s, want exit 0", signo,
+               describe(st, buf, sizeof buf)))
+        mnemo_harness_dump_log(h);
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+static void test_lifecycle__sigterm_exits_zero(void)
+{
+    mnemo_harness_t *h = start(NULL);
+    if (h == NULL)
+        return;
+    char id[65];
+    CHECK(store_id(mnemo_harness_address(h), "before sigterm", id) == RAW_OK, "store");
+    expect_clean_exit(h, SIGTERM);
+    mnemo_harness_destroy(h);
+}
+
+static void test_lifecycle__sigint_exits_zero(void)
+{
+    mnemo_harness_t *h = start(NULL);
+    if (h == NULL)
+        return;
+    expect_clean_exit(h, SIGINT);
+    mnemo_harness_destroy(h);
+}
+
+/* ---- concurrent writers ------------------------------------------------ */
+
+#define WRITERS     4
+#define MAX_PER_ONE 4000
+
+typedef struct writer {
+    pthread_t thread;
+    const char *addr;
+    int index;
+    atomic_int *acked_total;
+    atomic_bool *stop;
+    char (*ids)[65]; /* acknowledged ids */
+    char **contents; /* and their contents */
+    int n_acked;
+    int n_failed; /* non-OK answers (expected once the server goes away) */
+} writer_t;
+
+static void *writer_main(void *arg)
+{
+    writer_t *w = arg;
+    for (int i = 0; i < MAX_PER_ONE && !atomic_load(w->stop); i++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "writer %d item %d", w->index, i);
+        char *content = itest_unique(prefix, "durable acknowledged memory");
+        char id[65];
+        if (store_id(w->addr, content, id) == RAW_OK) {
+            memcpy(w->ids[w->n_acked], id, 65);
+            w->contents[w->n_acked++] = content;
+            atomic_fetch_add(w->acked_total, 1);
+        } else {
+            free(content);
+            w->n_failed++;
+        }
+    }
+    return NULL;
+}
+
+static void writers_start(writer_t *ws, const char *addr, atomic_int *acked, atomic_bool *stop)
+{
+    for (int i = 0; i < WRITERS; i++) {
+        ws[i] = (writer_t){.addr = addr, .index = i, .acked_total = acked, .stop = stop};
+        ws[i].ids = calloc(MAX_PER_ONE, sizeof *ws[i].ids);
+        ws[i].contents = calloc(MAX_PER_ONE, sizeof *ws[i].contents);
+        pthread_create(&ws[i].thread, NULL, writer_main, &ws[i]);
+    }
+}
+
+static void writers_join(writer_t *ws)
+{
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(ws[i].thread, NULL);
+}
+
+/* Every acknowledged memory is there with its content; frees the writers. */
+static void expect_all_acked(writer_t *ws, const char *addr)
+{
+    int missing = 0, wrong = 0, total = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        for (int k = 0; k < ws[i].n_acked; k++) {
+            Mnemo__V1__Memory *m = NULL;
+            int st = memrpc_get(addr, ws[i].ids[k], &m, NULL);
+            total++;
+            if (st != RAW_OK) {
+                if (missing++ < 5)
+                    fprintf(stderr, "lost acknowledged memory %s (%s)\n", ws[i].ids[k],
+                            mnemo_raw_status_name(st));
+            } else if (strcmp(m->content, ws[i].contents[k]) != 0) {
+                wrong++;
+            }
+            mnemo_raw_free_msg((ProtobufCMessage *)m);
+            free(ws[i].contents[k]);
+        }
+        free(ws[i].ids);
+        free(ws[i].contents);
+    }
+    CHECK(missing == 0 && wrong == 0, "%d acknowledged memories: %d lost, %d with other content",
+          total, missing, wrong);
+}
+
+/* Writers store until at least `target` acks, then the server gets signo
+ * while they are still storing; after a restart every ack must be there. */
+static void kill_during_writes(int signo, int target, int want_exit)
+{
+    mnemo_harness_t *h = start(NULL);
+    if (h == NULL)
+        return;
+    atomic_int acked = 0;
+    atomic_bool stop = false;
+    writer_t ws[WRITERS];
+    writers_start(ws, mnemo_harness_address(h), &acked, &stop);
+    long long deadline = mnemo_harness_now_ms() + 120000;
+    while (atomic_load(&acked) < target && mnemo_harness_now_ms() < deadline)
+        usleep(1000);
+    int at_signal = atomic_load(&acked);
+    int st = mnemo_harness_signal_wait(h, signo, STOP_TIMEOUT_MS);
+    atomic_store(&stop, true);
+    writers_join(ws);
+    int failed = 0;
+    for (int i = 0; i < WRITERS; i++)
+        failed += ws[i].n_failed;
+    fprintf(stderr, "signal %d after %d acknowledged stores; %d in total, %d refused after it\n",
+            signo, at_signal, atomic_load(&acked), failed);
+    char buf[64];
+    CHECK(atomic_load(&acked) >= target, "%d stores acknowledged before the signal (want %d)",
+          atomic_load(&acked), target);
+    if (want_exit >= 0)
+        CHECK(exited_with(st, want_exit), "mnemod after signal %d under load: %s, want exit %d",
+              signo, describe(st, buf, sizeof buf), want_exit);
+    else
+        CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == signo, "mnemod killed by %d: %s",
+              signo, describe(st, buf, sizeof buf));
+    if (restart(h))
+        expect_all_acked(ws, mnemo_harness_address(h));
+    else
+        expect_all_acked(ws, "127.0.0.1:1"); /* frees; reports everything lost */
+    mnemo_harness_stop(h, STOP_TIMEOUT_MS);
+    mnemo_harness_destroy(h);
+}
+
+static void test_lifecycle__kill9_loses_no_acknowledged_store(void)
+{
+    kill_during_writes(SIGKILL, 200, -1);
+}
+
+static void test_lifecycle__sigterm_under_load_drains(void)
+{
+    kill_during_writes(SIGTERM, 100, 0);
+}
+
+/* ---- restart ----------------------------------------------------------- */
+
+static const char *const corpus[] = {
+    "the lighthouse keeper logs every passing ship in a leather book",
+    "lighthouse lamps were once fuelled by whale oil, later by kerosene",
+    "a lighthouse lighthouse lighthouse: the word repeated to rank first",
+    "kerosene prices rose sharply during the winter of that year",
+    "ships avoid the reef by keeping the light on their starboard side",
+    "the keeper's cat sleeps on the warm lens housing at night",
+    "fog horns replaced the bells on most coastal stations",
+    "leather book bindings crack when stored in damp salty air",
+};
+#define N_CORPUS (sizeof corpus / sizeof corpus[0])
+
+typedef struct ranking {
+    size_t n;
+    char ids[16][65];
+    double scores[16];
+} ranking_t;
+
+static bool rank(const char *addr, const char *query, ranking_t *out)
+{
+    Mnemo__V1__RetrieveMemoryResponse *resp = NULL;
+    char *details = NULL;
+    int st = memrpc_retrieve(addr, query, 16, &resp, &details);
+    bool ok = EXPECT_STATUS("RetrieveMemory", st, details, RAW_OK, NULL);
+    if (ok) {
+        out->n = resp->n_results < 16 ? resp->n_results : 16;
+        for (size_t i = 0; i < out->n; i++) {
+            snprintf(out->ids[i], 65, "%s", resp->results[i]->memory->id);
+            out->scores[i] = resp->results[i]->score;
+        }
+    }
+    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    free(details);
+    return ok;
+}
+
+static void test_lifecycle__restart_keeps_data_and_ranking(void)
+{
+    mnemo_harness_t *h = start(NULL);
+    if (h == NULL)
+        return;
+    char ids[N_CORPUS][65];
+    for (size_t i = 0; i < N_CORPUS; i++)
+        CHECK(store_id(mnemo_harness_address(h), corpus[i], ids[i]) == RAW_OK, "store %zu", i);
+    static const char *const queries[] = {"lighthouse", "leather book", "kerosene ships"};
+    ranking_t before[3], after[3];
+    for (size_t q = 0; q < 3; q++)
+        rank(mnemo_harness_address(h), queries[q], &before[q]);
+    CHECK(before[0].n >= 3 && strcmp(before[0].ids[0], ids[2]) == 0,
+          "the memory that repeats \"lighthouse\" ranks first");
+
+    expect_clean_exit(h, SIGTERM);
+    if (!restart(h)) {
+        mnemo_harness_destroy(h);
+        return;
+    }
+    const char *addr = mnemo_harness_address(h);
+    for (size_t i = 0; i < N_CORPUS; i++) {
+        Mnemo__V1__Memory *m = NULL;
+        int st = memrpc_get(addr, ids[i], &m, NULL);
+        CHECK(st == RAW_OK && strcmp(m->content, corpus[i]) == 0, "memory %zu after restart", i);
+        mnemo_raw_free_msg((ProtobufCMessage *)m);
+    }
+    for (size_t q = 0; q < 3; q++) {
+        if (!rank(addr, queries[q], &after[q]))
+            continue;
+        bool same = before[q].n == after[q].n;
+        for (size_t i = 0; same && i < before[q].n; i++) {
+            double d = before[q].scores[i] - after[q].scores[i];
+            same = strcmp(before[q].ids[i], after[q].ids[i]) == 0 && d < 1e-9 && d > -1e-9;
+        }
+        CHECK(same, "ranking for \"%s\" unchanged by a restart", queries[q]);
+    }
+    expect_clean_exit(h, SIGTERM);
+    mnemo_harness_destroy(h);
+}
+
+static void test_lifecycle__dedup_survives_restart(void)
+{
+    mnemo_harness_t *h = start(NULL);
+    if (h == NULL)
+        return;
+    char id1[65], id2[65];
+    CHECK(store_id(mnemo_harness_address(h), "stored twice across a restart", id1) == RAW_OK,
+          "first store");
+    mnemo_harness_signal_wait(h, SIGKILL, 0);
+    if (restart(h)) {
+        Mnemo__V1__StoreMemoryResponse *resp = NULL;
+        int st = memrpc_store(mnemo_harness_address(h), "stored twice across a restart", NULL, 0,
+                              &resp, NULL);
+        if (CHECK(st == RAW_OK, "second store: %s", mnemo_raw_status_name(st))) {
+            snprintf(id2, sizeof id2, "%s", resp->memory->id);
+            CHECK(strcmp(id1, id2) == 0, "same id");
+            CHECK(!resp->created, "created=false for content stored before the restart");
+        }
+        mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    }
+    mnemo_harness_destroy(h);
+}
+
+/* ---- exclusivity --------------------------------------------------------- */
+
+static void expect_still_serving(mnemo_harness_t *h, const char *why)
+{
+    char id[65];
+    char content[128];
+    snprintf(content, sizeof content, "still serving after %s", why);
+    CHECK(store_id(mnemo_harness_address(h), content, id) == RAW_OK, "first server serves after %s",
+          why);
+}
+
+static void test_lifecycle__second_server_same_data_dir_fails(void)
+{
+    mnemo_harness_t *a = start(NULL);
+    if (a == NULL)
+        return;
+    mnemo_harness_options_t o = {.data_dir = mnemo_harness_data_dir(a)};
+    mnemo_harness_t *b = NULL;
+    mnemo_harness_result_t r = mnemo_harness_start(&b, &o);
+    char buf[64];
+    if (CHECK(r == MNEMO_HARNESS_EXITED, "second mnemod on the same data dir exits (result %d)",
+              (int)r)) {
+        int st = mnemo_harness_wait(b, 0);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "it exits non-zero: %s",
+              describe(st, buf, sizeof buf));
+        CHECK(mnemo_harness_log_contains(b, mnemo_harness_data_dir(a)),
+              "its message names the data dir %s", mnemo_harness_data_dir(a));
+        mnemo_harness_dump_log(b);
+    }
+    expect_still_serving(a, "a second server tried its data dir");
+    mnemo_harness_destroy(b);
+    expect_clean_exit(a, SIGTERM);
+    mnemo_harness_destroy(a);
+}
+
+static void test_lifecycle__second_server_same_port_fails(void)
+{
+    mnemo_harness_t *a = start(NULL);
+    if (a == NULL)
+        return;
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", mnemo_harness_port(a));
+    mnemo_harness_options_t o = {.listen = listen};
+    mnemo_harness_t *b = NULL;
+    mnemo_harness_result_t r = mnemo_harness_start(&b, &o);
+    char buf[64];
+    if (CHECK(r == MNEMO_HARNESS_EXITED, "second mnemod on port %d exits (result %d)",
+              mnemo_harness_port(a), (int)r)) {
+        int st = mnemo_harness_wait(b, 0);
+        CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0, "it exits non-zero: %s",
+              describe(st, buf, sizeof buf));
+        mnemo_harness_dump_log(b);
+    }
+    expect_still_serving(a, "a second server tried its port");
+    mnemo_harness_destroy(b);
+    expect_clean_exit(a, SIGTERM);
+    mnemo_harness_destroy(a);
+}
+
+/* ---- flags and environment ------------------------------------------------ */
+
+/* Runs mnemod with exactly args (no --listen/--data-dir added) and expects
+ * it to exit by itself with code; returns the harness for log checks. */
+static mnemo_harness_t *run_to_exit(const char *const *args, int code)
+{
+    mnemo_harness_options_t o = {.extra_args = args, .no_default_args = true};
+    mnemo_harness_t *h = NULL;
+    mnemo_harness_result_t r = mnemo_harness_start(&h, &o);
+    char buf[64];
+    if (!CHECK(r == MNEMO_HARNESS_EXITED, "mnemod %s ... exits by itself (result %d)",
+               args[0] != NULL ? args[0] : "", (int)r))
+        return h;
+    int st = mnemo_harness_wait(h, 0);
+    if (!CHECK(exited_with(st, code), "mnemod %s %s: %s, want exit %d", args[0],
+               args[1] != NULL ? args[1] : "", describe(st, buf, sizeof buf), code))
+        mnemo_harness_dump_log(h);
+    return h;
+}
+
+static void test_lifecycle__version_and_help(void)
+{
+    const char *version[] = {"--version", NULL};
+    mnemo_harness_t *h = run_to_exit(version, 0);
+    if (h != NULL)
+        CHECK(mnemo_harness_log_contains(h, "0."), "--version prints a version");
+    mnemo_harness_destroy(h);
+    const char *help[] = {"--help", NULL};
+    h = run_to_exit(help, 0);
+    if (h != NULL)
+        CHECK(mnemo_harness_log_contains(h, "--listen") &&
+                  mnemo_harness_log_contains(h, "--data-dir"),
+              "--help lists --listen and --data-dir");
+    mnemo_harness_destroy(h);
+}
+
+static void test_lifecycle__bad_flags_exit_2(void)
+{
+    const char *const cases[][4] = {{"--threads", "abc", NULL},
+                                    {"--threads", "-3", NULL},
+                                    {"--no-such-flag", NULL},
+                                    {"--listen", NULL},
+                                    {"--batch-size", "12x", NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mnemo_harness_t *h = run_to_exit(cases[i], 2);
+        mnemo_harness_destroy(h);
+    }
+}
+
+static void test_lifecycle__bad_env_exits_2(void)
+{
+    const char *env[] = {"MNEMO_THREADS=lots", NULL};
+    const char *args[] = {"--listen", "127.0.0.1:0", NULL};
+    mnemo_harness_options_t o = {.extra_args = args, .extra_env = env, .no_default_args = true};
+    mnemo_harness_t *h = NULL;
+    mnemo_harness_result_t r = mnemo_harness_start(&h, &o);
+    char buf[64];
+    if (CHECK(r == MNEMO_HARNESS_EXITED, "MNEMO_THREADS=lots: exits (result %d)", (int)r)) {
+        int st = mnemo_harness_wait(h, 0);
+        CHECK(exited_with(st, 2), "MNEMO_THREADS=lots: %s, want exit 2",
+              describe(st, buf, sizeof buf));
+    }
+    mnemo_harness_destroy(h);
+}
+
+/* True when dir exists and holds at least one entry (the store's files). */
+static bool dir_has_db(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return found;
+}
+
+static void test_lifecycle__environment_configures(void)
+{
+    char *tmp = mnemo_test_tmpdir();
+    char data[4096], env_data[4200];
+    snprintf(data, sizeof data, "%s/from-env", tmp);
+    snprintf(env_data, sizeof env_data, "MNEMO_DATA_DIR=%s", data);
+    const char *env[] = {"MNEMO_LISTEN=127.0.0.1:0", env_data, NULL};
+    mnemo_harness_options_t o = {.extra_env = env, .no_default_args = true};
+    mnemo_harness_t *h = start(&o);
+    if (h != NULL) {
+        CHECK(dir_has_db(data), "MNEMO_DATA_DIR=%s is used (and created)", data);
+        expect_clean_exit(h, SIGTERM);
+        mnemo_harness_destroy(h);
+    }
+    mnemo_test_rmtree(tmp);
+    free(tmp);
+}
+
+static void test_lifecycle__flags_win_over_environment(void)
+{
+    char *tmp = mnemo_test_tmpdir();
+    char flag_dir[4096], env_dir[4096], env_data[4200];
+    snprintf(flag_dir, sizeof flag_dir, "%s/from-flag", tmp);
+    snprintf(env_dir, sizeof env_dir, "%s/from-env", tmp);
+    snprintf(env_data, sizeof env_data, "MNEMO_DATA_DIR=%s", env_dir);
+    /* An unusable MNEMO_LISTEN: the flag must win, or the server fails. */
+    const char *env[] = {"MNEMO_LISTEN=256.0.0.1:bad", env_data, NULL};
+    mnemo_harness_options_t o = {.data_dir = flag_dir, .extra_env = env};
+    mnemo_harness_t *h = start(&o);
+    if (h != NULL) {
+        struct stat sb;
+        CHECK(dir_has_db(flag_dir), "--data-dir wins: %s is used", flag_dir);
+        CHECK(stat(env_dir, &sb) != 0, "MNEMO_DATA_DIR is ignored under --data-dir");
+        expect_clean_exit(h, SIGTERM);
+        mnemo_harness_destroy(h);
+    }
+    mnemo_test_rmtree(tmp);
+    free(tmp);
+}
+
+static void test_lifecycle__creates_missing_data_dir(void)
+{
+    char *tmp = mnemo_test_tmpdir();
+    char data[4096];
+    snprintf(data, sizeof data, "%s/not-yet-there", tmp);
+    mnemo_harness_options_t o = {.data_dir = data};
+    mnemo_harness_t *h = start(&o);
+    if (h != NULL) {
+        char id[65];
+        CHECK(store_id(mnemo_harness_address(h), "in a new data dir", id) == RAW_OK, "store");
+        CHECK(dir_has_db(data), "data dir %s created", data);
+        expect_clean_exit(h, SIGTERM);
+        mnemo_harness_destroy(h);
+    }
+    mnemo_test_rmtree(tmp);
+    free(tmp);
+}
+
+int main(void)
+{
+    /* Runs without --data-dir land their default ./mnemo-data in a scratch
+     * dir, never in the build tree. */
+    char *cwd = mnemo_test_tmpdir();
+    if (chdir(cwd) != 0) {
+        perror("chdir");
+        return 1;
+    }
+    CU_pSuite s = mnemo_test_suite("lifecycle");
+    MNEMO_TEST(s, test_lifecycle__sigterm_exits_zero);
+    MNEMO_TEST(s, test_lifecycle__sigint_exits_zero);
+    MNEMO_TEST(s, test_lifecycle__kill9_loses_no_acknowledged_store);
+    MNEMO_TEST(s, test_lifecycle__sigterm_under_load_drains);
+    MNEMO_TEST(s, test_lifecycle__restart_keeps_data_and_ranking);
+    MNEMO_TEST(s, test_lifecycle__dedup_survives_restart);
+    MNEMO_TEST(s, test_lifecycle__second_server_same_data_dir_fails);
+    MNEMO_TEST(s, test_lifecycle__second_server_same_port_fails);
+    MNEMO_TEST(s, test_lifecycle__version_and_help);
+    MNEMO_TEST(s, test_lifecycle__bad_flags_exit_2);
+    MNEMO_TEST(s, test_lifecycle__bad_env_exits_2);
+    MNEMO_TEST(s, test_lifecycle__environment_configures);
+    MNEMO_TEST(s, test_lifecycle__flags_win_over_environment);
+    MNEMO_TEST(s, test_lifecycle__creates_missing_data_dir);
+    int rc = itest_run();
+    mnemo_test_rmtree(cwd);
+    free(cwd);
+    return rc;
+}
