@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diff.h"
 #include "hash.h"
 #include "utf8.h"
 #include "bytes.h"
@@ -424,53 +425,59 @@ static mnemo_status_t walk_repository(mnemo_sync_job_t *job, mnemo_walk_result_t
     return MNEMO_OK;
 }
 
-static bool unchanged_by_stat(const mnemo_sync_job_t *job, const mnemo_walk_file_t *f,
-                              const mnemo_manifest_entry_t *e)
+/* The batch being filled by the diff of walk and manifest. */
+typedef struct planner {
+    mnemo_sync_job_t *job;
+    mnemo_repos_batch_t *batch;
+    work_t *work;
+    size_t n;
+    size_t batches;
+    mnemo_status_t st;
+    mnemo_err_t *err;
+} planner_t;
+
+static bool flush(planner_t *p)
 {
-    return !job->full && f->size == e->size && f->mtime_ns == e->mtime_ns;
+    if (p->n == 0)
+        return true;
+    if (p->batches++ > 0)
+        pause_between_batches(p->job);
+    p->st = run_batch(p->job, p->batch, p->work, p->n, p->err);
+    p->n = 0;
+    if (p->st == MNEMO_OK && atomic_load(&p->job->cancel))
+        p->st = MNEMO_ECANCELLED;
+    return p->st == MNEMO_OK;
 }
 
-/* Merges the sorted walk with the sorted manifest into batches of work. */
+static bool plan(void *ctx, const mnemo_diff_item_t *item)
+{
+    planner_t *p = ctx;
+    if (item->kind == MNEMO_DIFF_UNCHANGED) {
+        /* Not even read; counted now, checkpointed with the next batch. */
+        pthread_mutex_lock(&p->job->mu);
+        p->job->status.progress.unchanged_files++;
+        p->job->files_done++;
+        pthread_mutex_unlock(&p->job->mu);
+        return true;
+    }
+    bool removal = item->kind == MNEMO_DIFF_DELETED;
+    p->work[p->n++] = (work_t){removal ? WORK_REMOVE : WORK_PUT, item->file, item->old};
+    return p->n < (size_t)p->job->batch_size || flush(p);
+}
+
+/* Turns the diff of walk and manifest into batches of work. */
 static mnemo_status_t process(mnemo_sync_job_t *job, const mnemo_walk_result_t *walk,
                               const mnemo_manifest_t *man, mnemo_repos_batch_t *batch,
                               mnemo_err_t *err)
 {
-    size_t cap = (size_t)job->batch_size, n = 0, i = 0, j = 0;
-    work_t *work = calloc(cap, sizeof *work);
-    if (work == NULL)
-        abort();
-    mnemo_status_t st = MNEMO_OK;
-    while (st == MNEMO_OK && (i < walk->n_files || j < man->count)) {
-        int c = i == walk->n_files ? 1
-                : j == man->count  ? -1
-                                   : strcmp(walk->files[i].path, man->entries[j].path);
-        if (c < 0) {
-            work[n++] = (work_t){WORK_PUT, &walk->files[i++], NULL};
-        } else if (c > 0) {
-            work[n++] = (work_t){WORK_REMOVE, NULL, &man->entries[j++]};
-        } else if (unchanged_by_stat(job, &walk->files[i], &man->entries[j])) {
-            pthread_mutex_lock(&job->mu);
-            job->status.progress.unchanged_files++;
-            job->files_done++;
-            pthread_mutex_unlock(&job->mu);
-            i++, j++;
-        } else {
-            work[n++] = (work_t){WORK_PUT, &walk->files[i++], &man->entries[j++]};
-        }
-        bool last = i == walk->n_files && j == man->count;
-        if (n == cap || (last && n > 0)) {
-            st = run_batch(job, batch, work, n, err);
-            n = 0;
-            if (st == MNEMO_OK && atomic_load(&job->cancel))
-                st = MNEMO_ECANCELLED;
-            if (st == MNEMO_OK && !last)
-                pause_between_batches(job);
-        }
-    }
-    free(work);
-    if (st == MNEMO_OK && atomic_load(&job->cancel))
-        st = MNEMO_ECANCELLED;
-    return st;
+    planner_t p = {job,      batch, mnemo_xcalloc((size_t)job->batch_size, sizeof(work_t)), 0, 0,
+                   MNEMO_OK, err};
+    if (mnemo_diff(walk, man, job->full, plan, &p))
+        flush(&p);
+    free(p.work);
+    if (p.st == MNEMO_OK && atomic_load(&job->cancel))
+        p.st = MNEMO_ECANCELLED;
+    return p.st;
 }
 
 /* Persists and publishes the final state; marks the job finished first so
