@@ -63,16 +63,17 @@ def generate_stubs(proto_dir, out_dir):
 
 
 class Server:
-    """One mnemod on 127.0.0.1:0 with a fresh data dir; stderr to a log."""
+    """One mnemod on 127.0.0.1:0 with a fresh data dir (plus `extra` flags);
+    stderr to a log. Shared by the other Python tests of this directory."""
 
-    def __init__(self, mnemod):
+    def __init__(self, mnemod, extra=()):
         self.workdir = tempfile.mkdtemp(prefix="mnemo-pytest-")
         self.data_dir = os.path.join(self.workdir, "data")
         self.log_path = os.path.join(self.workdir, "mnemod.log")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MNEMO_")}
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [mnemod, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir],
+            [mnemod, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + list(extra),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.PIPE, env=env)
         self.address = None
         self._ready = threading.Event()

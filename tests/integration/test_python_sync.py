@@ -20,21 +20,16 @@ printed, never asserted; the only bounds are safety timeouts.
 
 import argparse
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_python_client import generate_stubs  # noqa: E402  (same directory)
+from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
 
-START_TIMEOUT_S = 20
 RPC_TIMEOUT_S = 15
 STREAM_TIMEOUT_S = 60
 WAIT_S = 10  # safety bound for a cancelled sync to read CANCELLED
@@ -50,65 +45,6 @@ def write_tree(root, tag, n):
         with open(os.path.join(root, "f%04d.c" % i), "w") as f:
             f.write("/* file %d: sharedword */\n#include <stdio.h>\n\n"
                     "int %s%05dq(int x)\n{\n    return x + %d;\n}\n" % (i, tag, i, i))
-
-
-class Server:
-    """mnemod on 127.0.0.1:0 with a fresh data dir and extra flags; its
-    stderr is drained into a log for its whole life (the pipe never fills)
-    and the first "listening on HOST:PORT" line gives the address."""
-
-    def __init__(self, mnemod, extra):
-        self.workdir = tempfile.mkdtemp(prefix="mnemo-pysync-")
-        self.log_path = os.path.join(self.workdir, "mnemod.log")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MNEMO_")}
-        self.log = open(self.log_path, "wb")
-        argv = [mnemod, "--listen", "127.0.0.1:0",
-                "--data-dir", os.path.join(self.workdir, "data")] + list(extra)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.PIPE, env=env)
-        self.address = None
-        self._ready = threading.Event()
-        self._drain = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._drain.start()
-        if not self._ready.wait(START_TIMEOUT_S) or self.address is None:
-            self.kill()
-            raise RuntimeError("mnemod did not print its address:\n" + self.read_log())
-
-    def _drain_stderr(self):
-        for line in iter(self.proc.stderr.readline, b""):
-            self.log.write(line)
-            self.log.flush()
-            m = re.search(rb"listening on (\S+:\d+)", line)
-            if m and self.address is None:
-                self.address = m.group(1).decode()
-                self._ready.set()
-        self._ready.set()
-
-    def read_log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        """SIGTERM; the exit code (None if it had to be killed)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                return None
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def cleanup(self):
-        self.kill()
-        self._drain.join(5)
-        self.log.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class PythonSyncTest(unittest.TestCase):
