@@ -442,6 +442,11 @@ static bool flush(planner_t *p)
         return true;
     if (p->batches++ > 0)
         pause_between_batches(p->job);
+    /* A cancel during the walk or the pause stops before this batch. */
+    if (atomic_load(&p->job->cancel)) {
+        p->st = MNEMO_ECANCELLED;
+        return false;
+    }
     p->st = run_batch(p->job, p->batch, p->work, p->n, p->err);
     p->n = 0;
     if (p->st == MNEMO_OK && atomic_load(&p->job->cancel))
@@ -529,7 +534,9 @@ static void *run_job(void *arg)
     mnemo_err_t err = {{0}};
     mnemo_walk_result_t walk = {0};
     mnemo_manifest_t manifest = {0};
+    pthread_rwlock_rdlock(job->syncs->env.lock);
     mnemo_repos_batch_t *batch = mnemo_repos_batch_create(repos, job->status.name);
+    pthread_rwlock_unlock(job->syncs->env.lock);
 
     set_state(job, MNEMO_SYNC_RUNNING);
     /* Persist RUNNING first: a crash from here on reads INTERRUPTED. */
