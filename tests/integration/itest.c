@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rawcall.h"
+#include "memrpc.h"
 
 static mnemo_harness_t *server;
 
@@ -34,8 +34,8 @@ bool itest_expect(const char *file, int line, const char *what, int got, const c
     if (ok && field != NULL)
         ok = details != NULL && strstr(details, field) != NULL;
     return itest_check(file, line, ok, "%s: got %s \"%s\"; want %s%s%s%s", what,
-                       mnemo_raw_status_name(got), details != NULL ? details : "(null)",
-                       mnemo_raw_status_name(want),
+                       mnemo_client_code_name(got), details != NULL ? details : "(null)",
+                       mnemo_client_code_name(want),
                        field != NULL ? " with a message naming \"" : "", field != NULL ? field : "",
                        field != NULL ? "\"" : "");
 }
@@ -79,7 +79,7 @@ int itest_run(void)
         mnemo_harness_destroy(server);
         server = NULL;
     }
-    mnemo_raw_shutdown();
+    memrpc_shutdown();
     return rc;
 }
 

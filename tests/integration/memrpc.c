@@ -1,19 +1,69 @@
-/* memrpc.c - typed calls for integration tests; see memrpc.h. */
+/* memrpc.c - calls for integration tests over libmnemo; see memrpc.h.
+ *
+ * DESIGN: every call opens its own client and closes it before returning,
+ * so no connection outlives a call: an idle connection would hold up the
+ * server's SIGTERM drain until the client noticed its GOAWAY (seconds, as
+ * nothing polls an idle channel), and a channel that saw its server die
+ * would answer the next server on that address from its reconnect backoff.
+ * A client takes a gRPC library reference (grpc_init) and closing gives it
+ * back, so one more client, the anchor, stays open from the first call to
+ * memrpc_shutdown and never carries a call: it keeps gRPC from being
+ * started and stopped around every call. This file is the only caller of
+ * mnemo_client_open/close among the test helpers.
+ */
 #include "memrpc.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-void memrpc_path(char *buf, size_t size, const ProtobufCServiceDescriptor *svc, const char *name)
+#include "server_harness.h"
+
+_Static_assert(sizeof(((memrpc_reply_t *)0)->details) == sizeof(((mnemo_call_error_t *)0)->message),
+               "details and libmnemo's message differ in size");
+
+static pthread_mutex_t anchor_mu = PTHREAD_MUTEX_INITIALIZER;
+static mnemo_client_t *anchor; /* guarded by anchor_mu; see DESIGN */
+
+/* Opens the anchor on addr (it never connects) unless it is open. */
+static void anchor_open(const char *addr)
 {
-    snprintf(buf, size, "/%s/%s", svc->name, name);
+    pthread_mutex_lock(&anchor_mu);
+    if (anchor == NULL)
+        (void)mnemo_client_open(&anchor, addr, NULL, NULL);
+    pthread_mutex_unlock(&anchor_mu);
 }
 
-int memrpc_call(const ProtobufCServiceDescriptor *svc, const char *addr, const char *name,
-                const ProtobufCMessage *req, ProtobufCMessage **resp, char **details)
+void memrpc_shutdown(void)
+{
+    pthread_mutex_lock(&anchor_mu);
+    mnemo_client_t *c = anchor;
+    anchor = NULL;
+    pthread_mutex_unlock(&anchor_mu);
+    mnemo_client_close(c);
+}
+
+/* A new client on addr with the test deadline, or NULL with err set (an
+ * empty or NULL address is INVALID_ARGUMENT). */
+static mnemo_client_t *client_open(const char *addr, mnemo_call_error_t *err)
+{
+    if (addr == NULL)
+        addr = "";
+    anchor_open(addr);
+    mnemo_client_options_t opts;
+    mnemo_client_options_init(&opts);
+    opts.deadline_ms = MEMRPC_TIMEOUT_MS;
+    mnemo_client_t *c = NULL;
+    if (mnemo_client_open(&c, addr, &opts, err) != GRPC_STATUS_OK)
+        return NULL;
+    return c;
+}
+
+/* The index of svc's method name; a name the .proto lacks is a bug. */
+static unsigned method_index(const ProtobufCServiceDescriptor *svc, const char *name)
 {
     const ProtobufCMethodDescriptor *m =
         protobuf_c_service_descriptor_get_method_by_name(svc, name);
@@ -21,17 +71,35 @@ int memrpc_call(const ProtobufCServiceDescriptor *svc, const char *addr, const c
         fprintf(stderr, "memrpc: %s has no method %s\n", svc->name, name);
         abort();
     }
-    char path[256];
-    memrpc_path(path, sizeof path, svc, name);
-    mnemo_raw_reply_t rep;
-    mnemo_raw_call_msg(&rep, resp, addr, path, req, m->output, MEMRPC_TIMEOUT_MS);
-    int status = rep.status;
-    if (details != NULL) {
-        *details = rep.details;
-        rep.details = NULL;
+    return (unsigned)(m - svc->methods);
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
+
+int memrpc_call(const ProtobufCServiceDescriptor *svc, const char *addr, const char *name,
+                const ProtobufCMessage *req, ProtobufCMessage **resp, char **details)
+{
+    unsigned method = method_index(svc, name);
+    ProtobufCMessage *msg = NULL;
+    mnemo_call_error_t err;
+    mnemo_client_t *c = client_open(addr, &err);
+    if (c != NULL) {
+        mnemo_client_call(&msg, c, svc, method, req, &err);
+        mnemo_client_close(c);
     }
-    mnemo_raw_reply_cleanup(&rep);
-    return status;
+    if (resp != NULL)
+        *resp = msg;
+    else
+        mnemo_client_free_message(msg);
+    if (details != NULL)
+        *details = xstrdup(err.message);
+    return err.code;
 }
 
 int memrpc_mem(const char *addr, const char *name, const ProtobufCMessage *req,
@@ -73,10 +141,79 @@ int memrpc_health(const char *addr, const char *service, int *serving_status, ch
     Grpc__Health__V1__HealthCheckResponse *resp = NULL;
     int st = memrpc_call(&grpc__health__v1__health__descriptor, addr, "Check", &req.base,
                          (ProtobufCMessage **)&resp, details);
-    if (st == RAW_OK && serving_status != NULL)
+    if (st == GRPC_STATUS_OK && serving_status != NULL)
         *serving_status = (int)resp->status;
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     return st;
+}
+
+/* Fills out's status and details from err and the elapsed time since t0. */
+static void reply_finish(memrpc_reply_t *out, const mnemo_call_error_t *err, long long t0)
+{
+    out->elapsed_ms = mnemo_harness_now_ms() - t0;
+    out->status = err->code;
+    memcpy(out->details, err->message, sizeof out->details);
+}
+
+void memrpc_raw(memrpc_reply_t *out, const char *addr, const char *path, const void *bytes,
+                size_t len, const ProtobufCMessageDescriptor *resp_desc)
+{
+    memset(out, 0, sizeof *out);
+    long long t0 = mnemo_harness_now_ms();
+    mnemo_call_error_t err;
+    mnemo_client_t *c = client_open(addr, &err);
+    if (c != NULL) {
+        mnemo_client_call_raw(c, path, bytes, len, resp_desc, resp_desc != NULL ? &out->msg : NULL,
+                              &err);
+        mnemo_client_close(c);
+    }
+    reply_finish(out, &err, t0);
+}
+
+/* Opens the stream, takes its first message into *msg, cancels it. */
+static void stream_first(ProtobufCMessage **msg, mnemo_client_t *client,
+                         const ProtobufCServiceDescriptor *svc, unsigned method,
+                         const ProtobufCMessage *req, mnemo_call_error_t *err)
+{
+    mnemo_stream_t *s = NULL;
+    if (mnemo_stream_open(&s, client, svc, method, req, err) != GRPC_STATUS_OK)
+        return;
+    /* 1: a message and err OK; otherwise err is the status that ended it. */
+    (void)mnemo_stream_next(msg, s, err);
+    mnemo_stream_close(s);
+}
+
+void memrpc_stream_first(memrpc_reply_t *out, const char *addr,
+                         const ProtobufCServiceDescriptor *svc, const char *name,
+                         const ProtobufCMessage *req)
+{
+    memset(out, 0, sizeof *out);
+    unsigned method = method_index(svc, name);
+    void *empty = NULL;
+    if (req == NULL) {
+        const ProtobufCMessageDescriptor *input = svc->methods[method].input;
+        if ((empty = malloc(input->sizeof_message)) == NULL)
+            abort();
+        protobuf_c_message_init(input, empty);
+        req = empty;
+    }
+    long long t0 = mnemo_harness_now_ms();
+    mnemo_call_error_t err;
+    mnemo_client_t *c = client_open(addr, &err);
+    if (c != NULL) {
+        stream_first(&out->msg, c, svc, method, req, &err);
+        mnemo_client_close(c);
+    }
+    reply_finish(out, &err, t0);
+    free(empty);
+}
+
+void memrpc_reply_cleanup(memrpc_reply_t *r)
+{
+    if (r == NULL)
+        return;
+    mnemo_client_free_message(r->msg);
+    memset(r, 0, sizeof *r);
 }
 
 void memrpc_sha256_hex(char hex[65], const void *data, size_t len)
@@ -87,4 +224,9 @@ void memrpc_sha256_hex(char hex[65], const void *data, size_t len)
         abort();
     for (unsigned i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+void memrpc_path(char *buf, size_t size, const ProtobufCServiceDescriptor *svc, const char *name)
+{
+    snprintf(buf, size, "/%s/%s", svc->name, name);
 }

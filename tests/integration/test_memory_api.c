@@ -6,10 +6,10 @@
  *
  * DESIGN: one server and one shared mnemo_client_t for the binary (the
  * library promises thread-safety, which the concurrency test relies on).
- * The exhaustive field-limit matrix lives in test_validation.c (raw
- * protobuf-c, no client in between); here each kind of error is checked
- * once, through the library, to prove the status and message reach the
- * caller intact.
+ * The exhaustive field-limit matrix lives in test_validation.c (protobuf-c
+ * messages sent unchecked by the generic call); here each kind of error is
+ * checked once, through the typed wrappers, to prove the status and
+ * message reach the caller intact.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -127,25 +127,25 @@ static void test_memory_api__store_errors(void)
     Mnemo__V1__StoreMemoryResponse *r = NULL;
     Mnemo__V1__StoreMemoryRequest req = MNEMO__V1__STORE_MEMORY_REQUEST__INIT;
     int st = mnemo_client_store_memory(&r, client, &req, &err);
-    expect_err("store empty content", st, &err, RAW_INVALID_ARGUMENT, "content");
+    expect_err("store empty content", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "content");
     CHECK(r == NULL, "no response on error");
 
     char *content = itest_repeat('x', 1024 * 1024 + 1);
     req.content = content;
     st = mnemo_client_store_memory(&r, client, &req, &err);
-    expect_err("store 1 MiB + 1", st, &err, RAW_INVALID_ARGUMENT, "content");
+    expect_err("store 1 MiB + 1", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "content");
     free(content);
 
     req.content = "bad \xff utf-8";
     st = mnemo_client_store_memory(&r, client, &req, &err);
-    expect_err("store invalid UTF-8", st, &err, RAW_INVALID_ARGUMENT, "content");
+    expect_err("store invalid UTF-8", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "content");
 
     char *tag = itest_repeat('t', 129);
     req.content = "tag too long";
     req.tags = &tag;
     req.n_tags = 1;
     st = mnemo_client_store_memory(&r, client, &req, &err);
-    expect_err("store 129-byte tag", st, &err, RAW_INVALID_ARGUMENT, "tags");
+    expect_err("store 129-byte tag", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "tags");
     free(tag);
 }
 
@@ -180,7 +180,7 @@ static void test_memory_api__get_and_delete(void)
     mnemo_client_free_message(dr);
 
     st = mnemo_client_get_memory(&m, client, &g, &err);
-    expect_err("get after delete", st, &err, RAW_NOT_FOUND, NULL);
+    expect_err("get after delete", st, &err, GRPC_STATUS_NOT_FOUND, NULL);
     mnemo_client_free_message(m);
     mnemo_client_free_message(r);
 }
@@ -223,12 +223,12 @@ static void test_memory_api__get_errors(void)
     Mnemo__V1__Memory *m = NULL;
     g.id = "not-a-hex-id";
     int st = mnemo_client_get_memory(&m, client, &g, &err);
-    expect_err("get malformed id", st, &err, RAW_INVALID_ARGUMENT, "id");
+    expect_err("get malformed id", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "id");
     char hex[65];
     memrpc_sha256_hex(hex, "absent", 6);
     g.id = hex;
     st = mnemo_client_get_memory(&m, client, &g, &err);
-    expect_err("get unknown id", st, &err, RAW_NOT_FOUND, NULL);
+    expect_err("get unknown id", st, &err, GRPC_STATUS_NOT_FOUND, NULL);
     mnemo_client_free_message(m);
 }
 
@@ -303,14 +303,14 @@ static void test_memory_api__list_errors(void)
     Mnemo__V1__ListMemoriesResponse *p = NULL;
     req.page_size = -5;
     int st = mnemo_client_list_memories(&p, client, &req, &err);
-    expect_err("list page_size -5", st, &err, RAW_INVALID_ARGUMENT, "page_size");
+    expect_err("list page_size -5", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "page_size");
     req.page_size = 1001;
     st = mnemo_client_list_memories(&p, client, &req, &err);
-    expect_err("list page_size 1001", st, &err, RAW_INVALID_ARGUMENT, "page_size");
+    expect_err("list page_size 1001", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "page_size");
     req.page_size = 0;
     req.page_token = "Zm9yZ2VkIHRva2Vu";
     st = mnemo_client_list_memories(&p, client, &req, &err);
-    expect_err("list forged page_token", st, &err, RAW_INVALID_ARGUMENT, "page_token");
+    expect_err("list forged page_token", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "page_token");
     mnemo_client_free_message(p);
 }
 
@@ -384,15 +384,15 @@ static void test_memory_api__retrieve_errors(void)
     q.query = "x";
     q.limit = -1;
     int st = mnemo_client_retrieve_memory(&rr, client, &q, &err);
-    expect_err("retrieve limit -1", st, &err, RAW_INVALID_ARGUMENT, "limit");
+    expect_err("retrieve limit -1", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "limit");
     q.limit = 1001;
     st = mnemo_client_retrieve_memory(&rr, client, &q, &err);
-    expect_err("retrieve limit 1001", st, &err, RAW_INVALID_ARGUMENT, "limit");
+    expect_err("retrieve limit 1001", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "limit");
     char *big = itest_repeat('q', 4097);
     q.limit = 0;
     q.query = big;
     st = mnemo_client_retrieve_memory(&rr, client, &q, &err);
-    expect_err("retrieve query 4097 bytes", st, &err, RAW_INVALID_ARGUMENT, "query");
+    expect_err("retrieve query 4097 bytes", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "query");
     free(big);
     mnemo_client_free_message(rr);
 }
@@ -435,7 +435,7 @@ static void test_memory_api__search_by_tag_any_all(void)
     r = NULL;
     t.limit = -1;
     st = mnemo_client_search_by_tag(&r, client, &t, &err);
-    expect_err("search by tag limit -1", st, &err, RAW_INVALID_ARGUMENT, "limit");
+    expect_err("search by tag limit -1", st, &err, GRPC_STATUS_INVALID_ARGUMENT, "limit");
     mnemo_client_free_message(a);
     mnemo_client_free_message(b);
     mnemo_client_free_message(c);
@@ -448,17 +448,18 @@ static void test_memory_api__raw_calls(void)
     mnemo_call_error_t err;
     int st = mnemo_client_call_raw(client, "/mnemo.v1.MemoryService/StoreMemory", "\x0a\x09xx", 4,
                                    NULL, NULL, &err);
-    expect_err("unparseable StoreMemory", st, &err, RAW_INVALID_ARGUMENT, NULL);
+    expect_err("unparseable StoreMemory", st, &err, GRPC_STATUS_INVALID_ARGUMENT, NULL);
     long long t0 = mnemo_harness_now_ms();
     st = mnemo_client_call_raw(client, "/mnemo.v1.MemoryService/Forget", "", 0, NULL, NULL, &err);
-    expect_err("unknown method", st, &err, RAW_UNIMPLEMENTED, NULL);
+    expect_err("unknown method", st, &err, GRPC_STATUS_UNIMPLEMENTED, NULL);
     CHECK(mnemo_harness_now_ms() - t0 < 3000, "unknown method answered at once");
     Mnemo__V1__GetSyncStatusRequest gs = MNEMO__V1__GET_SYNC_STATUS_REQUEST__INIT;
     gs.repository_name = "anything";
     Mnemo__V1__SyncStatus *ss = NULL;
     st = mnemo_client_get_sync_status(&ss, client, &gs, &err);
     /* UNIMPLEMENTED while RepositoryService is not served, NOT_FOUND after. */
-    CHECK(st == err.code && (st == RAW_UNIMPLEMENTED || st == RAW_NOT_FOUND) && !err.unreachable,
+    CHECK(st == err.code && (st == GRPC_STATUS_UNIMPLEMENTED || st == GRPC_STATUS_NOT_FOUND) &&
+              !err.unreachable,
           "GetSyncStatus of a name never synced: %s \"%s\"", mnemo_client_code_name(st),
           err.message);
     mnemo_client_free_message(ss);
@@ -477,7 +478,7 @@ static void test_memory_api__health(void)
               mnemo_client_code_name(st), mnemo_client_serving_status_name(serving));
     }
     int st = mnemo_client_health_check(client, "nope.Service", NULL, &err);
-    expect_err("health of an unknown service", st, &err, RAW_NOT_FOUND, NULL);
+    expect_err("health of an unknown service", st, &err, GRPC_STATUS_NOT_FOUND, NULL);
 
     /* Watch: the first message is the current status. */
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -510,7 +511,7 @@ static void test_memory_api__unreachable_server(void)
     g.id = "x";
     Mnemo__V1__Memory *m = NULL;
     int st = mnemo_client_get_memory(&m, c, &g, &err);
-    CHECK(st == RAW_UNAVAILABLE || st == RAW_DEADLINE_EXCEEDED, "no server: %s",
+    CHECK(st == GRPC_STATUS_UNAVAILABLE || st == GRPC_STATUS_DEADLINE_EXCEEDED, "no server: %s",
           mnemo_client_code_name(st));
     CHECK(err.unreachable, "no server: err.unreachable set");
     mnemo_client_free_message(m);

@@ -4,7 +4,7 @@
  * flags and MNEMO_* environment (DESIGN.md "Running it").
  *
  * DESIGN: every test starts its own servers with server_harness and talks
- * to them through rawcall/memrpc. The kill -9 tests store from several
+ * to them through memrpc. The kill -9 tests store from several
  * threads and kill while stores are still in flight, so "acknowledged" is
  * what the client saw, not what the server meant to do.
  */
@@ -71,9 +71,9 @@ static int store_id(const char *addr, const char *content, char id[65])
 {
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     int st = memrpc_store(addr, content, NULL, 0, &resp, NULL);
-    if (st == RAW_OK)
+    if (st == GRPC_STATUS_OK)
         snprintf(id, 65, "%s", resp->memory->id);
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     return st;
 }
 
@@ -94,7 +94,7 @@ static void test_lifecycle__sigterm_exits_zero(void)
     if (h == NULL)
         return;
     char id[65];
-    CHECK(store_id(mnemo_harness_address(h), "before sigterm", id) == RAW_OK, "store");
+    CHECK(store_id(mnemo_harness_address(h), "before sigterm", id) == GRPC_STATUS_OK, "store");
     expect_clean_exit(h, SIGTERM);
     mnemo_harness_destroy(h);
 }
@@ -133,7 +133,7 @@ static void *writer_main(void *arg)
         snprintf(prefix, sizeof prefix, "writer %d item %d", w->index, i);
         char *content = itest_unique(prefix, "durable acknowledged memory");
         char id[65];
-        if (store_id(w->addr, content, id) == RAW_OK) {
+        if (store_id(w->addr, content, id) == GRPC_STATUS_OK) {
             memcpy(w->ids[w->n_acked], id, 65);
             w->contents[w->n_acked++] = content;
             atomic_fetch_add(w->acked_total, 1);
@@ -170,14 +170,14 @@ static void expect_all_acked(writer_t *ws, const char *addr)
             Mnemo__V1__Memory *m = NULL;
             int st = memrpc_get(addr, ws[i].ids[k], &m, NULL);
             total++;
-            if (st != RAW_OK) {
+            if (st != GRPC_STATUS_OK) {
                 if (missing++ < 5)
                     fprintf(stderr, "lost acknowledged memory %s (%s)\n", ws[i].ids[k],
-                            mnemo_raw_status_name(st));
+                            mnemo_client_code_name(st));
             } else if (strcmp(m->content, ws[i].contents[k]) != 0) {
                 wrong++;
             }
-            mnemo_raw_free_msg((ProtobufCMessage *)m);
+            mnemo_client_free_message(m);
             free(ws[i].contents[k]);
         }
         free(ws[i].ids);
@@ -262,7 +262,7 @@ static bool rank(const char *addr, const char *query, ranking_t *out)
     Mnemo__V1__RetrieveMemoryResponse *resp = NULL;
     char *details = NULL;
     int st = memrpc_retrieve(addr, query, 16, &resp, &details);
-    bool ok = EXPECT_STATUS("RetrieveMemory", st, details, RAW_OK, NULL);
+    bool ok = EXPECT_STATUS("RetrieveMemory", st, details, GRPC_STATUS_OK, NULL);
     if (ok) {
         out->n = resp->n_results < 16 ? resp->n_results : 16;
         for (size_t i = 0; i < out->n; i++) {
@@ -270,7 +270,7 @@ static bool rank(const char *addr, const char *query, ranking_t *out)
             out->scores[i] = resp->results[i]->score;
         }
     }
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     return ok;
 }
@@ -282,7 +282,8 @@ static void test_lifecycle__restart_keeps_data_and_ranking(void)
         return;
     char ids[N_CORPUS][65];
     for (size_t i = 0; i < N_CORPUS; i++)
-        CHECK(store_id(mnemo_harness_address(h), corpus[i], ids[i]) == RAW_OK, "store %zu", i);
+        CHECK(store_id(mnemo_harness_address(h), corpus[i], ids[i]) == GRPC_STATUS_OK, "store %zu",
+              i);
     static const char *const queries[] = {"lighthouse", "leather book", "kerosene ships"};
     ranking_t before[3], after[3];
     for (size_t q = 0; q < 3; q++)
@@ -299,8 +300,9 @@ static void test_lifecycle__restart_keeps_data_and_ranking(void)
     for (size_t i = 0; i < N_CORPUS; i++) {
         Mnemo__V1__Memory *m = NULL;
         int st = memrpc_get(addr, ids[i], &m, NULL);
-        CHECK(st == RAW_OK && strcmp(m->content, corpus[i]) == 0, "memory %zu after restart", i);
-        mnemo_raw_free_msg((ProtobufCMessage *)m);
+        CHECK(st == GRPC_STATUS_OK && strcmp(m->content, corpus[i]) == 0,
+              "memory %zu after restart", i);
+        mnemo_client_free_message(m);
     }
     for (size_t q = 0; q < 3; q++) {
         if (!rank(addr, queries[q], &after[q]))
@@ -322,19 +324,20 @@ static void test_lifecycle__dedup_survives_restart(void)
     if (h == NULL)
         return;
     char id1[65], id2[65];
-    CHECK(store_id(mnemo_harness_address(h), "stored twice across a restart", id1) == RAW_OK,
+    CHECK(store_id(mnemo_harness_address(h), "stored twice across a restart", id1) ==
+              GRPC_STATUS_OK,
           "first store");
     mnemo_harness_signal_wait(h, SIGKILL, 0);
     if (restart(h)) {
         Mnemo__V1__StoreMemoryResponse *resp = NULL;
         int st = memrpc_store(mnemo_harness_address(h), "stored twice across a restart", NULL, 0,
                               &resp, NULL);
-        if (CHECK(st == RAW_OK, "second store: %s", mnemo_raw_status_name(st))) {
+        if (CHECK(st == GRPC_STATUS_OK, "second store: %s", mnemo_client_code_name(st))) {
             snprintf(id2, sizeof id2, "%s", resp->memory->id);
             CHECK(strcmp(id1, id2) == 0, "same id");
             CHECK(!resp->created, "created=false for content stored before the restart");
         }
-        mnemo_raw_free_msg((ProtobufCMessage *)resp);
+        mnemo_client_free_message(resp);
     }
     mnemo_harness_destroy(h);
 }
@@ -346,8 +349,8 @@ static void expect_still_serving(mnemo_harness_t *h, const char *why)
     char id[65];
     char content[128];
     snprintf(content, sizeof content, "still serving after %s", why);
-    CHECK(store_id(mnemo_harness_address(h), content, id) == RAW_OK, "first server serves after %s",
-          why);
+    CHECK(store_id(mnemo_harness_address(h), content, id) == GRPC_STATUS_OK,
+          "first server serves after %s", why);
 }
 
 static void test_lifecycle__second_server_same_data_dir_fails(void)
@@ -526,7 +529,8 @@ static void test_lifecycle__creates_missing_data_dir(void)
     mnemo_harness_t *h = start(&o);
     if (h != NULL) {
         char id[65];
-        CHECK(store_id(mnemo_harness_address(h), "in a new data dir", id) == RAW_OK, "store");
+        CHECK(store_id(mnemo_harness_address(h), "in a new data dir", id) == GRPC_STATUS_OK,
+              "store");
         CHECK(dir_has_db(data), "data dir %s created", data);
         expect_clean_exit(h, SIGTERM);
         mnemo_harness_destroy(h);

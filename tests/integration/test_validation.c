@@ -3,10 +3,11 @@
  * naming the field, each value at the limit is accepted, and 0 limits mean
  * the documented defaults (DESIGN.md "Defaults and limits").
  *
- * DESIGN: requests are built with protobuf-c and sent through rawcall, not
- * libmnemo, so that the server's own validation is what is tested even if
- * the client library checks too. One server for the binary; every test
- * stores its own unique content, so tests do not depend on each other.
+ * DESIGN: requests are built with protobuf-c and sent through memrpc, by
+ * libmnemo's generic call (which sends any message unchecked), not its typed
+ * wrappers, so that the server's own validation is what is tested. One
+ * server for the binary; every test stores its own unique content, so tests
+ * do not depend on each other.
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static void expect_store(const char *what, Mnemo__V1__StoreMemoryRequest *req, i
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     int st = store_req(req, &resp, &details);
     EXPECT_STATUS(what, st, details, want, field);
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
 }
 
@@ -103,7 +104,7 @@ static const char *const bad_utf8[] = {"abc\x80", "\xc0\xaf", "x\xed\xa0\x80y", 
 static void test_validation__content_empty(void)
 {
     Mnemo__V1__StoreMemoryRequest req = MNEMO__V1__STORE_MEMORY_REQUEST__INIT;
-    expect_store("empty content", &req, RAW_INVALID_ARGUMENT, "content");
+    expect_store("empty content", &req, GRPC_STATUS_INVALID_ARGUMENT, "content");
 }
 
 static void test_validation__content_at_limit_accepted(void)
@@ -118,7 +119,7 @@ static void test_validation__content_at_limit_accepted(void)
     char *details = NULL;
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     int st = store_req(&req, &resp, &details);
-    if (EXPECT_STATUS("content of exactly 1 MiB", st, details, RAW_OK, NULL)) {
+    if (EXPECT_STATUS("content of exactly 1 MiB", st, details, GRPC_STATUS_OK, NULL)) {
         char hex[65];
         memrpc_sha256_hex(hex, content, MIB);
         CHECK(resp->memory != NULL && strcmp(resp->memory->id, hex) == 0,
@@ -126,7 +127,7 @@ static void test_validation__content_at_limit_accepted(void)
         CHECK(resp->memory != NULL && strlen(resp->memory->content) == MIB,
               "1 MiB content comes back whole");
     }
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     free(content);
 }
@@ -136,7 +137,7 @@ static void test_validation__content_over_limit(void)
     char *content = itest_repeat('a', MIB + 1);
     Mnemo__V1__StoreMemoryRequest req = MNEMO__V1__STORE_MEMORY_REQUEST__INIT;
     req.content = content;
-    expect_store("content of 1 MiB + 1", &req, RAW_INVALID_ARGUMENT, "content");
+    expect_store("content of 1 MiB + 1", &req, GRPC_STATUS_INVALID_ARGUMENT, "content");
     free(content);
 }
 
@@ -149,9 +150,9 @@ static void test_validation__content_over_transport_limit(void)
     req.content = content;
     char *details = NULL;
     int st = store_req(&req, NULL, &details);
-    CHECK(st == RAW_RESOURCE_EXHAUSTED || st == RAW_INVALID_ARGUMENT,
+    CHECK(st == GRPC_STATUS_RESOURCE_EXHAUSTED || st == GRPC_STATUS_INVALID_ARGUMENT,
           "5 MiB content: got %s \"%s\", want RESOURCE_EXHAUSTED or INVALID_ARGUMENT",
-          mnemo_raw_status_name(st), details);
+          mnemo_client_code_name(st), details);
     free(details);
     free(content);
 }
@@ -163,7 +164,7 @@ static void test_validation__content_invalid_utf8(void)
         req.content = (char *)bad_utf8[i];
         char what[64];
         snprintf(what, sizeof what, "content with invalid UTF-8 #%zu", i);
-        expect_store(what, &req, RAW_INVALID_ARGUMENT, "content");
+        expect_store(what, &req, GRPC_STATUS_INVALID_ARGUMENT, "content");
     }
 }
 
@@ -173,16 +174,16 @@ static void test_validation__content_multibyte_roundtrip(void)
     char *details = NULL;
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     int st = memrpc_store(addr, content, NULL, 0, &resp, &details);
-    if (EXPECT_STATUS("store multibyte UTF-8", st, details, RAW_OK, NULL)) {
+    if (EXPECT_STATUS("store multibyte UTF-8", st, details, GRPC_STATUS_OK, NULL)) {
         Mnemo__V1__Memory *got = NULL;
         char *d2 = NULL;
         st = memrpc_get(addr, resp->memory->id, &got, &d2);
-        if (EXPECT_STATUS("get multibyte UTF-8", st, d2, RAW_OK, NULL))
+        if (EXPECT_STATUS("get multibyte UTF-8", st, d2, GRPC_STATUS_OK, NULL))
             CHECK(strcmp(got->content, content) == 0, "multibyte content round-trips exactly");
-        mnemo_raw_free_msg((ProtobufCMessage *)got);
+        mnemo_client_free_message(got);
         free(d2);
     }
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     free(content);
 }
@@ -192,7 +193,8 @@ static void test_validation__memory_type_invalid_utf8(void)
     char *content;
     Mnemo__V1__StoreMemoryRequest req = base_req(&content);
     req.memory_type = "note\xff";
-    expect_store("memory_type with invalid UTF-8", &req, RAW_INVALID_ARGUMENT, "memory_type");
+    expect_store("memory_type with invalid UTF-8", &req, GRPC_STATUS_INVALID_ARGUMENT,
+                 "memory_type");
     free(content);
 }
 
@@ -208,16 +210,16 @@ static void test_validation__tags_64_accepted_65_rejected(void)
     char *details = NULL;
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     int st = store_req(&req, &resp, &details);
-    if (EXPECT_STATUS("64 tags", st, details, RAW_OK, NULL))
+    if (EXPECT_STATUS("64 tags", st, details, GRPC_STATUS_OK, NULL))
         CHECK(resp->memory->n_tags == 64, "64 tags stored, got %zu", resp->memory->n_tags);
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     free(content);
 
     req = base_req(&content);
     req.tags = tags;
     req.n_tags = 65;
-    expect_store("65 tags", &req, RAW_INVALID_ARGUMENT, "tags");
+    expect_store("65 tags", &req, GRPC_STATUS_INVALID_ARGUMENT, "tags");
     free(content);
     free_tags(tags, 65);
 }
@@ -229,7 +231,7 @@ static void test_validation__tag_empty(void)
     char *tags[] = {"fine", ""};
     req.tags = tags;
     req.n_tags = 2;
-    expect_store("empty tag", &req, RAW_INVALID_ARGUMENT, "tags");
+    expect_store("empty tag", &req, GRPC_STATUS_INVALID_ARGUMENT, "tags");
     free(content);
 }
 
@@ -241,13 +243,13 @@ static void test_validation__tag_length(void)
     Mnemo__V1__StoreMemoryRequest req = base_req(&content);
     req.tags = &t128;
     req.n_tags = 1;
-    expect_store("128-byte tag", &req, RAW_OK, NULL);
+    expect_store("128-byte tag", &req, GRPC_STATUS_OK, NULL);
     free(content);
 
     req = base_req(&content);
     req.tags = &t129;
     req.n_tags = 1;
-    expect_store("129-byte tag", &req, RAW_INVALID_ARGUMENT, "tags");
+    expect_store("129-byte tag", &req, GRPC_STATUS_INVALID_ARGUMENT, "tags");
     free(content);
     free(t128);
     free(t129);
@@ -263,7 +265,7 @@ static void test_validation__tag_invalid_utf8(void)
         req.n_tags = 2;
         char what[64];
         snprintf(what, sizeof what, "tag with invalid UTF-8 #%zu", i);
-        expect_store(what, &req, RAW_INVALID_ARGUMENT, "tags");
+        expect_store(what, &req, GRPC_STATUS_INVALID_ARGUMENT, "tags");
         free(content);
     }
 }
@@ -277,13 +279,13 @@ static void test_validation__metadata_64_accepted_65_rejected(void)
     Mnemo__V1__StoreMemoryRequest req = base_req(&content);
     req.metadata = m;
     req.n_metadata = 64;
-    expect_store("64 metadata entries", &req, RAW_OK, NULL);
+    expect_store("64 metadata entries", &req, GRPC_STATUS_OK, NULL);
     free(content);
 
     req = base_req(&content);
     req.metadata = m;
     req.n_metadata = 65;
-    expect_store("65 metadata entries", &req, RAW_INVALID_ARGUMENT, "metadata");
+    expect_store("65 metadata entries", &req, GRPC_STATUS_INVALID_ARGUMENT, "metadata");
     free(content);
     free_meta(m, 65);
 }
@@ -300,7 +302,7 @@ static void expect_meta(const char *what, const char *key, const char *value, in
     Mnemo__V1__StoreMemoryRequest req = base_req(&content);
     req.metadata = entries;
     req.n_metadata = 1;
-    expect_store(what, &req, want, want == RAW_OK ? NULL : "metadata");
+    expect_store(what, &req, want, want == GRPC_STATUS_OK ? NULL : "metadata");
     free(content);
 }
 
@@ -308,8 +310,8 @@ static void test_validation__metadata_key_length(void)
 {
     char *k128 = itest_repeat('k', 128);
     char *k129 = itest_repeat('k', 129);
-    expect_meta("128-byte metadata key", k128, "v", RAW_OK);
-    expect_meta("129-byte metadata key", k129, "v", RAW_INVALID_ARGUMENT);
+    expect_meta("128-byte metadata key", k128, "v", GRPC_STATUS_OK);
+    expect_meta("129-byte metadata key", k129, "v", GRPC_STATUS_INVALID_ARGUMENT);
     free(k128);
     free(k129);
 }
@@ -318,8 +320,8 @@ static void test_validation__metadata_value_length(void)
 {
     char *v4096 = itest_repeat('v', 4096);
     char *v4097 = itest_repeat('v', 4097);
-    expect_meta("4096-byte metadata value", "k", v4096, RAW_OK);
-    expect_meta("4097-byte metadata value", "k", v4097, RAW_INVALID_ARGUMENT);
+    expect_meta("4096-byte metadata value", "k", v4096, GRPC_STATUS_OK);
+    expect_meta("4097-byte metadata value", "k", v4097, GRPC_STATUS_INVALID_ARGUMENT);
     free(v4096);
     free(v4097);
 }
@@ -327,8 +329,10 @@ static void test_validation__metadata_value_length(void)
 static void test_validation__metadata_invalid_utf8(void)
 {
     for (size_t i = 0; i < N_BAD_UTF8; i++) {
-        expect_meta("metadata key with invalid UTF-8", bad_utf8[i], "v", RAW_INVALID_ARGUMENT);
-        expect_meta("metadata value with invalid UTF-8", "k", bad_utf8[i], RAW_INVALID_ARGUMENT);
+        expect_meta("metadata key with invalid UTF-8", bad_utf8[i], "v",
+                    GRPC_STATUS_INVALID_ARGUMENT);
+        expect_meta("metadata value with invalid UTF-8", "k", bad_utf8[i],
+                    GRPC_STATUS_INVALID_ARGUMENT);
     }
 }
 
@@ -353,7 +357,7 @@ static void test_validation__get_malformed_id(void)
         int st = memrpc_get(addr, bad_ids[i], NULL, &details);
         char what[160];
         snprintf(what, sizeof what, "GetMemory id \"%.80s\"", bad_ids[i]);
-        EXPECT_STATUS(what, st, details, RAW_INVALID_ARGUMENT, "id");
+        EXPECT_STATUS(what, st, details, GRPC_STATUS_INVALID_ARGUMENT, "id");
         free(details);
     }
 }
@@ -367,7 +371,7 @@ static void test_validation__delete_malformed_id(void)
         int st = memrpc_mem(addr, "DeleteMemory", &req.base, NULL, &details);
         char what[160];
         snprintf(what, sizeof what, "DeleteMemory id \"%.80s\"", bad_ids[i]);
-        EXPECT_STATUS(what, st, details, RAW_INVALID_ARGUMENT, "id");
+        EXPECT_STATUS(what, st, details, GRPC_STATUS_INVALID_ARGUMENT, "id");
         free(details);
     }
 }
@@ -378,7 +382,7 @@ static void test_validation__get_unknown_id_not_found(void)
     memrpc_sha256_hex(hex, "never stored anywhere", 21);
     char *details = NULL;
     int st = memrpc_get(addr, hex, NULL, &details);
-    EXPECT_STATUS("GetMemory unknown id", st, details, RAW_NOT_FOUND, NULL);
+    EXPECT_STATUS("GetMemory unknown id", st, details, GRPC_STATUS_NOT_FOUND, NULL);
     free(details);
 }
 
@@ -400,12 +404,12 @@ static void test_validation__list_page_size_bounds(void)
     const struct {
         int size;
         int want;
-    } cases[] = {{-1, RAW_INVALID_ARGUMENT},
-                 {-2147483647 - 1, RAW_INVALID_ARGUMENT},
-                 {1001, RAW_INVALID_ARGUMENT},
-                 {2147483647, RAW_INVALID_ARGUMENT},
-                 {1000, RAW_OK},
-                 {1, RAW_OK}};
+    } cases[] = {{-1, GRPC_STATUS_INVALID_ARGUMENT},
+                 {-2147483647 - 1, GRPC_STATUS_INVALID_ARGUMENT},
+                 {1001, GRPC_STATUS_INVALID_ARGUMENT},
+                 {2147483647, GRPC_STATUS_INVALID_ARGUMENT},
+                 {1000, GRPC_STATUS_OK},
+                 {1, GRPC_STATUS_OK}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *details = NULL;
         Mnemo__V1__ListMemoriesResponse *resp = NULL;
@@ -413,8 +417,8 @@ static void test_validation__list_page_size_bounds(void)
         char what[64];
         snprintf(what, sizeof what, "ListMemories page_size %d", cases[i].size);
         EXPECT_STATUS(what, st, details, cases[i].want,
-                      cases[i].want == RAW_OK ? NULL : "page_size");
-        mnemo_raw_free_msg((ProtobufCMessage *)resp);
+                      cases[i].want == GRPC_STATUS_OK ? NULL : "page_size");
+        mnemo_client_free_message(resp);
         free(details);
     }
 }
@@ -426,7 +430,7 @@ static size_t store_tagged(const char *tag, const char *words, size_t n)
     char *tags[] = {(char *)tag};
     for (size_t i = 0; i < n; i++) {
         char *content = itest_unique(words, tag);
-        if (memrpc_store(addr, content, tags, 1, NULL, NULL) == RAW_OK)
+        if (memrpc_store(addr, content, tags, 1, NULL, NULL) == GRPC_STATUS_OK)
             ok++;
         free(content);
     }
@@ -444,11 +448,11 @@ static void test_validation__list_default_page_size_and_paging(void)
     int st = list(0, NULL, tags, 1, &p1, &details);
     free(details);
     details = NULL;
-    if (EXPECT_STATUS("list page_size 0", st, NULL, RAW_OK, NULL)) {
+    if (EXPECT_STATUS("list page_size 0", st, NULL, GRPC_STATUS_OK, NULL)) {
         CHECK(p1->n_memories == 50, "page_size 0 means 50, got %zu", p1->n_memories);
         CHECK(p1->next_page_token[0] != '\0', "first page has a next_page_token");
         st = list(0, p1->next_page_token, tags, 1, &p2, &details);
-        if (EXPECT_STATUS("list second page", st, details, RAW_OK, NULL)) {
+        if (EXPECT_STATUS("list second page", st, details, GRPC_STATUS_OK, NULL)) {
             CHECK(p2->n_memories == 10, "second page holds the last 10, got %zu", p2->n_memories);
             CHECK(p2->next_page_token[0] == '\0', "last page has no next_page_token");
             /* Newest first across both pages, no memory twice. */
@@ -471,8 +475,8 @@ static void test_validation__list_default_page_size_and_paging(void)
         free(details);
         details = NULL;
         st = list(0, p1->next_page_token, NULL, 0, NULL, &details);
-        EXPECT_STATUS("page_token reused with other tags", st, details, RAW_INVALID_ARGUMENT,
-                      "page_token");
+        EXPECT_STATUS("page_token reused with other tags", st, details,
+                      GRPC_STATUS_INVALID_ARGUMENT, "page_token");
         /* One character changed. */
         char *forged = strdup(p1->next_page_token);
         size_t mid = strlen(forged) / 2;
@@ -480,12 +484,12 @@ static void test_validation__list_default_page_size_and_paging(void)
         free(details);
         details = NULL;
         st = list(0, forged, tags, 1, NULL, &details);
-        EXPECT_STATUS("page_token with one character changed", st, details, RAW_INVALID_ARGUMENT,
-                      "page_token");
+        EXPECT_STATUS("page_token with one character changed", st, details,
+                      GRPC_STATUS_INVALID_ARGUMENT, "page_token");
         free(forged);
     }
-    mnemo_raw_free_msg((ProtobufCMessage *)p1);
-    mnemo_raw_free_msg((ProtobufCMessage *)p2);
+    mnemo_client_free_message(p1);
+    mnemo_client_free_message(p2);
     free(details);
     free(tag);
 }
@@ -499,7 +503,7 @@ static void test_validation__list_forged_page_token(void)
         int st = list(10, tokens[i], NULL, 0, NULL, &details);
         char what[96];
         snprintf(what, sizeof what, "ListMemories page_token #%zu", i);
-        EXPECT_STATUS(what, st, details, RAW_INVALID_ARGUMENT, "page_token");
+        EXPECT_STATUS(what, st, details, GRPC_STATUS_INVALID_ARGUMENT, "page_token");
         free(details);
     }
 }
@@ -524,11 +528,11 @@ static void test_validation__retrieve_query_length(void)
     char *q4097 = itest_repeat('q', 4097);
     char *details = NULL;
     int st = retrieve(q4096, 0, NULL, 0, 0, NULL, &details);
-    EXPECT_STATUS("query of 4096 bytes", st, details, RAW_OK, NULL);
+    EXPECT_STATUS("query of 4096 bytes", st, details, GRPC_STATUS_OK, NULL);
     free(details);
     details = NULL;
     st = retrieve(q4097, 0, NULL, 0, 0, NULL, &details);
-    EXPECT_STATUS("query of 4097 bytes", st, details, RAW_INVALID_ARGUMENT, "query");
+    EXPECT_STATUS("query of 4097 bytes", st, details, GRPC_STATUS_INVALID_ARGUMENT, "query");
     free(details);
     free(q4096);
     free(q4097);
@@ -539,7 +543,8 @@ static void test_validation__retrieve_query_invalid_utf8(void)
     for (size_t i = 0; i < N_BAD_UTF8; i++) {
         char *details = NULL;
         int st = retrieve(bad_utf8[i], 0, NULL, 0, 0, NULL, &details);
-        EXPECT_STATUS("query with invalid UTF-8", st, details, RAW_INVALID_ARGUMENT, "query");
+        EXPECT_STATUS("query with invalid UTF-8", st, details, GRPC_STATUS_INVALID_ARGUMENT,
+                      "query");
         free(details);
     }
 }
@@ -552,12 +557,12 @@ static void test_validation__retrieve_limit_bounds(void)
         int st = retrieve("anything", bad[i], NULL, 0, 0, NULL, &details);
         char what[64];
         snprintf(what, sizeof what, "RetrieveMemory limit %d", bad[i]);
-        EXPECT_STATUS(what, st, details, RAW_INVALID_ARGUMENT, "limit");
+        EXPECT_STATUS(what, st, details, GRPC_STATUS_INVALID_ARGUMENT, "limit");
         free(details);
     }
     char *details = NULL;
     int st = retrieve("anything", 1000, NULL, 0, 0, NULL, &details);
-    EXPECT_STATUS("RetrieveMemory limit 1000", st, details, RAW_OK, NULL);
+    EXPECT_STATUS("RetrieveMemory limit 1000", st, details, GRPC_STATUS_OK, NULL);
     free(details);
 }
 
@@ -569,7 +574,7 @@ static void test_validation__retrieve_default_limit_and_order(void)
     Mnemo__V1__RetrieveMemoryResponse *resp = NULL;
     char *details = NULL;
     int st = retrieve("zephyrquux", 0, tags, 1, 0, &resp, &details);
-    if (EXPECT_STATUS("retrieve limit 0", st, details, RAW_OK, NULL)) {
+    if (EXPECT_STATUS("retrieve limit 0", st, details, GRPC_STATUS_OK, NULL)) {
         CHECK(resp->n_results == 10, "limit 0 means 10, got %zu", resp->n_results);
         bool sorted = true, tagged = true;
         for (size_t i = 0; i < resp->n_results; i++) {
@@ -584,7 +589,7 @@ static void test_validation__retrieve_default_limit_and_order(void)
         CHECK(sorted, "results are best first");
         CHECK(tagged, "every result carries the filter tag");
     }
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     free(tag);
 }
@@ -594,8 +599,8 @@ static void test_validation__retrieve_tag_invalid_utf8(void)
     char *tags[] = {(char *)bad_utf8[0]};
     char *details = NULL;
     int st = retrieve("anything", 0, tags, 1, 0, NULL, &details);
-    EXPECT_STATUS("retrieve tag filter with invalid UTF-8", st, details, RAW_INVALID_ARGUMENT,
-                  "tags");
+    EXPECT_STATUS("retrieve tag filter with invalid UTF-8", st, details,
+                  GRPC_STATUS_INVALID_ARGUMENT, "tags");
     free(details);
 }
 
@@ -606,13 +611,13 @@ static void test_validation__retrieve_min_score_not_a_number(void)
     char *details = NULL;
     Mnemo__V1__RetrieveMemoryResponse *resp = NULL;
     int st = retrieve("zephyrquux", 0, NULL, 0, NAN, &resp, &details);
-    CHECK(st == RAW_OK || st == RAW_INVALID_ARGUMENT, "min_score NaN: got %s \"%s\"",
-          mnemo_raw_status_name(st), details);
-    if (st == RAW_INVALID_ARGUMENT)
-        EXPECT_STATUS("min_score NaN", st, details, RAW_INVALID_ARGUMENT, "min_score");
-    for (size_t i = 0; st == RAW_OK && i < resp->n_results; i++)
+    CHECK(st == GRPC_STATUS_OK || st == GRPC_STATUS_INVALID_ARGUMENT,
+          "min_score NaN: got %s \"%s\"", mnemo_client_code_name(st), details);
+    if (st == GRPC_STATUS_INVALID_ARGUMENT)
+        EXPECT_STATUS("min_score NaN", st, details, GRPC_STATUS_INVALID_ARGUMENT, "min_score");
+    for (size_t i = 0; st == GRPC_STATUS_OK && i < resp->n_results; i++)
         CHECK(isfinite(resp->results[i]->score), "finite scores");
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
 }
 
@@ -638,7 +643,7 @@ static void test_validation__search_by_tag_limit_bounds(void)
         int st = by_tag(tags, 1, false, bad[i], NULL, &details);
         char what[64];
         snprintf(what, sizeof what, "SearchByTag limit %d", bad[i]);
-        EXPECT_STATUS(what, st, details, RAW_INVALID_ARGUMENT, "limit");
+        EXPECT_STATUS(what, st, details, GRPC_STATUS_INVALID_ARGUMENT, "limit");
         free(details);
     }
     char *tag = strdup("bytag-default");
@@ -647,9 +652,9 @@ static void test_validation__search_by_tag_limit_bounds(void)
     Mnemo__V1__SearchByTagResponse *resp = NULL;
     char *details = NULL;
     int st = by_tag(t, 1, false, 0, &resp, &details);
-    if (EXPECT_STATUS("SearchByTag limit 0", st, details, RAW_OK, NULL))
+    if (EXPECT_STATUS("SearchByTag limit 0", st, details, GRPC_STATUS_OK, NULL))
         CHECK(resp->n_memories == 10, "limit 0 means 10, got %zu", resp->n_memories);
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     free(tag);
 }
@@ -658,7 +663,7 @@ static void test_validation__search_by_tag_no_tags(void)
 {
     char *details = NULL;
     int st = by_tag(NULL, 0, false, 0, NULL, &details);
-    EXPECT_STATUS("SearchByTag without tags", st, details, RAW_INVALID_ARGUMENT, "tags");
+    EXPECT_STATUS("SearchByTag without tags", st, details, GRPC_STATUS_INVALID_ARGUMENT, "tags");
     free(details);
 }
 
@@ -667,7 +672,8 @@ static void test_validation__search_by_tag_invalid_tags(void)
     char *bad[] = {(char *)bad_utf8[1]};
     char *details = NULL;
     int st = by_tag(bad, 1, false, 0, NULL, &details);
-    EXPECT_STATUS("SearchByTag tag with invalid UTF-8", st, details, RAW_INVALID_ARGUMENT, "tags");
+    EXPECT_STATUS("SearchByTag tag with invalid UTF-8", st, details, GRPC_STATUS_INVALID_ARGUMENT,
+                  "tags");
     free(details);
 }
 
@@ -679,22 +685,22 @@ static void test_validation__still_serving(void)
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     char *details = NULL;
     int st = memrpc_store(addr, content, NULL, 0, &resp, &details);
-    if (EXPECT_STATUS("store after bad input", st, details, RAW_OK, NULL)) {
+    if (EXPECT_STATUS("store after bad input", st, details, GRPC_STATUS_OK, NULL)) {
         Mnemo__V1__Memory *m = NULL;
         char *d2 = NULL;
         st = memrpc_get(addr, resp->memory->id, &m, &d2);
-        EXPECT_STATUS("get after bad input", st, d2, RAW_OK, NULL);
-        mnemo_raw_free_msg((ProtobufCMessage *)m);
+        EXPECT_STATUS("get after bad input", st, d2, GRPC_STATUS_OK, NULL);
+        mnemo_client_free_message(m);
         free(d2);
     }
     int serving = -1;
     free(details);
     details = NULL;
     st = memrpc_health(addr, "", &serving, &details);
-    EXPECT_STATUS("health after bad input", st, details, RAW_OK, NULL);
+    EXPECT_STATUS("health after bad input", st, details, GRPC_STATUS_OK, NULL);
     CHECK(serving == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING,
           "SERVING after bad input, got %d", serving);
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    mnemo_client_free_message(resp);
     free(details);
     free(content);
 }

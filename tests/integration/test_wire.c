@@ -4,8 +4,9 @@
  * served, then its errors for requests without a valid target) and the
  * standard grpc.health.v1.Health service.
  *
- * DESIGN: raw bytes through rawcall; one server for the binary, stopped with
- * SIGTERM at the end by itest_run (which fails unless it exits 0).
+ * DESIGN: raw bytes through memrpc (libmnemo's mnemo_client_call_raw); one
+ * server for the binary, stopped with SIGTERM at the end by itest_run
+ * (which fails unless it exits 0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,9 @@ static const char *addr;
  * them); generous for ASan builds on a loaded machine. */
 #define FAST_MS 3000
 
-static void call_bytes(mnemo_raw_reply_t *out, const char *method, const void *bytes, size_t len)
+static void call_bytes(memrpc_reply_t *out, const char *method, const void *bytes, size_t len)
 {
-    mnemo_raw_call(out, addr, method, bytes, len, MEMRPC_TIMEOUT_MS);
+    memrpc_raw(out, addr, method, bytes, len, NULL);
 }
 
 /* ---- bytes that are not the declared message ------------------------- */
@@ -56,13 +57,15 @@ static void test_wire__unparseable_requests(void)
         char path[128];
         memrpc_path(path, sizeof path, &mnemo__v1__memory_service__descriptor, methods[m]);
         for (size_t g = 0; g < sizeof garbage / sizeof garbage[0]; g++) {
-            mnemo_raw_reply_t r;
+            memrpc_reply_t r;
             call_bytes(&r, path, garbage[g].bytes, garbage[g].len);
             char what[160];
             snprintf(what, sizeof what, "%s with %s", methods[m], garbage[g].name);
-            EXPECT_STATUS(what, r.status, r.details, RAW_INVALID_ARGUMENT, NULL);
-            CHECK(r.details[0] != '\0', "%s: the status has a message", what);
-            mnemo_raw_reply_cleanup(&r);
+            EXPECT_STATUS(what, r.status, r.details, GRPC_STATUS_INVALID_ARGUMENT, NULL);
+            /* libmnemo stands the code's name in for an empty message. */
+            CHECK(r.details[0] != '\0' && strcmp(r.details, mnemo_client_code_name(r.status)) != 0,
+                  "%s: the status has a message", what);
+            memrpc_reply_cleanup(&r);
         }
     }
 }
@@ -83,10 +86,10 @@ static void test_wire__unknown_fields_are_ignored(void)
     buf[n++] = 0x01;
     char path[128];
     memrpc_path(path, sizeof path, &mnemo__v1__memory_service__descriptor, "StoreMemory");
-    mnemo_raw_reply_t r;
+    memrpc_reply_t r;
     call_bytes(&r, path, buf, n);
-    EXPECT_STATUS("StoreMemory with an unknown field", r.status, r.details, RAW_OK, NULL);
-    mnemo_raw_reply_cleanup(&r);
+    EXPECT_STATUS("StoreMemory with an unknown field", r.status, r.details, GRPC_STATUS_OK, NULL);
+    memrpc_reply_cleanup(&r);
 }
 
 static void test_wire__content_with_nul(void)
@@ -97,21 +100,20 @@ static void test_wire__content_with_nul(void)
     static const unsigned char req[] = {0x0a, 0x03, 'a', 0x00, 'b'};
     char path[128];
     memrpc_path(path, sizeof path, &mnemo__v1__memory_service__descriptor, "StoreMemory");
-    mnemo_raw_reply_t r;
-    call_bytes(&r, path, req, sizeof req);
-    if (r.status == RAW_OK) {
+    memrpc_reply_t r;
+    memrpc_raw(&r, addr, path, req, sizeof req, &mnemo__v1__store_memory_response__descriptor);
+    if (r.status == GRPC_STATUS_OK) {
         char hex[65];
         memrpc_sha256_hex(hex, "a\0b", 3);
-        Mnemo__V1__StoreMemoryResponse *resp =
-            mnemo__v1__store_memory_response__unpack(NULL, r.body_len, r.body);
+        const Mnemo__V1__StoreMemoryResponse *resp = (const Mnemo__V1__StoreMemoryResponse *)r.msg;
         CHECK(resp != NULL && resp->memory != NULL && strcmp(resp->memory->id, hex) == 0,
               "content \"a\\0b\" accepted: id must be SHA-256 of all 3 bytes (%s), got %s", hex,
               resp != NULL && resp->memory != NULL ? resp->memory->id : "(none)");
-        mnemo_raw_free_msg((ProtobufCMessage *)resp);
     } else {
-        EXPECT_STATUS("content with NUL", r.status, r.details, RAW_INVALID_ARGUMENT, "content");
+        EXPECT_STATUS("content with NUL", r.status, r.details, GRPC_STATUS_INVALID_ARGUMENT,
+                      "content");
     }
-    mnemo_raw_reply_cleanup(&r);
+    memrpc_reply_cleanup(&r);
 }
 
 static void test_wire__empty_request_is_empty_message(void)
@@ -119,25 +121,25 @@ static void test_wire__empty_request_is_empty_message(void)
     /* No payload bytes at all = every field at its default: id "". */
     char path[128];
     memrpc_path(path, sizeof path, &mnemo__v1__memory_service__descriptor, "GetMemory");
-    mnemo_raw_reply_t r;
+    memrpc_reply_t r;
     call_bytes(&r, path, NULL, 0);
-    EXPECT_STATUS("GetMemory with an empty request", r.status, r.details, RAW_INVALID_ARGUMENT,
-                  "id");
-    mnemo_raw_reply_cleanup(&r);
+    EXPECT_STATUS("GetMemory with an empty request", r.status, r.details,
+                  GRPC_STATUS_INVALID_ARGUMENT, "id");
+    memrpc_reply_cleanup(&r);
 }
 
 /* ---- methods the server does not serve ------------------------------- */
 
 static void expect_unimplemented(const char *path)
 {
-    mnemo_raw_reply_t r;
+    memrpc_reply_t r;
     call_bytes(&r, path, "", 0);
     char what[200];
     snprintf(what, sizeof what, "call of %s", path);
-    EXPECT_STATUS(what, r.status, r.details, RAW_UNIMPLEMENTED, NULL);
+    EXPECT_STATUS(what, r.status, r.details, GRPC_STATUS_UNIMPLEMENTED, NULL);
     CHECK(r.elapsed_ms < FAST_MS, "%s answered in %lld ms (want < %d: no hang to the deadline)",
           path, r.elapsed_ms, FAST_MS);
-    mnemo_raw_reply_cleanup(&r);
+    memrpc_reply_cleanup(&r);
 }
 
 static void test_wire__unknown_methods_unimplemented_fast(void)
@@ -157,19 +159,22 @@ static void test_wire__unknown_methods_keep_coming(void)
         expect_unimplemented("/mnemo.v1.MemoryService/Nope");
 }
 
-/* Calls a RepositoryService method with a packed request message. */
-static void repo_call(mnemo_raw_reply_t *r, const char *method, const ProtobufCMessage *req,
+/* Calls a RepositoryService method with a request message: a stream up to
+ * its first message, a unary call with the message packed here. */
+static void repo_call(memrpc_reply_t *r, const char *method, const ProtobufCMessage *req,
                       bool streaming)
 {
+    const ProtobufCServiceDescriptor *svc = &mnemo__v1__repository_service__descriptor;
+    if (streaming) {
+        memrpc_stream_first(r, addr, svc, method, req);
+        return;
+    }
     char path[128];
-    memrpc_path(path, sizeof path, &mnemo__v1__repository_service__descriptor, method);
+    memrpc_path(path, sizeof path, svc, method);
     size_t len = protobuf_c_message_get_packed_size(req);
     uint8_t *buf = malloc(len + 1);
     protobuf_c_message_pack(req, buf);
-    if (streaming)
-        mnemo_raw_stream_first(r, addr, path, buf, len, MEMRPC_TIMEOUT_MS);
-    else
-        mnemo_raw_call(r, addr, path, buf, len, MEMRPC_TIMEOUT_MS);
+    memrpc_raw(r, addr, path, buf, len, NULL);
     free(buf);
 }
 
@@ -185,59 +190,61 @@ static void expect_repository_unimplemented(void)
     for (unsigned i = 0; i < svc->n_methods; i++) {
         char path[128];
         memrpc_path(path, sizeof path, svc, svc->methods[i].name);
-        mnemo_raw_reply_t r;
+        memrpc_reply_t r;
         if (is_streaming(svc->methods[i].name))
-            mnemo_raw_stream_first(&r, addr, path, "", 0, MEMRPC_TIMEOUT_MS);
+            memrpc_stream_first(&r, addr, svc, svc->methods[i].name, NULL);
         else
-            mnemo_raw_call(&r, addr, path, "", 0, MEMRPC_TIMEOUT_MS);
-        EXPECT_STATUS(path, r.status, r.details, RAW_UNIMPLEMENTED, NULL);
+            memrpc_raw(&r, addr, path, "", 0, NULL);
+        EXPECT_STATUS(path, r.status, r.details, GRPC_STATUS_UNIMPLEMENTED, NULL);
         CHECK(r.elapsed_ms < FAST_MS, "%s answered in %lld ms", path, r.elapsed_ms);
-        mnemo_raw_reply_cleanup(&r);
+        memrpc_reply_cleanup(&r);
     }
 }
 
 /* Served: requests without a valid target get their documented errors. */
 static void expect_repository_errors(void)
 {
-    mnemo_raw_reply_t r;
+    memrpc_reply_t r;
     Mnemo__V1__SyncRepositoryRequest sync = MNEMO__V1__SYNC_REPOSITORY_REQUEST__INIT;
     sync.repository_path = "/etc"; /* outside the allowed root (the server's cwd) */
     repo_call(&r, "SyncRepository", &sync.base, true);
-    EXPECT_STATUS("SyncRepository of /etc", r.status, r.details, RAW_PERMISSION_DENIED, NULL);
-    mnemo_raw_reply_cleanup(&r);
+    EXPECT_STATUS("SyncRepository of /etc", r.status, r.details, GRPC_STATUS_PERMISSION_DENIED,
+                  NULL);
+    memrpc_reply_cleanup(&r);
 
     sync.repository_path = "";
     repo_call(&r, "SyncRepository", &sync.base, true);
-    EXPECT_STATUS("SyncRepository without a path", r.status, r.details, RAW_INVALID_ARGUMENT,
-                  "repository_path");
-    mnemo_raw_reply_cleanup(&r);
+    EXPECT_STATUS("SyncRepository without a path", r.status, r.details,
+                  GRPC_STATUS_INVALID_ARGUMENT, "repository_path");
+    memrpc_reply_cleanup(&r);
 
     sync.repository_path = "bad\xff";
     repo_call(&r, "SyncRepository", &sync.base, true);
     EXPECT_STATUS("SyncRepository path with invalid UTF-8", r.status, r.details,
-                  RAW_INVALID_ARGUMENT, "repository_path");
-    mnemo_raw_reply_cleanup(&r);
+                  GRPC_STATUS_INVALID_ARGUMENT, "repository_path");
+    memrpc_reply_cleanup(&r);
 
     Mnemo__V1__SearchCodeRequest sc = MNEMO__V1__SEARCH_CODE_REQUEST__INIT;
     sc.query = "anything";
     sc.limit = -1;
     repo_call(&r, "SearchCode", &sc.base, false);
-    EXPECT_STATUS("SearchCode limit -1", r.status, r.details, RAW_INVALID_ARGUMENT, "limit");
-    mnemo_raw_reply_cleanup(&r);
+    EXPECT_STATUS("SearchCode limit -1", r.status, r.details, GRPC_STATUS_INVALID_ARGUMENT,
+                  "limit");
+    memrpc_reply_cleanup(&r);
 
     Mnemo__V1__ListRepositoriesRequest lr = MNEMO__V1__LIST_REPOSITORIES_REQUEST__INIT;
     lr.page_token = "forged";
     repo_call(&r, "ListRepositories", &lr.base, false);
-    EXPECT_STATUS("ListRepositories forged page_token", r.status, r.details, RAW_INVALID_ARGUMENT,
-                  "page_token");
-    mnemo_raw_reply_cleanup(&r);
+    EXPECT_STATUS("ListRepositories forged page_token", r.status, r.details,
+                  GRPC_STATUS_INVALID_ARGUMENT, "page_token");
+    memrpc_reply_cleanup(&r);
 
     char path[128];
     memrpc_path(path, sizeof path, &mnemo__v1__repository_service__descriptor, "CancelSync");
-    mnemo_raw_call(&r, addr, path, garbage[0].bytes, garbage[0].len, MEMRPC_TIMEOUT_MS);
-    EXPECT_STATUS("CancelSync with unparseable bytes", r.status, r.details, RAW_INVALID_ARGUMENT,
-                  NULL);
-    mnemo_raw_reply_cleanup(&r);
+    memrpc_raw(&r, addr, path, garbage[0].bytes, garbage[0].len, NULL);
+    EXPECT_STATUS("CancelSync with unparseable bytes", r.status, r.details,
+                  GRPC_STATUS_INVALID_ARGUMENT, NULL);
+    memrpc_reply_cleanup(&r);
 }
 
 static void test_wire__repository_service(void)
@@ -247,17 +254,17 @@ static void test_wire__repository_service(void)
      * server is decides what else is checked. */
     Mnemo__V1__GetSyncStatusRequest gs = MNEMO__V1__GET_SYNC_STATUS_REQUEST__INIT;
     gs.repository_name = "never-synced-repository";
-    mnemo_raw_reply_t r;
+    memrpc_reply_t r;
     repo_call(&r, "GetSyncStatus", &gs.base, false);
     int st = r.status;
-    CHECK(st == RAW_UNIMPLEMENTED || st == RAW_NOT_FOUND,
+    CHECK(st == GRPC_STATUS_UNIMPLEMENTED || st == GRPC_STATUS_NOT_FOUND,
           "GetSyncStatus of a name never synced: %s \"%s\", want UNIMPLEMENTED (not served) or "
           "NOT_FOUND",
-          mnemo_raw_status_name(st), r.details);
-    mnemo_raw_reply_cleanup(&r);
-    if (st == RAW_UNIMPLEMENTED)
+          mnemo_client_code_name(st), r.details);
+    memrpc_reply_cleanup(&r);
+    if (st == GRPC_STATUS_UNIMPLEMENTED)
         expect_repository_unimplemented();
-    else if (st == RAW_NOT_FOUND)
+    else if (st == GRPC_STATUS_NOT_FOUND)
         expect_repository_errors();
 }
 
@@ -273,14 +280,14 @@ static void test_wire__health_check(void)
         int st = memrpc_health(addr, served[i], &serving, &details);
         char what[96];
         snprintf(what, sizeof what, "Health.Check(\"%s\")", served[i]);
-        if (EXPECT_STATUS(what, st, details, RAW_OK, NULL))
+        if (EXPECT_STATUS(what, st, details, GRPC_STATUS_OK, NULL))
             CHECK(serving == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING,
                   "%s: SERVING, got %d", what, serving);
         free(details);
     }
     char *details = NULL;
     int st = memrpc_health(addr, "no.such.Service", NULL, &details);
-    EXPECT_STATUS("Health.Check of an unknown service", st, details, RAW_NOT_FOUND, NULL);
+    EXPECT_STATUS("Health.Check of an unknown service", st, details, GRPC_STATUS_NOT_FOUND, NULL);
     free(details);
 }
 
@@ -289,22 +296,16 @@ static int watch_first(const char *service)
 {
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     req.service = (char *)service;
-    unsigned char buf[256];
-    size_t len = grpc__health__v1__health_check_request__pack(&req, buf);
-    mnemo_raw_reply_t r;
-    mnemo_raw_stream_first(&r, addr, "/grpc.health.v1.Health/Watch", buf, len, 5000);
+    memrpc_reply_t r;
+    memrpc_stream_first(&r, addr, &grpc__health__v1__health__descriptor, "Watch", &req.base);
     int status = -1;
-    if (r.status == RAW_OK && r.body != NULL) {
-        Grpc__Health__V1__HealthCheckResponse *resp =
-            grpc__health__v1__health_check_response__unpack(NULL, r.body_len, r.body);
-        if (resp != NULL)
-            status = (int)resp->status;
-        mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    if (r.status == GRPC_STATUS_OK && r.msg != NULL) {
+        status = (int)((const Grpc__Health__V1__HealthCheckResponse *)r.msg)->status;
     } else {
-        fprintf(stderr, "Watch(\"%s\"): %s \"%s\"\n", service, mnemo_raw_status_name(r.status),
+        fprintf(stderr, "Watch(\"%s\"): %s \"%s\"\n", service, mnemo_client_code_name(r.status),
                 r.details);
     }
-    mnemo_raw_reply_cleanup(&r);
+    memrpc_reply_cleanup(&r);
     return status;
 }
 
@@ -331,8 +332,8 @@ static void test_wire__still_serving(void)
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     char *details = NULL;
     int st = memrpc_store(addr, content, NULL, 0, &resp, &details);
-    EXPECT_STATUS("store after the wire tests", st, details, RAW_OK, NULL);
-    mnemo_raw_free_msg((ProtobufCMessage *)resp);
+    EXPECT_STATUS("store after the wire tests", st, details, GRPC_STATUS_OK, NULL);
+    mnemo_client_free_message(resp);
     free(details);
     free(content);
 }
