@@ -38,31 +38,17 @@ static void print_human(const Mnemo__V1__SyncStatus *st)
            st->progress != NULL ? st->progress->batches_committed : 0);
 }
 
-static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
+static int cancel_sync(Mnemo__V1__SyncStatus **out, mnemo_client_t *c, const char *name,
+                       mnemo_call_error_t *err)
 {
-    const char *name = NULL;
-    int rc = cli_parse_single(&name, "NAME", ctx, self, argc, argv);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    rc = cli_connect(ctx);
-    if (rc != CLI_EXIT_OK)
-        return rc;
     Mnemo__V1__CancelSyncRequest req = MNEMO__V1__CANCEL_SYNC_REQUEST__INIT;
     req.repository_name = (char *)name;
-    Mnemo__V1__SyncStatus *st = NULL;
-    mnemo_call_error_t err;
-    if (mnemo_client_cancel_sync(&st, ctx->client, &req, &err) != 0)
-        return cli_call_failed(&err);
-    if (ctx->json) {
-        cli_json_t j;
-        cli_json_init(&j, stdout);
-        cli_json_sync_status(&j, st);
-        cli_json_finish(&j);
-    } else {
-        print_human(st);
-    }
-    mnemo_client_free_message(st);
-    return CLI_EXIT_OK;
+    return mnemo_client_cancel_sync(out, c, &req, err);
+}
+
+static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
+{
+    return cli_run_sync_status_call(ctx, self, argc, argv, cancel_sync, print_human);
 }
 
 const cli_command_t cli_cmd_cancel = {"cancel", "stop a running sync", usage, run};

@@ -43,27 +43,34 @@ void cli_code_args_cleanup(cli_code_args_t *a)
     cli_strv_cleanup(&a->words);
 }
 
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int code_arg(void *out, const cli_command_t *self, int id, const char *value)
+{
+    cli_code_args_t *ca = out;
+    switch (id) {
+    case OPT_REPO:
+        ca->repo = value;
+        return CLI_CONTINUE;
+    case OPT_PATH:
+        ca->path = value;
+        return CLI_CONTINUE;
+    case OPT_LIMIT:
+        if (cli_parse_int(&ca->limit, value, 0, INT32_MAX) != 0)
+            return cli_usage_error(self, "--limit: '%s' is not a number >= 0", value);
+        return CLI_CONTINUE;
+    case OPT_FULL_CONTENT:
+        ca->full_content = 1;
+        return CLI_CONTINUE;
+    default: /* CLI_ARG_POSITIONAL: a word of the query */
+        return cli_strv_push(&ca->words, value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
+    }
+}
+
 int cli_code_parse(cli_code_args_t *out, cli_ctx_t *ctx, const cli_command_t *self, int argc,
                    char **argv)
 {
     memset(out, 0, sizeof(*out));
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL)
-            rc = cli_strv_push(&out->words, a.value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
-        else if (id == OPT_REPO)
-            out->repo = a.value;
-        else if (id == OPT_PATH)
-            out->path = a.value;
-        else if (id == OPT_LIMIT && cli_parse_int(&out->limit, a.value, 0, INT32_MAX) != 0)
-            rc = cli_usage_error(self, "--limit: '%s' is not a number >= 0", a.value);
-        else if (id == OPT_FULL_CONTENT)
-            out->full_content = 1;
-        else if (id != OPT_LIMIT)
-            rc = cli_common_option(ctx, self, id, &a);
-    }
+    int rc = cli_parse_args(out, code_arg, ctx, self, options, argc, argv);
     if (rc == CLI_CONTINUE && out->words.n == 0)
         rc = cli_usage_error(self, "QUERY is missing");
     return rc;

@@ -19,13 +19,9 @@ static const char usage[] = "usage: mnemo delete ID\n"
 static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
 {
     const char *id = NULL;
-    int rc = cli_parse_single(&id, "ID", ctx, self, argc, argv);
+    int rc = cli_parse_single_and_connect(&id, "ID", ctx, self, argc, argv);
     if (rc != CLI_CONTINUE)
         return rc;
-    rc = cli_connect(ctx);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-
     Mnemo__V1__DeleteMemoryRequest req = MNEMO__V1__DELETE_MEMORY_REQUEST__INIT;
     req.id = (char *)id;
     Mnemo__V1__DeleteMemoryResponse *resp = NULL;

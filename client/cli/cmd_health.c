@@ -22,13 +22,9 @@ static const char usage[] =
 static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
 {
     const char *service = NULL;
-    int rc = cli_parse_single(&service, NULL, ctx, self, argc, argv);
+    int rc = cli_parse_single_and_connect(&service, NULL, ctx, self, argc, argv);
     if (rc != CLI_CONTINUE)
         return rc;
-    rc = cli_connect(ctx);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-
     int status = 0;
     mnemo_call_error_t err;
     if (mnemo_client_health_check(ctx->client, service, &status, &err) != 0)

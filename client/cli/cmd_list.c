@@ -2,14 +2,14 @@
  *
  * DESIGN: one page by default, with the token of the next one on stderr so
  * stdout stays a clean table; --all follows the tokens to the last page
- * and shows every page as one list. A server that hands back the token it
- * was given would loop forever: that is reported as an error.
+ * and shows every page as one list (pages.h, as for `repos`).
  * Threads: the CLI's one thread.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "pages.h"
 #include "render.h"
 
 static const char usage[] =
@@ -39,106 +39,74 @@ typedef struct list_args {
     int all;
 } list_args_t;
 
-/* The pages received, in order; each is the caller's. */
-typedef struct pages {
-    Mnemo__V1__ListMemoriesResponse **v;
-    size_t n;
-} pages_t;
-
-static int parse(list_args_t *la, cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int list_arg(void *out, const cli_command_t *self, int id, const char *value)
 {
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL)
-            rc = cli_usage_error(self, "unexpected argument '%s'", a.value);
-        else if (id == OPT_TAG)
-            rc = cli_strv_push(&la->tags, a.value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
-        else if (id == OPT_LIMIT && cli_parse_int(&la->limit, a.value, 0, INT32_MAX) != 0)
-            rc = cli_usage_error(self, "--limit: '%s' is not a number >= 0", a.value);
-        else if (id == OPT_PAGE_TOKEN)
-            la->page_token = a.value;
-        else if (id == OPT_ALL)
-            la->all = 1;
-        else if (id != OPT_LIMIT)
-            rc = cli_common_option(ctx, self, id, &a);
+    list_args_t *la = out;
+    switch (id) {
+    case OPT_TAG:
+        return cli_strv_push(&la->tags, value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
+    case OPT_LIMIT:
+        if (cli_parse_int(&la->limit, value, 0, INT32_MAX) != 0)
+            return cli_usage_error(self, "--limit: '%s' is not a number >= 0", value);
+        return CLI_CONTINUE;
+    case OPT_PAGE_TOKEN:
+        la->page_token = value;
+        return CLI_CONTINUE;
+    case OPT_ALL:
+        la->all = 1;
+        return CLI_CONTINUE;
+    default: /* CLI_ARG_POSITIONAL */
+        return cli_usage_error(self, "unexpected argument '%s'", value);
     }
-    return rc;
 }
 
-static int push_page(pages_t *p, Mnemo__V1__ListMemoriesResponse *resp)
+/* Asks for one page of memories (cli_page_fetch_fn). */
+static int fetch_page(ProtobufCMessage **out, const char **next_page_token, mnemo_client_t *c,
+                      const void *arg, const char *page_token, mnemo_call_error_t *err)
 {
-    Mnemo__V1__ListMemoriesResponse **v = realloc(p->v, (p->n + 1) * sizeof(*v));
-    if (v == NULL) {
-        mnemo_client_free_message(resp);
-        return cli_out_of_memory();
-    }
-    p->v = v;
-    p->v[p->n++] = resp;
-    return CLI_CONTINUE;
-}
-
-/* Fetches one page, or every page from the first one asked for. */
-static int fetch(pages_t *p, cli_ctx_t *ctx, const list_args_t *la)
-{
+    const list_args_t *la = arg;
     Mnemo__V1__ListMemoriesRequest req = MNEMO__V1__LIST_MEMORIES_REQUEST__INIT;
     req.page_size = (int32_t)la->limit;
     req.n_tags = la->tags.n;
     req.tags = la->tags.v;
-    if (la->page_token != NULL)
-        req.page_token = (char *)la->page_token;
-    for (;;) {
-        Mnemo__V1__ListMemoriesResponse *resp = NULL;
-        mnemo_call_error_t err;
-        if (mnemo_client_list_memories(&resp, ctx->client, &req, &err) != 0)
-            return cli_call_failed(&err);
-        int rc = push_page(p, resp);
-        if (rc != CLI_CONTINUE)
-            return rc;
-        if (!la->all || resp->next_page_token[0] == '\0')
-            return CLI_EXIT_OK;
-        if (strcmp(resp->next_page_token, req.page_token) == 0) {
-            fprintf(stderr, "mnemo: the server returned the same page token twice\n");
-            return CLI_EXIT_SERVER;
-        }
-        req.page_token = resp->next_page_token;
+    req.page_token = (char *)page_token;
+    Mnemo__V1__ListMemoriesResponse *resp = NULL;
+    int rc = mnemo_client_list_memories(&resp, c, &req, err);
+    if (rc == 0) {
+        *out = &resp->base;
+        *next_page_token = resp->next_page_token;
     }
+    return rc;
 }
 
-static void print_json(const pages_t *p)
+static const Mnemo__V1__ListMemoriesResponse *page_at(const cli_pages_t *p, size_t i)
 {
-    cli_json_t j;
-    cli_json_init(&j, stdout);
-    cli_json_begin_object(&j);
-    cli_json_key(&j, "memories");
-    cli_json_begin_array(&j);
-    for (size_t i = 0; i < p->n; i++)
-        for (size_t k = 0; k < p->v[i]->n_memories; k++)
-            cli_json_memory(&j, p->v[i]->memories[k]);
-    cli_json_end_array(&j);
-    cli_json_field_string(&j, "next_page_token", p->v[p->n - 1]->next_page_token);
-    cli_json_end_object(&j);
-    cli_json_finish(&j);
+    return (const Mnemo__V1__ListMemoriesResponse *)p->v[i];
 }
 
-static int print_human(const pages_t *p)
+static void json_memories(cli_json_t *j, const ProtobufCMessage *page)
+{
+    const Mnemo__V1__ListMemoriesResponse *resp = (const Mnemo__V1__ListMemoriesResponse *)page;
+    for (size_t k = 0; k < resp->n_memories; k++)
+        cli_json_memory(j, resp->memories[k]);
+}
+
+static int print_human(const cli_pages_t *p, const cli_command_t *self)
 {
     size_t total = 0, at = 0;
     for (size_t i = 0; i < p->n; i++)
-        total += p->v[i]->n_memories;
+        total += page_at(p, i)->n_memories;
     Mnemo__V1__Memory **all = calloc(total + 1, sizeof(*all));
     if (all == NULL)
         return cli_out_of_memory();
     for (size_t i = 0; i < p->n; i++)
-        for (size_t k = 0; k < p->v[i]->n_memories; k++)
-            all[at++] = p->v[i]->memories[k];
+        for (size_t k = 0; k < page_at(p, i)->n_memories; k++)
+            all[at++] = page_at(p, i)->memories[k];
     int rc = cli_print_memories(all, total);
     free(all);
-    const char *next = p->v[p->n - 1]->next_page_token;
-    fflush(stdout); /* keep the table before the hint when both go to one place */
-    if (rc == CLI_EXIT_OK && next[0] != '\0')
-        fprintf(stderr, "more: mnemo list --page-token %s\n", next);
+    if (rc == CLI_EXIT_OK)
+        cli_pages_print_more(p, self);
     return rc;
 }
 
@@ -146,24 +114,22 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
 {
     list_args_t la;
     memset(&la, 0, sizeof(la));
-    pages_t pages = {NULL, 0};
-    int rc = parse(&la, ctx, self, argc, argv);
+    cli_pages_t pages = {NULL, 0, NULL};
+    int rc = cli_parse_args(&la, list_arg, ctx, self, options, argc, argv);
     if (rc != CLI_CONTINUE)
         goto done;
     rc = cli_connect(ctx);
     if (rc != CLI_EXIT_OK)
         goto done;
-    rc = fetch(&pages, ctx, &la);
+    rc = cli_pages_fetch(&pages, ctx, fetch_page, &la, la.page_token, la.all);
     if (rc != CLI_EXIT_OK)
         goto done;
     if (ctx->json)
-        print_json(&pages);
+        cli_pages_print_json(&pages, "memories", json_memories);
     else
-        rc = print_human(&pages);
+        rc = print_human(&pages, self);
 done:
-    for (size_t i = 0; i < pages.n; i++)
-        mnemo_client_free_message(pages.v[i]);
-    free(pages.v);
+    cli_pages_cleanup(&pages);
     cli_strv_cleanup(&la.tags);
     return rc;
 }

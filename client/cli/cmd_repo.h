@@ -3,11 +3,12 @@
  * what a command line means without a server.
  *
  * DESIGN: each parser follows the shape of the other commands': it scans
- * with args.h, handles the common options through cli_common_option, and
- * returns CLI_CONTINUE when the command should go on, or the exit code
- * (0 after --help, 2 after printing a usage error). `status` and `cancel`
- * take one NAME and parse with cli_parse_single. Part of mnemo_cli_core.
- * Threads: the CLI's one thread.
+ * with cli_parse_args, which hands the common options to
+ * cli_common_option, and returns CLI_CONTINUE when the command should go
+ * on, or the exit code (0 after --help, 2 after printing a usage error).
+ * `status` and `cancel` take one NAME and run through
+ * cli_run_sync_status_call. Part of mnemo_cli_core. Threads: the CLI's
+ * one thread.
  */
 #ifndef MNEMO_CLI_CMD_REPO_H
 #define MNEMO_CLI_CMD_REPO_H

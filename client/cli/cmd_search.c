@@ -37,26 +37,30 @@ typedef struct search_args {
     double min_score;
 } search_args_t;
 
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int search_arg(void *out, const cli_command_t *self, int id, const char *value)
+{
+    search_args_t *sa = out;
+    switch (id) {
+    case OPT_LIMIT:
+        if (cli_parse_int(&sa->limit, value, 0, INT32_MAX) != 0)
+            return cli_usage_error(self, "--limit: '%s' is not a number >= 0", value);
+        return CLI_CONTINUE;
+    case OPT_TAG:
+        return cli_strv_push(&sa->tags, value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
+    case OPT_MIN_SCORE:
+        if (cli_parse_double(&sa->min_score, value) != 0)
+            return cli_usage_error(self, "--min-score: '%s' is not a number", value);
+        return CLI_CONTINUE;
+    default: /* CLI_ARG_POSITIONAL: a word of the query */
+        return cli_strv_push(&sa->words, value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
+    }
+}
+
 static int parse(search_args_t *sa, cli_ctx_t *ctx, const cli_command_t *self, int argc,
                  char **argv)
 {
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL || id == OPT_TAG) {
-            cli_strv_t *l = id == OPT_TAG ? &sa->tags : &sa->words;
-            rc = cli_strv_push(l, a.value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
-        } else if (id == OPT_LIMIT) {
-            if (cli_parse_int(&sa->limit, a.value, 0, INT32_MAX) != 0)
-                rc = cli_usage_error(self, "--limit: '%s' is not a number >= 0", a.value);
-        } else if (id == OPT_MIN_SCORE) {
-            if (cli_parse_double(&sa->min_score, a.value) != 0)
-                rc = cli_usage_error(self, "--min-score: '%s' is not a number", a.value);
-        } else {
-            rc = cli_common_option(ctx, self, id, &a);
-        }
-    }
+    int rc = cli_parse_args(sa, search_arg, ctx, self, options, argc, argv);
     if (rc == CLI_CONTINUE && sa->words.n == 0)
         rc = cli_usage_error(self, "QUERY is missing");
     return rc;

@@ -1,9 +1,10 @@
 /* cmd_status.c - `mnemo status NAME`: the state of a repository's sync
  * (GetSyncStatus): the live one while it runs, else the last recorded.
  *
- * DESIGN: one call, printed as the labelled block of render_repo.h (or
- * its JSON object). The elapsed time of a running sync is measured up to
- * this machine's clock. Threads: the CLI's one thread.
+ * DESIGN: one call, made by cli_run_sync_status_call as for `cancel`,
+ * printed as the labelled block of render_repo.h (or its JSON object).
+ * The elapsed time of a running sync is measured up to this machine's
+ * clock. Threads: the CLI's one thread.
  */
 #include <time.h>
 
@@ -28,31 +29,22 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
+static int get_sync_status(Mnemo__V1__SyncStatus **out, mnemo_client_t *c, const char *name,
+                           mnemo_call_error_t *err)
 {
-    const char *name = NULL;
-    int rc = cli_parse_single(&name, "NAME", ctx, self, argc, argv);
-    if (rc != CLI_CONTINUE)
-        return rc;
-    rc = cli_connect(ctx);
-    if (rc != CLI_EXIT_OK)
-        return rc;
     Mnemo__V1__GetSyncStatusRequest req = MNEMO__V1__GET_SYNC_STATUS_REQUEST__INIT;
     req.repository_name = (char *)name;
-    Mnemo__V1__SyncStatus *st = NULL;
-    mnemo_call_error_t err;
-    if (mnemo_client_get_sync_status(&st, ctx->client, &req, &err) != 0)
-        return cli_call_failed(&err);
-    if (ctx->json) {
-        cli_json_t j;
-        cli_json_init(&j, stdout);
-        cli_json_sync_status(&j, st);
-        cli_json_finish(&j);
-    } else {
-        cli_print_sync_status(stdout, st, wall_ms());
-    }
-    mnemo_client_free_message(st);
-    return CLI_EXIT_OK;
+    return mnemo_client_get_sync_status(out, c, &req, err);
+}
+
+static void print_human(const Mnemo__V1__SyncStatus *st)
+{
+    cli_print_sync_status(stdout, st, wall_ms());
+}
+
+static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
+{
+    return cli_run_sync_status_call(ctx, self, argc, argv, get_sync_status, print_human);
 }
 
 const cli_command_t cli_cmd_status = {"status", "show a repository's sync state", usage, run};

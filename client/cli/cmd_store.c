@@ -48,25 +48,29 @@ static int add_meta(store_args_t *sa, const cli_command_t *self, const char *arg
     return CLI_CONTINUE;
 }
 
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int store_arg(void *out, const cli_command_t *self, int id, const char *value)
+{
+    store_args_t *sa = out;
+    switch (id) {
+    case OPT_TAG:
+        return cli_strv_push(&sa->tags, value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
+    case OPT_META:
+        return add_meta(sa, self, value);
+    case OPT_TYPE:
+        sa->type = value;
+        return CLI_CONTINUE;
+    default: /* CLI_ARG_POSITIONAL: the content */
+        if (sa->content != NULL)
+            return cli_usage_error(self, "one CONTENT only (quote text with spaces)");
+        sa->content = value;
+        return CLI_CONTINUE;
+    }
+}
+
 static int parse(store_args_t *sa, cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
 {
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL && sa->content != NULL)
-            rc = cli_usage_error(self, "one CONTENT only (quote text with spaces)");
-        else if (id == CLI_ARG_POSITIONAL)
-            sa->content = a.value;
-        else if (id == OPT_TAG)
-            rc = cli_strv_push(&sa->tags, a.value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
-        else if (id == OPT_META)
-            rc = add_meta(sa, self, a.value);
-        else if (id == OPT_TYPE)
-            sa->type = a.value;
-        else
-            rc = cli_common_option(ctx, self, id, &a);
-    }
+    int rc = cli_parse_args(sa, store_arg, ctx, self, options, argc, argv);
     if (rc == CLI_CONTINUE && sa->content == NULL)
         rc = cli_usage_error(self, "CONTENT is missing");
     return rc;

@@ -52,30 +52,35 @@ static const cli_option_t options[] = {{"--name", 1, OPT_NAME},
                                        {"-v", 0, OPT_VERBOSE},
                                        CLI_COMMON_OPTIONS};
 
-/* Handles one of the command's own options (not a positional). */
-static int sync_option(cli_sync_args_t *out, const cli_command_t *self, int id, const char *value)
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int sync_arg(void *out, const cli_command_t *self, int id, const char *value)
 {
+    cli_sync_args_t *sa = out;
     switch (id) {
+    case CLI_ARG_POSITIONAL:
+        if (sa->path == NULL && value[0] == '\0')
+            return cli_usage_error(self, "PATH is empty");
+        return cli_set_positional(&sa->path, self, value);
     case OPT_NAME:
         if (value[0] == '\0')
             return cli_usage_error(self, "--name: empty name");
-        out->name = value;
+        sa->name = value;
         return CLI_CONTINUE;
     case OPT_BACKGROUND:
-        out->background = 1;
+        sa->background = 1;
         return CLI_CONTINUE;
     case OPT_BATCH_SIZE:
-        if (cli_parse_int(&out->batch_size, value, 0, INT32_MAX) != 0)
+        if (cli_parse_int(&sa->batch_size, value, 0, INT32_MAX) != 0)
             return cli_usage_error(self, "--batch-size: '%s' is not a number >= 0", value);
         return CLI_CONTINUE;
     case OPT_FULL:
-        out->full = 1;
+        sa->full = 1;
         return CLI_CONTINUE;
     case OPT_DRY_RUN:
-        out->dry_run = 1;
+        sa->dry_run = 1;
         return CLI_CONTINUE;
     case OPT_VERBOSE:
-        out->verbose = 1;
+        sa->verbose = 1;
         return CLI_CONTINUE;
     default:
         return cli_usage_error(self, "unexpected option");
@@ -86,21 +91,7 @@ int cli_sync_parse(cli_sync_args_t *out, cli_ctx_t *ctx, const cli_command_t *se
                    char **argv)
 {
     memset(out, 0, sizeof(*out));
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL && out->path != NULL)
-            rc = cli_usage_error(self, "unexpected argument '%s'", a.value);
-        else if (id == CLI_ARG_POSITIONAL && a.value[0] == '\0')
-            rc = cli_usage_error(self, "PATH is empty");
-        else if (id == CLI_ARG_POSITIONAL)
-            out->path = a.value;
-        else if (id >= OPT_NAME && id <= OPT_VERBOSE)
-            rc = sync_option(out, self, id, a.value);
-        else
-            rc = cli_common_option(ctx, self, id, &a);
-    }
+    int rc = cli_parse_args(out, sync_arg, ctx, self, options, argc, argv);
     if (rc == CLI_CONTINUE && out->path == NULL)
         rc = cli_usage_error(self, "PATH is missing");
     return rc;

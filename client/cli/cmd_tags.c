@@ -29,23 +29,26 @@ typedef struct tags_args {
     int64_t limit;
 } tags_args_t;
 
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int tags_arg(void *out, const cli_command_t *self, int id, const char *value)
+{
+    tags_args_t *ta = out;
+    switch (id) {
+    case OPT_ALL:
+        ta->all = 1;
+        return CLI_CONTINUE;
+    case OPT_LIMIT:
+        if (cli_parse_int(&ta->limit, value, 0, INT32_MAX) != 0)
+            return cli_usage_error(self, "--limit: '%s' is not a number >= 0", value);
+        return CLI_CONTINUE;
+    default: /* CLI_ARG_POSITIONAL: a tag */
+        return cli_strv_push(&ta->tags, value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
+    }
+}
+
 static int parse(tags_args_t *ta, cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
 {
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL) {
-            rc = cli_strv_push(&ta->tags, a.value) == 0 ? CLI_CONTINUE : cli_out_of_memory();
-        } else if (id == OPT_ALL) {
-            ta->all = 1;
-        } else if (id == OPT_LIMIT) {
-            if (cli_parse_int(&ta->limit, a.value, 0, INT32_MAX) != 0)
-                rc = cli_usage_error(self, "--limit: '%s' is not a number >= 0", a.value);
-        } else {
-            rc = cli_common_option(ctx, self, id, &a);
-        }
-    }
+    int rc = cli_parse_args(ta, tags_arg, ctx, self, options, argc, argv);
     if (rc == CLI_CONTINUE && ta->tags.n == 0)
         rc = cli_usage_error(self, "TAG is missing");
     return rc;
@@ -90,10 +93,12 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
     tags_args_t ta;
     memset(&ta, 0, sizeof(ta));
     int rc = parse(&ta, ctx, self, argc, argv);
-    if (rc == CLI_CONTINUE)
-        rc = cli_connect(ctx);
+    if (rc != CLI_CONTINUE)
+        goto done;
+    rc = cli_connect(ctx);
     if (rc == CLI_EXIT_OK)
         rc = search_by_tag(ctx, &ta);
+done:
     cli_strv_cleanup(&ta.tags);
     return rc;
 }

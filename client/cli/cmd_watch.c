@@ -31,23 +31,24 @@ enum { OPT_VERBOSE = 1 };
 static const cli_option_t options[] = {
     {"--verbose", 0, OPT_VERBOSE}, {"-v", 0, OPT_VERBOSE}, CLI_COMMON_OPTIONS};
 
+/* Handles one of the command's own arguments (cli_arg_fn). */
+static int watch_arg(void *out, const cli_command_t *self, int id, const char *value)
+{
+    cli_watch_args_t *wa = out;
+    switch (id) {
+    case OPT_VERBOSE:
+        wa->verbose = 1;
+        return CLI_CONTINUE;
+    default: /* CLI_ARG_POSITIONAL: NAME */
+        return cli_set_positional(&wa->name, self, value);
+    }
+}
+
 int cli_watch_parse(cli_watch_args_t *out, cli_ctx_t *ctx, const cli_command_t *self, int argc,
                     char **argv)
 {
     memset(out, 0, sizeof(*out));
-    cli_args_t a;
-    cli_args_init(&a, argc, argv, options);
-    int id, rc = CLI_CONTINUE;
-    while (rc == CLI_CONTINUE && (id = cli_args_next(&a)) != CLI_ARG_END) {
-        if (id == CLI_ARG_POSITIONAL && out->name != NULL)
-            rc = cli_usage_error(self, "unexpected argument '%s'", a.value);
-        else if (id == CLI_ARG_POSITIONAL)
-            out->name = a.value;
-        else if (id == OPT_VERBOSE)
-            out->verbose = 1;
-        else
-            rc = cli_common_option(ctx, self, id, &a);
-    }
+    int rc = cli_parse_args(out, watch_arg, ctx, self, options, argc, argv);
     if (rc == CLI_CONTINUE && out->name == NULL)
         rc = cli_usage_error(self, "NAME is missing");
     return rc;

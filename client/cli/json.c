@@ -214,6 +214,12 @@ void cli_json_field_bool(cli_json_t *j, const char *key, int v)
     cli_json_bool(j, v);
 }
 
+void cli_json_field_time(cli_json_t *j, const char *key, int64_t ms)
+{
+    char buf[CLI_TIME_MAX];
+    cli_json_field_string(j, key, ms > 0 ? cli_format_time(buf, ms) : NULL);
+}
+
 void cli_json_finish(cli_json_t *j)
 {
     assert(j->depth == 0 && !j->after_key);

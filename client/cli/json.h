@@ -48,6 +48,10 @@ void cli_json_field_int(cli_json_t *j, const char *key, int64_t v);
 void cli_json_field_double(cli_json_t *j, const char *key, double v);
 void cli_json_field_bool(cli_json_t *j, const char *key, int v);
 
+/* Key and ms (milliseconds since the Unix epoch) as an ISO-8601 string
+ * (cli_format_time); null when ms is not positive (unset). */
+void cli_json_field_time(cli_json_t *j, const char *key, int64_t ms);
+
 /* Ends the document (every container must be closed): writes a newline and
  * flushes. */
 void cli_json_finish(cli_json_t *j);

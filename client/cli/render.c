@@ -16,12 +16,6 @@
 #define SCORE_WIDTH   8
 #define TIME_WIDTH    24 /* "2024-05-01T12:34:56.789Z" */
 
-static void json_time(cli_json_t *j, const char *key, int64_t ms)
-{
-    char buf[CLI_TIME_MAX];
-    cli_json_field_string(j, key, ms > 0 ? cli_format_time(buf, ms) : NULL);
-}
-
 void cli_json_memory(cli_json_t *j, const Mnemo__V1__Memory *m)
 {
     cli_json_begin_object(j);
@@ -40,8 +34,8 @@ void cli_json_memory(cli_json_t *j, const Mnemo__V1__Memory *m)
     cli_json_field_string(j, "memory_type", m->memory_type);
     cli_json_field_int(j, "created_at_ms", m->created_at_ms);
     cli_json_field_int(j, "updated_at_ms", m->updated_at_ms);
-    json_time(j, "created_at", m->created_at_ms);
-    json_time(j, "updated_at", m->updated_at_ms);
+    cli_json_field_time(j, "created_at", m->created_at_ms);
+    cli_json_field_time(j, "updated_at", m->updated_at_ms);
     cli_json_end_object(j);
 }
 

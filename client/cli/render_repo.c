@@ -65,12 +65,6 @@ cli_progress_view_t cli_sync_view(const Mnemo__V1__SyncStatus *s, double rate, c
     return v;
 }
 
-static void json_time(cli_json_t *j, const char *key, int64_t ms)
-{
-    char buf[CLI_TIME_MAX];
-    cli_json_field_string(j, key, ms > 0 ? cli_format_time(buf, ms) : NULL);
-}
-
 static void json_progress(cli_json_t *j, const Mnemo__V1__SyncProgress *p)
 {
     if (p == NULL) {
@@ -109,8 +103,8 @@ void cli_json_sync_status(cli_json_t *j, const Mnemo__V1__SyncStatus *s)
     json_progress(j, s->progress);
     cli_json_field_int(j, "started_at_ms", s->started_at_ms);
     cli_json_field_int(j, "finished_at_ms", s->finished_at_ms);
-    json_time(j, "started_at", s->started_at_ms);
-    json_time(j, "finished_at", s->finished_at_ms);
+    cli_json_field_time(j, "started_at", s->started_at_ms);
+    cli_json_field_time(j, "finished_at", s->finished_at_ms);
     cli_json_field_string(j, "error", s->error);
     cli_json_field_bool(j, "background", s->background);
     cli_json_end_object(j);
@@ -230,7 +224,7 @@ void cli_json_repository(cli_json_t *j, const Mnemo__V1__Repository *r)
     cli_json_field_int(j, "file_count", r->file_count);
     cli_json_field_int(j, "chunk_count", r->chunk_count);
     cli_json_field_int(j, "last_synced_at_ms", r->last_synced_at_ms);
-    json_time(j, "last_synced_at", r->last_synced_at_ms);
+    cli_json_field_time(j, "last_synced_at", r->last_synced_at_ms);
     if (state != NULL)
         cli_json_field_string(j, "last_state", state);
     else

@@ -88,6 +88,17 @@ grpc_call *mnemo_call_create(mnemo_client_t *c, grpc_completion_queue *cq, const
                                     grpc_slice_from_static_string(path), NULL, deadline, NULL);
 }
 
+const ProtobufCMethodDescriptor *mnemo_call_method(char path[MNEMO_METHOD_PATH_MAX],
+                                                   const ProtobufCServiceDescriptor *svc,
+                                                   unsigned method, const ProtobufCMessage *req)
+{
+    assert(svc != NULL && req != NULL && method < svc->n_methods);
+    const ProtobufCMethodDescriptor *m = &svc->methods[method];
+    assert(req->descriptor == m->input);
+    mnemo_method_path(path, svc, method);
+    return m;
+}
+
 /* Copies text into err->message, cut at a UTF-8 boundary if it is long. */
 static void set_message(mnemo_call_error_t *err, const char *text)
 {
@@ -224,12 +235,9 @@ int mnemo_client_call(ProtobufCMessage **out, mnemo_client_t *c,
                       const ProtobufCServiceDescriptor *svc, unsigned method,
                       const ProtobufCMessage *req, mnemo_call_error_t *err)
 {
-    assert(c != NULL && svc != NULL && req != NULL && method < svc->n_methods);
-    const ProtobufCMethodDescriptor *m = &svc->methods[method];
-    assert(req->descriptor == m->input);
+    assert(c != NULL);
     char path[MNEMO_METHOD_PATH_MAX];
-    mnemo_method_path(path, svc, method);
-
+    const ProtobufCMethodDescriptor *m = mnemo_call_method(path, svc, method, req);
     grpc_byte_buffer *request = mnemo_codec_encode(req);
     int rc = unary_call(out, c, path, request, m->output, err);
     mnemo_buffer_free(request);

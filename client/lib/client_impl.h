@@ -17,6 +17,7 @@
 #include <grpc/grpc.h>
 
 #include "mnemo/client.h"
+#include "mnemo/codec.h"
 
 struct mnemo_client {
     grpc_channel *channel;       /* owned; destroyed by mnemo_client_close */
@@ -42,6 +43,13 @@ void mnemo_recv_cleanup(mnemo_recv_t *r);
 /* Destroys a byte buffer (NULL: no-op): the library's one caller of
  * grpc_byte_buffer_destroy. */
 void mnemo_buffer_free(grpc_byte_buffer *buf);
+
+/* The method a call of svc's method number `method` with req goes to:
+ * asserts that req is that method's input type, writes the method's path
+ * ("/package.Service/Method") into path and returns its descriptor. */
+const ProtobufCMethodDescriptor *mnemo_call_method(char path[MNEMO_METHOD_PATH_MAX],
+                                                   const ProtobufCServiceDescriptor *svc,
+                                                   unsigned method, const ProtobufCMessage *req);
 
 /* A new call of path on c's channel, bound to cq, with c's current default
  * deadline. NULL when gRPC refuses to create it. */

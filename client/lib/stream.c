@@ -69,12 +69,9 @@ int mnemo_stream_open(mnemo_stream_t **out, mnemo_client_t *c,
                       const ProtobufCServiceDescriptor *svc, unsigned method,
                       const ProtobufCMessage *req, mnemo_call_error_t *err)
 {
-    assert(c != NULL && svc != NULL && req != NULL && method < svc->n_methods);
-    const ProtobufCMethodDescriptor *m = &svc->methods[method];
-    assert(req->descriptor == m->input);
+    assert(c != NULL);
     char path[MNEMO_METHOD_PATH_MAX];
-    mnemo_method_path(path, svc, method);
-
+    const ProtobufCMethodDescriptor *m = mnemo_call_method(path, svc, method, req);
     mnemo_stream_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return mnemo_call_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");

@@ -1,7 +1,8 @@
 /* test_cli.c - unit tests of the mnemo CLI's pure parts (mnemo_cli_core:
- * args.c, format.c, json.c, render.c, render_repo.c, progress.c, and the
- * argument parsers of the repository commands) and of the libmnemo lookups
- * that need no server. No sockets: nothing here opens a connection.
+ * args.c, format.c, json.c, render.c, render_repo.c, progress.c, the
+ * argument scanning of cli.c, the pager of pages.c over a fake List call,
+ * the argument parsers of the commands) and of the libmnemo lookups that
+ * need no server. No sockets: nothing here opens a connection.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include "format.h"
 #include "json.h"
 #include "mnemo/client.h"
+#include "pages.h"
 #include "progress.h"
 #include "render.h"
 #include "render_repo.h"
@@ -450,6 +452,24 @@ static void test_cli__json_memory_uses_proto_names_and_iso_times(void)
                                 "\"memory_type\":\"note\",\"created_at_ms\":1700000000123,"
                                 "\"updated_at_ms\":0,\"created_at\":\"2023-11-14T22:13:20.123Z\","
                                 "\"updated_at\":null}\n");
+    free(out);
+}
+
+static void test_cli__json_field_time_is_iso8601_or_null(void)
+{
+    capture_t c;
+    capture_begin(&c);
+    cli_json_t j;
+    cli_json_init(&j, c.f);
+    cli_json_begin_object(&j);
+    cli_json_field_time(&j, "set", 1700000000123LL);
+    cli_json_field_time(&j, "zero", 0);
+    cli_json_field_time(&j, "negative", -5);
+    cli_json_end_object(&j);
+    cli_json_finish(&j);
+    char *out = capture_end(&c);
+    CU_ASSERT_STRING_EQUAL(out, "{\"set\":\"2023-11-14T22:13:20.123Z\",\"zero\":null,"
+                                "\"negative\":null}\n");
     free(out);
 }
 
@@ -1017,6 +1037,191 @@ static void test_cli__repo_commands_reject_bad_command_lines(void)
     CU_ASSERT_PTR_NULL(ctx.client);
 }
 
+/* ---- cli.c: scanning a command's arguments, --help -------------------- */
+
+enum { OWN_TAG = 1, OWN_STOP };
+static const cli_option_t own_options[] = {
+    {"--tag", 1, OWN_TAG}, {"--stop", 0, OWN_STOP}, CLI_COMMON_OPTIONS};
+
+/* What own_arg saw, in order. */
+typedef struct seen {
+    int ids[8];
+    const char *values[8];
+    int n;
+} seen_t;
+
+static int own_arg(void *out, const cli_command_t *cmd, int id, const char *value)
+{
+    seen_t *s = out;
+    (void)cmd;
+    if (id == OWN_STOP)
+        return CLI_EXIT_USAGE;
+    s->ids[s->n] = id;
+    s->values[s->n++] = value;
+    return CLI_CONTINUE;
+}
+
+static void test_cli__parse_args_hands_own_arguments_to_the_command(void)
+{
+    char *argv[] = {"get", "a", "--tag", "t", "--json", "--timeout=5", "b", NULL};
+    cli_ctx_t ctx = {0};
+    seen_t s = {0};
+    CU_ASSERT_EQUAL(cli_parse_args(&s, own_arg, &ctx, &cli_cmd_get, own_options, ARGC(argv), argv),
+                    CLI_CONTINUE);
+    CU_ASSERT_EQUAL_FATAL(s.n, 3);
+    CU_ASSERT(s.ids[0] == CLI_ARG_POSITIONAL && strcmp(s.values[0], "a") == 0);
+    CU_ASSERT(s.ids[1] == OWN_TAG && strcmp(s.values[1], "t") == 0);
+    CU_ASSERT(s.ids[2] == CLI_ARG_POSITIONAL && strcmp(s.values[2], "b") == 0);
+    CU_ASSERT(ctx.json);
+    CU_ASSERT_EQUAL(ctx.timeout_ms, 5);
+}
+
+static void test_cli__parse_args_stops_at_the_first_failure(void)
+{
+    char *stop[] = {"get", "a", "--stop", "b", NULL};
+    char *unknown[] = {"get", "--nope", "b", NULL};
+    char *help[] = {"get", "-h", "b", NULL};
+    cli_ctx_t ctx = {0};
+    seen_t s1 = {0}, s2 = {0}, s3 = {0};
+    quiet_t q;
+    quiet_begin(&q);
+    int rc[3] = {
+        cli_parse_args(&s1, own_arg, &ctx, &cli_cmd_get, own_options, ARGC(stop), stop),
+        cli_parse_args(&s2, own_arg, &ctx, &cli_cmd_get, own_options, ARGC(unknown), unknown),
+        cli_parse_args(&s3, own_arg, &ctx, &cli_cmd_get, own_options, ARGC(help), help),
+    };
+    quiet_end(&q);
+    CU_ASSERT_EQUAL(rc[0], CLI_EXIT_USAGE);
+    CU_ASSERT_EQUAL(s1.n, 1);
+    CU_ASSERT_EQUAL(rc[1], CLI_EXIT_USAGE);
+    CU_ASSERT_EQUAL(s2.n, 0);
+    CU_ASSERT_EQUAL(rc[2], CLI_EXIT_OK);
+    CU_ASSERT_EQUAL(s3.n, 0);
+}
+
+static void test_cli__parse_single_takes_one_positional(void)
+{
+    char *one[] = {"get", "id", NULL};
+    char *two[] = {"get", "id", "more", NULL};
+    char *none[] = {"health", NULL};
+    cli_ctx_t ctx = {0};
+    const char *id = NULL;
+    CU_ASSERT_EQUAL(cli_parse_single(&id, "ID", &ctx, &cli_cmd_get, ARGC(one), one), CLI_CONTINUE);
+    CU_ASSERT_STRING_EQUAL(id, "id");
+    CU_ASSERT_EQUAL(cli_parse_single(&id, NULL, &ctx, &cli_cmd_health, ARGC(none), none),
+                    CLI_CONTINUE);
+    CU_ASSERT_PTR_NULL(id);
+    quiet_t q;
+    quiet_begin(&q);
+    int rc[2] = {
+        cli_parse_single(&id, "ID", &ctx, &cli_cmd_get, ARGC(two), two),
+        cli_parse_single(&id, "ID", &ctx, &cli_cmd_get, ARGC(none), none),
+    };
+    quiet_end(&q);
+    CU_ASSERT_EQUAL(rc[0], CLI_EXIT_USAGE);
+    CU_ASSERT_EQUAL(rc[1], CLI_EXIT_USAGE);
+}
+
+static void test_cli__every_command_help_exits_0_without_connecting(void)
+{
+    const cli_command_t *const commands[] = {
+        &cli_cmd_store,  &cli_cmd_get,    &cli_cmd_delete, &cli_cmd_list,   &cli_cmd_search,
+        &cli_cmd_tags,   &cli_cmd_health, &cli_cmd_sync,   &cli_cmd_status, &cli_cmd_watch,
+        &cli_cmd_cancel, &cli_cmd_repos,  &cli_cmd_code,
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        const cli_command_t *cmd = commands[i];
+        char *help[] = {(char *)cmd->name, "--help", NULL};
+        char *h[] = {(char *)cmd->name, "--json", "-h", NULL};
+        cli_ctx_t ctx = {0};
+        quiet_t q;
+        quiet_begin(&q);
+        int rc[2] = {cmd->run(&ctx, cmd, ARGC(help), help), cmd->run(&ctx, cmd, ARGC(h), h)};
+        quiet_end(&q);
+        CU_ASSERT_EQUAL(rc[0], CLI_EXIT_OK);
+        CU_ASSERT_EQUAL(rc[1], CLI_EXIT_OK);
+        CU_ASSERT_PTR_NULL(ctx.client);
+    }
+}
+
+/* ---- pages.c over a fake List call ----------------------------------- */
+
+/* The listing fake_page serves: the page at tokens[i] names next[i]. */
+typedef struct fake_listing {
+    const char *tokens[4];
+    const char *next[4];
+    int *calls; /* counts the pages asked for */
+} fake_listing_t;
+
+static int fake_page(ProtobufCMessage **out, const char **next_page_token, mnemo_client_t *c,
+                     const void *arg, const char *page_token, mnemo_call_error_t *err)
+{
+    const fake_listing_t *l = arg;
+    (void)c;
+    (*l->calls)++;
+    for (int i = 0; i < 4 && l->tokens[i] != NULL; i++) {
+        if (strcmp(l->tokens[i], page_token) != 0)
+            continue;
+        /* A heap message, as the client library hands out. */
+        Mnemo__V1__ListRepositoriesResponse resp = MNEMO__V1__LIST_REPOSITORIES_RESPONSE__INIT;
+        resp.next_page_token = (char *)l->next[i];
+        uint8_t buf[64];
+        size_t len = mnemo__v1__list_repositories_response__pack(&resp, buf);
+        Mnemo__V1__ListRepositoriesResponse *copy =
+            mnemo__v1__list_repositories_response__unpack(NULL, len, buf);
+        *out = &copy->base;
+        *next_page_token = copy->next_page_token;
+        return GRPC_STATUS_OK;
+    }
+    memset(err, 0, sizeof(*err));
+    err->code = GRPC_STATUS_INVALID_ARGUMENT;
+    snprintf(err->message, sizeof(err->message), "page_token: unknown");
+    return err->code;
+}
+
+static void test_cli__pages_fetch_follows_tokens_with_all(void)
+{
+    int calls = 0;
+    fake_listing_t l = {{"", "p2", "p3", NULL}, {"p2", "p3", "", NULL}, &calls};
+    cli_ctx_t ctx = {0};
+    cli_pages_t p = {0};
+    CU_ASSERT_EQUAL(cli_pages_fetch(&p, &ctx, fake_page, &l, NULL, 0), CLI_EXIT_OK);
+    CU_ASSERT_EQUAL(p.n, 1);
+    CU_ASSERT_STRING_EQUAL(p.next_page_token, "p2");
+    cli_pages_cleanup(&p);
+    CU_ASSERT_EQUAL(cli_pages_fetch(&p, &ctx, fake_page, &l, "p2", 1), CLI_EXIT_OK);
+    CU_ASSERT_EQUAL(p.n, 2);
+    CU_ASSERT_STRING_EQUAL(p.next_page_token, "");
+    cli_pages_cleanup(&p);
+    CU_ASSERT_EQUAL(cli_pages_fetch(&p, &ctx, fake_page, &l, NULL, 1), CLI_EXIT_OK);
+    CU_ASSERT_EQUAL(p.n, 3);
+    cli_pages_cleanup(&p);
+    CU_ASSERT_EQUAL(calls, 6);
+}
+
+static void test_cli__pages_fetch_stops_on_a_repeated_token_or_an_error(void)
+{
+    int loop_calls = 0, broken_calls = 0;
+    fake_listing_t loop = {{"", "x", NULL}, {"x", "x", NULL}, &loop_calls};
+    fake_listing_t broken = {{"", NULL}, {"gone", NULL}, &broken_calls};
+    cli_ctx_t ctx = {0};
+    cli_pages_t p1 = {0}, p2 = {0};
+    quiet_t q;
+    quiet_begin(&q);
+    int rc[2] = {
+        cli_pages_fetch(&p1, &ctx, fake_page, &loop, NULL, 1),
+        cli_pages_fetch(&p2, &ctx, fake_page, &broken, NULL, 1),
+    };
+    quiet_end(&q);
+    CU_ASSERT_EQUAL(rc[0], CLI_EXIT_SERVER);
+    CU_ASSERT_EQUAL(loop_calls, 2);
+    CU_ASSERT_EQUAL(rc[1], CLI_EXIT_SERVER);
+    CU_ASSERT_EQUAL(broken_calls, 2);
+    CU_ASSERT_EQUAL(p2.n, 1);
+    cli_pages_cleanup(&p1);
+    cli_pages_cleanup(&p2);
+}
+
 /* ---- libmnemo lookups (no connection) -------------------------------- */
 
 static void test_cli__client_names_codes_and_serving_states(void)
@@ -1081,6 +1286,7 @@ int main(void)
     MNEMO_TEST(s, test_cli__json_doubles_round_trip_and_non_finite_is_null);
     MNEMO_TEST(s, test_cli__json_many_members_keep_their_commas);
     MNEMO_TEST(s, test_cli__json_memory_uses_proto_names_and_iso_times);
+    MNEMO_TEST(s, test_cli__json_field_time_is_iso8601_or_null);
     MNEMO_TEST(s, test_cli__memory_table_aligns_columns);
     MNEMO_TEST(s, test_cli__memory_block_shows_every_field);
     MNEMO_TEST(s, test_cli__print_text_masks_terminal_controls);
@@ -1105,6 +1311,12 @@ int main(void)
     MNEMO_TEST(s, test_cli__sync_parse_rejects_bad_command_lines);
     MNEMO_TEST(s, test_cli__watch_repos_and_code_parse);
     MNEMO_TEST(s, test_cli__repo_commands_reject_bad_command_lines);
+    MNEMO_TEST(s, test_cli__parse_args_hands_own_arguments_to_the_command);
+    MNEMO_TEST(s, test_cli__parse_args_stops_at_the_first_failure);
+    MNEMO_TEST(s, test_cli__parse_single_takes_one_positional);
+    MNEMO_TEST(s, test_cli__every_command_help_exits_0_without_connecting);
+    MNEMO_TEST(s, test_cli__pages_fetch_follows_tokens_with_all);
+    MNEMO_TEST(s, test_cli__pages_fetch_stops_on_a_repeated_token_or_an_error);
     MNEMO_TEST(s, test_cli__client_names_codes_and_serving_states);
     MNEMO_TEST(s, test_cli__client_open_rejects_bad_arguments);
     return mnemo_test_run();
