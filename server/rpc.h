@@ -2,10 +2,13 @@
  * handed to every handler, the method tables, and request validation.
  *
  * DESIGN: an rpc_* handler reads top to bottom: validate the decoded request
- * (every failure names the field), take the read side of app->lock, call the
- * domain, drop the lock, encode and reply. The write side of app->lock is
- * for a sync's batch commit only. Handlers run on CQ threads and must not
- * block beyond one storage operation.
+ * (every failure names the field), call the domain, encode and reply.
+ * Memories and the code index live in two LevelDB stores under the data
+ * dir, so a sync's bulk writes and compactions never queue in front of a
+ * memory store's fsync. Code-index readers take the read side of app->lock;
+ * a sync's batch commit and DeleteRepository take the write side; memory
+ * RPCs take neither, so a running sync never delays them on a lock. Handlers
+ * run on CQ threads and must not block beyond one storage operation.
  */
 #ifndef MNEMO_RPC_H
 #define MNEMO_RPC_H
@@ -26,15 +29,18 @@ typedef struct mnemo_health mnemo_health_t;
 
 typedef struct mnemo_app {
     const mnemo_config_t *cfg;
-    mnemo_store_t *store;
+    mnemo_store_t *memory_store; /* <data-dir>/memories */
+    mnemo_store_t *code_store;   /* <data-dir>/code */
     mnemo_memories_t *memories;
     mnemo_health_t *health;
     mnemo_repos_t *repos;
     mnemo_syncs_t *syncs;
     char **roots; /* canonical allowed roots */
     size_t n_roots;
-    char *data_dir;        /* canonical; never synced */
-    pthread_rwlock_t lock; /* read: request handlers; write: sync batch commit */
+    char *data_dir; /* canonical; never synced */
+    /* Orders readers of the code index (SearchCode, ListRepositories, sync
+     * status) against a sync's batch commit and DeleteRepository. */
+    pthread_rwlock_t lock;
 } mnemo_app_t;
 
 /* Method tables, one per service; each ends with a row whose name is NULL. */
@@ -74,6 +80,10 @@ mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max
  * most limits->max_tag_bytes, named field[i]. */
 mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,
                                     const mnemo_limits_t *limits, mnemo_err_t *err);
+
+/* True once either store refused a write (the server then reports
+ * NOT_SERVING). */
+bool mnemo_app_store_failed(const mnemo_app_t *app);
 
 /* Ends call with st: turns a storage failure into NOT_SERVING health first. */
 void mnemo_rpc_fail(mnemo_app_t *app, mnemo_call_t *call, mnemo_status_t st,

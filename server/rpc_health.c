@@ -112,7 +112,7 @@ static void check(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
     pthread_mutex_lock(&app->health->mu);
     resp.status = status_locked(app->health);
     pthread_mutex_unlock(&app->health->mu);
-    if (mnemo_store_failed(app->store))
+    if (mnemo_app_store_failed(app))
         resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     mnemo_call_reply(call, &resp.base);
 }

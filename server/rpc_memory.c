@@ -3,7 +3,9 @@
  *
  * DESIGN: requests arrive decoded (call.c); each handler validates every
  * field against the configured limits (messages name the field), calls the
- * memory store under the read side of app->lock and answers. Responses
+ * memory store and answers. Memories live in their own store, apart from
+ * the code index: no lock or LevelDB writer queue of a running sync is on
+ * their path (see rpc.h). Responses
  * point into the domain objects (no string copies); they are packed by
  * mnemo_call_reply before the domain objects are freed.
  *
@@ -165,9 +167,7 @@ static void store_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *
     };
     mnemo_memory_t *m = NULL;
     bool created = false;
-    pthread_rwlock_rdlock(&app->lock);
     st = mnemo_memories_put(app->memories, &m, &created, &in, mnemo_now_ms(), &err);
-    pthread_rwlock_unlock(&app->lock);
     free(keys);
     free(values);
     if (st != MNEMO_OK) {
@@ -193,9 +193,7 @@ static void get_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
     mnemo_memory_t *m = NULL;
     mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", 64, false, &err);
     if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
         st = mnemo_memories_get(app->memories, &m, req->id, &err);
-        pthread_rwlock_unlock(&app->lock);
     }
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
@@ -213,9 +211,7 @@ static void delete_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     bool deleted = false;
     mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", 64, false, &err);
     if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
         st = mnemo_memories_delete(app->memories, &deleted, req->id, &err);
-        pthread_rwlock_unlock(&app->lock);
     }
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
@@ -241,10 +237,8 @@ static void list_memories(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     if (st == MNEMO_OK)
         st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, &err);
     if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
         st = mnemo_memories_list(app->memories, &list, page_size, req->page_token,
                                  (const char *const *)req->tags, req->n_tags, &err);
-        pthread_rwlock_unlock(&app->lock);
     }
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
@@ -285,11 +279,9 @@ static void retrieve_memory(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_memory_list_t list = {0};
     mnemo_status_t st = check_retrieve(req, &app->cfg->limits, &limit, &err);
     if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
         st = mnemo_memories_retrieve(app->memories, &list, req->query, strlen(req->query), limit,
                                      (const char *const *)req->tags, req->n_tags, req->min_score,
                                      &err);
-        pthread_rwlock_unlock(&app->lock);
     }
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
@@ -331,10 +323,8 @@ static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void 
         st = mnemo_rpc_check_count(&limit, req->limit, "limit", lim->default_limit, lim->max_limit,
                                    &err);
     if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
         st = mnemo_memories_by_tag(app->memories, &list, (const char *const *)req->tags,
                                    req->n_tags, req->match_all, limit, &err);
-        pthread_rwlock_unlock(&app->lock);
     }
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);

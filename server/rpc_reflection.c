@@ -83,7 +83,9 @@ static bool message_defines(const Google__Protobuf__DescriptorProto *m, const ch
     if (depth > 32)
         return false;
     char inner[512];
-    snprintf(inner, sizeof inner, "%s%s%s", scope, scope[0] ? "." : "", m->name);
+    if (snprintf(inner, sizeof inner, "%s%s%s", scope, scope[0] ? "." : "", m->name) >=
+        (int)sizeof inner)
+        return false; /* longer than any name mnemod serves */
     for (size_t i = 0; i < m->n_enum_type; i++)
         if (names(symbol, inner, m->enum_type[i]->name))
             return true;
@@ -105,7 +107,9 @@ static bool file_defines(const Google__Protobuf__FileDescriptorProto *f, const c
     for (size_t i = 0; i < f->n_service; i++) {
         const Google__Protobuf__ServiceDescriptorProto *s = f->service[i];
         char scope[512];
-        snprintf(scope, sizeof scope, "%s%s%s", pkg, pkg[0] ? "." : "", s->name);
+        if (snprintf(scope, sizeof scope, "%s%s%s", pkg, pkg[0] ? "." : "", s->name) >=
+            (int)sizeof scope)
+            continue;
         if (names(symbol, pkg, s->name))
             return true;
         for (size_t j = 0; j < s->n_method; j++)

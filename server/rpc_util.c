@@ -69,9 +69,14 @@ mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *fie
     return MNEMO_OK;
 }
 
+bool mnemo_app_store_failed(const mnemo_app_t *app)
+{
+    return mnemo_store_failed(app->memory_store) || mnemo_store_failed(app->code_store);
+}
+
 void mnemo_rpc_fail(mnemo_app_t *app, mnemo_call_t *call, mnemo_status_t st, const mnemo_err_t *err)
 {
-    if (mnemo_store_failed(app->store))
+    if (mnemo_app_store_failed(app))
         mnemo_health_set_serving(app->health, false);
     mnemo_call_finish(call, st, err != NULL && err->msg[0] != '\0' ? err->msg : NULL);
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -209,17 +210,32 @@ static mnemo_status_t resolve_roots(mnemo_server_t *srv, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
+/* Opens <data-dir>/<name> (creating the data dir first if needed). */
+static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, const char *name,
+                                 mnemo_err_t *err)
+{
+    if (mkdir(data_dir, 0755) != 0 && errno != EEXIST)
+        return mnemo_err_set(err, MNEMO_EIO, "--data-dir: cannot create %s: %s", data_dir,
+                             strerror(errno));
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", data_dir, name) >= (int)sizeof path)
+        return mnemo_err_set(err, MNEMO_EINVAL, "--data-dir: path too long");
+    return mnemo_store_open(out, path, NULL, err);
+}
+
 static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
 {
-    mnemo_status_t st = mnemo_store_open(&srv->app.store, srv->cfg->data_dir, NULL, err);
+    mnemo_status_t st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", err);
+    if (st == MNEMO_OK)
+        st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", err);
     if (st == MNEMO_OK)
         st = resolve_roots(srv, err);
     if (st != MNEMO_OK)
         return st;
     mnemo_memories_options_t mopts = {.sync_writes = srv->cfg->sync_writes};
-    st = mnemo_memories_open(&srv->app.memories, srv->app.store, &mopts, err);
+    st = mnemo_memories_open(&srv->app.memories, srv->app.memory_store, &mopts, err);
     if (st == MNEMO_OK)
-        st = mnemo_repos_open(&srv->app.repos, srv->app.store, err);
+        st = mnemo_repos_open(&srv->app.repos, srv->app.code_store, err);
     if (st != MNEMO_OK)
         return st;
     srv->app.cfg = srv->cfg;
@@ -359,6 +375,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
     free(srv->app.data_dir);
     mnemo_repos_close(srv->app.repos);
     mnemo_memories_close(srv->app.memories);
-    mnemo_store_close(srv->app.store);
+    mnemo_store_close(srv->app.code_store);
+    mnemo_store_close(srv->app.memory_store);
     free(srv);
 }
