@@ -163,8 +163,10 @@ int bench_fig_unary(const bench_opts_t *o);       /* 3 */
 int bench_fig_code(const bench_opts_t *o);        /* 4, 5, 6 */
 int bench_fig_during_sync(const bench_opts_t *o); /* 7 */
 
-/* The in-process mnemo memory store of every entry, built by `retrieve`
- * and reused by `during-sync`: work/mem-mnemo. */
-#define BENCH_MEM_DIR "mem-mnemo"
+/* A mnemod data dir holding every entry, built in-process by `retrieve`
+ * and reused by `during-sync`: work/mem-mnemo. mnemod keeps its memories
+ * in the data dir's memories/ store, so the in-process store opens that. */
+#define BENCH_MEM_DIR   "mem-mnemo"
+#define BENCH_MEM_STORE BENCH_MEM_DIR "/memories"
 
 #endif

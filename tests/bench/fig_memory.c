@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -234,8 +235,12 @@ int bench_fig_store(const bench_opts_t *o)
 static int build_mem_store(const bench_opts_t *o, const bench_corpus_t *c)
 {
     bench_pathbuf_t pb;
-    const char *dir = bench_path(&pb, o->work, BENCH_MEM_DIR);
-    bench_rmtree(dir);
+    bench_rmtree(bench_path(&pb, o->work, BENCH_MEM_DIR));
+    if (mkdir(bench_path(&pb, o->work, BENCH_MEM_DIR), 0755) != 0) {
+        perror("bench: mkdir");
+        return -1;
+    }
+    const char *dir = bench_path(&pb, o->work, BENCH_MEM_STORE);
     double t0 = bench_now();
     mnemo_store_t *store = NULL;
     mnemo_memories_t *mem = NULL;
@@ -325,6 +330,12 @@ static double query_passes(const retriever_t *rt, engine_t e, const bench_corpus
             total_hits += hits;
         }
     }
+    /* Every query is made of words of an entry: no hit at all means the
+     * engine looked at an empty store, and its timings would be a lie. */
+    if (total_hits == 0 && c->n_queries > 0) {
+        fprintf(stderr, "bench: no query found anything: is the store empty?\n");
+        return -1;
+    }
     return (double)total_hits / (double)(passes * (int)c->n_queries);
 }
 
@@ -351,7 +362,7 @@ static int timed_round(const bench_opts_t *o, const retriever_t *rt, engine_t e,
 static int retrieve_in_process(const bench_opts_t *o, const bench_corpus_t *c, retriever_t *rt)
 {
     bench_pathbuf_t pb;
-    const char *dir = bench_path(&pb, o->work, BENCH_MEM_DIR);
+    const char *dir = bench_path(&pb, o->work, BENCH_MEM_STORE);
     mnemo_store_t *store = NULL;
     mnemo_err_t err;
     if (mnemo_store_open(&store, dir, NULL, &err) != MNEMO_OK ||
