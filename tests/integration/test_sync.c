@@ -140,6 +140,22 @@ static const char *const big_skips[][2] = {
 };
 #define N_BIG_SKIPS (sizeof big_skips / sizeof big_skips[0])
 
+/* root/rel, made with its parents. */
+static void mkdir_under(const char *root, const char *rel)
+{
+    char *p = pathf("%s/%s", root, rel);
+    mkdir_p(p);
+    free(p);
+}
+
+/* root/rel holding text. */
+static void write_under(const char *root, const char *rel, const char *text)
+{
+    char *p = pathf("%s/%s", root, rel);
+    write_text(p, text);
+    free(p);
+}
+
 /* BIG_FILES sources in src/dNN/, plus everything a sync must pass over:
  * a .gitignored dir and file, .git, a binary file, symlinks out of the
  * root (to a file and a dir holding searchable words), a FIFO. Each of
@@ -157,32 +173,16 @@ static char *make_big_tree(void)
         }
         free(dir);
     }
-    char *p = pathf("%s/.gitignore", root);
-    write_text(p, "build/\n*.log\n");
-    free(p);
-    p = pathf("%s/build/sub", root);
-    mkdir_p(p);
-    free(p);
-    p = pathf("%s/build/sub/gen.c", root);
-    write_text(p, "int bigignoredbuildq;\n");
-    free(p);
-    p = pathf("%s/debug.log", root);
-    write_text(p, "bigignoredlogq\n");
-    free(p);
-    p = pathf("%s/.git/objects/aa", root);
-    mkdir_p(p);
-    free(p);
-    p = pathf("%s/.git/config", root);
-    write_text(p, "[core]\n\tbiggitmetaq = true\n");
-    free(p);
-    p = pathf("%s/.git/HEAD", root);
-    write_text(p, "ref: refs/heads/main\n");
-    free(p);
-    p = pathf("%s/assets", root);
-    mkdir_p(p);
-    free(p);
+    write_under(root, ".gitignore", "build/\n*.log\n");
+    mkdir_under(root, "build/sub");
+    write_under(root, "build/sub/gen.c", "int bigignoredbuildq;\n");
+    write_under(root, "debug.log", "bigignoredlogq\n");
+    mkdir_under(root, ".git/objects/aa");
+    write_under(root, ".git/config", "[core]\n\tbiggitmetaq = true\n");
+    write_under(root, ".git/HEAD", "ref: refs/heads/main\n");
+    mkdir_under(root, "assets");
     static const char blob[] = "bigbinaryblobq\n\0\0\1\2\3 sharedword\n";
-    p = pathf("%s/assets/blob.bin", root);
+    char *p = pathf("%s/assets/blob.bin", root);
     CHECK(mnemo_test_write_file(p, blob, sizeof blob) == 0, "write blob");
     free(p);
     char *outside = pathf("%s/big-outside", workroot);

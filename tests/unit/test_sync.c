@@ -377,51 +377,124 @@ static mnemo_status_t persisted(env_t *e, mnemo_sync_status_t *out, const char *
     return st;
 }
 
+/* Loads the persisted status of name, which must exist, and checks its
+ * state. *s is the caller's (mnemo_sync_status_cleanup). */
+static void assert_persisted(env_t *e, mnemo_sync_status_t *s, const char *name,
+                             mnemo_sync_state_t state)
+{
+    CU_ASSERT_EQUAL_FATAL(persisted(e, s, name), MNEMO_OK);
+    CU_ASSERT_EQUAL(s->state, state);
+}
+
+/* path was reported skipped exactly once, for reason. */
+static void assert_skipped_once(const rec_t *r, const char *path, const char *reason)
+{
+    int times = 0;
+    const char *got = rec_skip_reason(r, path, &times);
+    CU_ASSERT_EQUAL(times, 1);
+    CU_ASSERT(got != NULL && strcmp(got, reason) == 0);
+}
+
+/* ---- the fixture ---------------------------------------------------------- */
+
+#define NO_TREE (-1)
+
+/* What most tests stand on: an environment (max_syncs 4), a tree "repo" in
+ * it and the observer of the test's first job. */
+typedef struct fixture {
+    env_t e;
+    char *root;    /* e.dir/repo, NULL for NO_TREE */
+    int64_t bytes; /* the tree's total size */
+    rec_t r;
+} fixture_t;
+
+/* n_files >= 0: root is a tree of make_tree (0: an empty directory). */
+static void fixture_start(fixture_t *f, int batch_pause_ms, int n_files)
+{
+    env_start(&f->e, batch_pause_ms, 4);
+    f->bytes = 0;
+    f->root = n_files >= 0 ? make_tree(&f->e, "repo", n_files, &f->bytes) : NULL;
+    rec_init(&f->r);
+}
+
+/* Shuts the environment down first: observers outlive the registry. */
+static void fixture_finish(fixture_t *f)
+{
+    env_finish(&f->e);
+    rec_cleanup(&f->r);
+    free(f->root);
+}
+
+/* Starts req and waits until it has committed `batches` batches. *job is
+ * set either way (NULL when the start failed) and is the caller's. False
+ * when the start failed or on the hang guard. */
+static bool start_until_batch(mnemo_sync_job_t **job, env_t *e, const mnemo_sync_request_t *req,
+                              rec_t *r, int64_t batches)
+{
+    *job = start(e, req, r);
+    return *job != NULL && rec_wait(r, batches);
+}
+
+/* Cancels job and waits for its final; false on the hang guard. */
+static bool cancel_to_final(mnemo_sync_job_t *job, rec_t *r)
+{
+    mnemo_sync_job_cancel(job);
+    return rec_wait_final(r);
+}
+
 /* ---- progress and events ------------------------------------------------ */
 
-static void test_sync__events_report_progress_in_order(void)
+/* Every event before the final: PENDING or RUNNING, percentage never going
+ * back; after the walk's event (total known, nothing done) one event per
+ * committed batch, each naming its last file. The walk's index in *walk,
+ * the last event's percentage in *pct. */
+static void assert_events_in_order(const rec_t *r, int n_files, int batch_size, size_t *walk,
+                                   double *pct)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    int64_t bytes = 0;
-    char *root = make_tree(&e, "repo", 23, &bytes);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 5);
-    if (!run_sync(&e, &req, &r))
-        goto done;
-
-    CU_ASSERT_EQUAL(r.n_finals, 1);
-    CU_ASSERT_FATAL(r.n_events >= 2);
-    CU_ASSERT_EQUAL(r.events[0].state, MNEMO_SYNC_PENDING);
-    size_t walk = r.n_events;
-    double pct = 0.0;
-    for (size_t i = 0; i < r.n_events; i++) {
-        const ev_rec_t *ev = &r.events[i];
+    *pct = 0.0;
+    *walk = r->n_events;
+    CU_ASSERT_EQUAL(r->events[0].state, MNEMO_SYNC_PENDING);
+    for (size_t i = 0; i < r->n_events; i++) {
+        const ev_rec_t *ev = &r->events[i];
         CU_ASSERT(ev->state == MNEMO_SYNC_PENDING || ev->state == MNEMO_SYNC_RUNNING);
-        CU_ASSERT(ev->progress.percentage >= pct && ev->progress.percentage <= 100.0);
-        pct = ev->progress.percentage;
-        if (walk == r.n_events && ev->progress.total_files == 23) {
-            walk = i; /* the walk's event: the total is known, nothing done */
+        CU_ASSERT(ev->progress.percentage >= *pct && ev->progress.percentage <= 100.0);
+        *pct = ev->progress.percentage;
+        if (*walk == r->n_events && ev->progress.total_files == n_files) {
+            *walk = i;
             CU_ASSERT_EQUAL(ev->state, MNEMO_SYNC_RUNNING);
             CU_ASSERT_EQUAL(ev->progress.batches_committed, 0);
-        } else if (walk < i) {
-            /* one event per committed batch, each naming its last file */
+        } else if (*walk < i) {
             int64_t b = ev->progress.batches_committed;
+            int last = b * batch_size - 1 < n_files - 1 ? (int)(b * batch_size - 1) : n_files - 1;
             char rel[32];
-            file_name(rel, sizeof rel, b * 5 - 1 < 22 ? (int)(b * 5 - 1) : 22);
-            CU_ASSERT_EQUAL(b, r.events[i - 1].progress.batches_committed + 1);
+            file_name(rel, sizeof rel, last);
+            CU_ASSERT_EQUAL(b, r->events[i - 1].progress.batches_committed + 1);
             CU_ASSERT_STRING_EQUAL(ev->current_path, rel);
         } else {
             CU_ASSERT_EQUAL(ev->progress.batches_committed, 0);
         }
     }
-    CU_ASSERT_FATAL(walk < r.n_events);
-    CU_ASSERT_EQUAL(r.n_events - walk - 1, 5);
+}
 
-    const mnemo_sync_progress_t *p = &r.final.progress;
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_COMPLETED);
-    CU_ASSERT_PTR_NULL(r.final_error);
+static void test_sync__events_report_progress_in_order(void)
+{
+    fixture_t f;
+    fixture_start(&f, 0, 23);
+    mnemo_sync_request_t req = request(f.root, "proj", 5);
+    if (!run_sync(&f.e, &req, &f.r))
+        goto done;
+
+    CU_ASSERT_EQUAL(f.r.n_finals, 1);
+    CU_ASSERT_FATAL(f.r.n_events >= 2);
+    size_t walk;
+    double pct;
+    assert_events_in_order(&f.r, 23, 5, &walk, &pct);
+    CU_ASSERT_FATAL(walk < f.r.n_events);
+    CU_ASSERT_EQUAL(f.r.n_events - walk - 1, 5);
+
+    const mnemo_sync_progress_t *p = &f.r.final.progress;
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_PTR_NULL(f.r.final_error);
     CU_ASSERT_EQUAL(p->total_files, 23);
     CU_ASSERT_EQUAL(p->processed_files, 23);
     CU_ASSERT_EQUAL(p->unchanged_files, 0);
@@ -430,41 +503,36 @@ static void test_sync__events_report_progress_in_order(void)
     CU_ASSERT_EQUAL(p->deleted_files, 0);
     CU_ASSERT_EQUAL(p->batches_committed, 5);
     CU_ASSERT(p->chunks_written >= 23);
-    CU_ASSERT_EQUAL(p->bytes_processed, bytes);
+    CU_ASSERT_EQUAL(p->bytes_processed, f.bytes);
     CU_ASSERT(p->percentage == 100.0 && p->percentage >= pct);
 
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL_FATAL(persisted(&e, &s, "proj"), MNEMO_OK);
-    CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_COMPLETED);
-    CU_ASSERT_STRING_EQUAL(s.path, root);
+    assert_persisted(&f.e, &s, "proj", MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_STRING_EQUAL(s.path, f.root);
     CU_ASSERT_EQUAL(s.progress.processed_files, 23);
     CU_ASSERT_EQUAL(s.progress.batches_committed, 5);
     CU_ASSERT_EQUAL(s.progress.chunks_written, p->chunks_written);
     CU_ASSERT(s.started_at_ms > 0 && s.finished_at_ms > 0);
     mnemo_sync_status_cleanup(&s);
-    assert_manifest_is_first(&e, "proj", 23);
-    CU_ASSERT_FALSE(mnemo_syncs_running(e.syncs, "proj"));
+    assert_manifest_is_first(&f.e, "proj", 23);
+    CU_ASSERT_FALSE(mnemo_syncs_running(f.e.syncs, "proj"));
 done:
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 /* ---- incremental --------------------------------------------------------- */
 
 static void test_sync__resync_of_unchanged_tree_writes_no_chunks(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 12, NULL);
-    rec_t first, again;
-    rec_init(&first);
+    fixture_t f;
+    fixture_start(&f, 0, 12);
+    rec_t again;
     rec_init(&again);
-    mnemo_sync_request_t req = request(root, "proj", 5);
-    if (!run_sync(&e, &req, &first) || !run_sync(&e, &req, &again))
+    mnemo_sync_request_t req = request(f.root, "proj", 5);
+    if (!run_sync(&f.e, &req, &f.r) || !run_sync(&f.e, &req, &again))
         goto done;
 
-    CU_ASSERT(first.final.progress.chunks_written >= 12);
+    CU_ASSERT(f.r.final.progress.chunks_written >= 12);
     const mnemo_sync_progress_t *p = &again.final.progress;
     CU_ASSERT_EQUAL(again.final.state, MNEMO_SYNC_COMPLETED);
     CU_ASSERT_EQUAL(p->total_files, 12);
@@ -474,38 +542,39 @@ static void test_sync__resync_of_unchanged_tree_writes_no_chunks(void)
     CU_ASSERT_EQUAL(p->bytes_processed, 0);
     CU_ASSERT_EQUAL(p->deleted_files, 0);
     CU_ASSERT_EQUAL(p->percentage, 100.0);
-    assert_manifest_is_first(&e, "proj", 12);
+    assert_manifest_is_first(&f.e, "proj", 12);
 done:
-    env_finish(&e);
-    rec_cleanup(&first);
+    fixture_finish(&f);
     rec_cleanup(&again);
-    free(root);
+}
+
+static void remove_file(const char *dir, const char *rel)
+{
+    char *path = join(dir, rel);
+    CU_ASSERT_EQUAL(unlink(path), 0);
+    free(path);
 }
 
 static void test_sync__resync_indexes_only_what_changed(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 12, NULL);
-    rec_t first, again;
-    rec_init(&first);
+    fixture_t f;
+    fixture_start(&f, 0, 12);
+    rec_t again;
     rec_init(&again);
-    mnemo_sync_request_t req = request(root, "proj", 5);
-    if (!run_sync(&e, &req, &first))
+    mnemo_sync_request_t req = request(f.root, "proj", 5);
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
 
     /* f000: same bytes, another mtime (read, hash matches: unchanged);
      * f001: new content; f002: deleted; new.txt: added. */
-    char *f000 = join(root, "f000.txt");
+    char *f000 = join(f.root, "f000.txt");
     struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
     CU_ASSERT_EQUAL(utimensat(AT_FDCWD, f000, times, 0), 0);
     free(f000);
-    write_text(root, "f001.txt", "completely different and longer content here\n");
-    char *f002 = join(root, "f002.txt");
-    CU_ASSERT_EQUAL(unlink(f002), 0);
-    free(f002);
-    write_text(root, "new.txt", "a brand new file\n");
-    if (!run_sync(&e, &req, &again))
+    write_text(f.root, "f001.txt", "completely different and longer content here\n");
+    remove_file(f.root, "f002.txt");
+    write_text(f.root, "new.txt", "a brand new file\n");
+    if (!run_sync(&f.e, &req, &again))
         goto done;
 
     const mnemo_sync_progress_t *p = &again.final.progress;
@@ -515,56 +584,46 @@ static void test_sync__resync_indexes_only_what_changed(void)
     CU_ASSERT_EQUAL(p->unchanged_files, 10);
     CU_ASSERT_EQUAL(p->deleted_files, 1);
     CU_ASSERT(p->chunks_written >= 2);
-    mnemo_manifest_t m = manifest_of(&e, "proj");
+    mnemo_manifest_t m = manifest_of(&f.e, "proj");
     CU_ASSERT_EQUAL(m.count, 12);
     CU_ASSERT_FALSE(manifest_has(&m, "f002.txt"));
     CU_ASSERT(manifest_has(&m, "new.txt"));
     CU_ASSERT(m.count > 0 && m.entries[0].mtime_ns == 1000000000LL * 1000000000LL);
     mnemo_manifest_cleanup(&m);
 done:
-    env_finish(&e);
-    rec_cleanup(&first);
+    fixture_finish(&f);
     rec_cleanup(&again);
-    free(root);
 }
 
 /* ---- cancellation --------------------------------------------------------- */
 
 static void test_sync__cancel_stops_at_batch_boundary(void)
 {
-    env_t e;
-    env_start(&e, LONG_PAUSE_MS, 4);
-    char *root = make_tree(&e, "repo", 10, NULL);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    mnemo_sync_job_t *job = start(&e, &req, &r);
-    if (job == NULL || !rec_wait(&r, 1))
-        goto done;
-    mnemo_sync_job_cancel(job); /* the job is in its pause after batch 1 */
-    if (!rec_wait_final(&r))
+    fixture_t f;
+    fixture_start(&f, LONG_PAUSE_MS, 10);
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    mnemo_sync_job_t *job;
+    /* then the job is in its pause after batch 1 */
+    if (!start_until_batch(&job, &f.e, &req, &f.r, 1) || !cancel_to_final(job, &f.r))
         goto done;
 
-    const mnemo_sync_progress_t *p = &r.final.progress;
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_PTR_NULL(r.final_error);
+    const mnemo_sync_progress_t *p = &f.r.final.progress;
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_CANCELLED);
+    CU_ASSERT_PTR_NULL(f.r.final_error);
     CU_ASSERT(p->batches_committed >= 1 && p->batches_committed < 5);
     CU_ASSERT_EQUAL(p->processed_files, 2 * p->batches_committed);
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL_FATAL(persisted(&e, &s, "proj"), MNEMO_OK);
-    CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_CANCELLED);
+    assert_persisted(&f.e, &s, "proj", MNEMO_SYNC_CANCELLED);
     CU_ASSERT_EQUAL(s.progress.batches_committed, p->batches_committed);
     CU_ASSERT_EQUAL(s.progress.processed_files, p->processed_files);
     CU_ASSERT(s.finished_at_ms > 0);
     mnemo_sync_status_cleanup(&s);
     /* every committed file is in the manifest, no later one */
-    assert_manifest_is_first(&e, "proj", (int)p->processed_files);
-    CU_ASSERT_FALSE(mnemo_syncs_running(e.syncs, "proj"));
+    assert_manifest_is_first(&f.e, "proj", (int)p->processed_files);
+    CU_ASSERT_FALSE(mnemo_syncs_running(f.e.syncs, "proj"));
 done:
     mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 /* Polls the live status of name until it has counted `unchanged` files
@@ -595,155 +654,140 @@ static bool wait_live_unchanged(env_t *e, const char *name, int64_t unchanged)
  * after batch 1 and on its way into the pause before batch 2. */
 static void test_sync__cancel_during_pause_commits_no_further_batch(void)
 {
-    env_t e;
-    env_start(&e, LONG_PAUSE_MS, 4);
-    char *root = make_tree(&e, "repo", 10, NULL);
-    rec_t first, r;
-    rec_init(&first);
+    fixture_t f;
+    fixture_start(&f, LONG_PAUSE_MS, 10);
+    rec_t r;
     rec_init(&r);
     mnemo_sync_job_t *job = NULL;
-    mnemo_sync_request_t whole = request(root, "proj", 100); /* one batch: no pause */
-    if (!run_sync(&e, &whole, &first))
+    mnemo_sync_request_t whole = request(f.root, "proj", 100); /* one batch: no pause */
+    if (!run_sync(&f.e, &whole, &f.r))
         goto done;
     const char *changed[] = {"f000.txt", "f001.txt", "f003.txt", "f004.txt", "f006.txt"};
     for (size_t i = 0; i < 5; i++)
-        write_text(root, changed[i], "changed, and longer than any file of make_tree was\n");
+        write_text(f.root, changed[i], "changed, and longer than any file of make_tree was\n");
 
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    job = start(&e, &req, &r);
-    if (job == NULL || !rec_wait(&r, 1) || !wait_live_unchanged(&e, "proj", 1))
-        goto done;
-    mnemo_sync_job_cancel(job);
-    if (!rec_wait_final(&r))
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    if (!start_until_batch(&job, &f.e, &req, &r, 1) || !wait_live_unchanged(&f.e, "proj", 1) ||
+        !cancel_to_final(job, &r))
         goto done;
 
     CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_CANCELLED);
     CU_ASSERT_EQUAL(r.final.progress.batches_committed, 1);
     CU_ASSERT_EQUAL(r.final.progress.processed_files, 2);
-    mnemo_manifest_t m = manifest_of(&e, "proj");
+    mnemo_manifest_t m = manifest_of(&f.e, "proj");
     CU_ASSERT_EQUAL_FATAL(m.count, 10);
     CU_ASSERT_NOT_EQUAL(m.entries[1].size, m.entries[2].size); /* f001 new, f002 old */
     CU_ASSERT_EQUAL(m.entries[3].size, m.entries[2].size);     /* f003 not written */
     mnemo_manifest_cleanup(&m);
 done:
     mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&first);
+    fixture_finish(&f);
     rec_cleanup(&r);
-    free(root);
+}
+
+/* A job its observer cancels from the event that reports cancel_at
+ * committed batches (0: the walk's event). */
+typedef struct cancel_case {
+    int n_files;
+    int batch_size;
+    int64_t cancel_at;
+    int64_t committed_files; /* what the batches before the cancel hold */
+} cancel_case_t;
+
+/* Starts the case in f while holding the application lock's read side
+ * until the observer knows the job, so the job cannot pass its first
+ * commit (and reach its walk) before that. Then checks what every such
+ * cancel leaves: CANCELLED after exactly cancel_at batches, the manifest
+ * holding exactly the committed files, CANCELLED persisted (in *s, the
+ * caller's). False on the hang guard (*s untouched). */
+static bool run_cancel_case(fixture_t *f, const cancel_case_t *c, mnemo_sync_status_t *s)
+{
+    fixture_start(f, 0, c->n_files);
+    mnemo_sync_request_t req = request(f->root, "proj", c->batch_size);
+    pthread_rwlock_rdlock(&f->e.lock);
+    mnemo_sync_job_t *job = start(&f->e, &req, &f->r);
+    rec_cancel_at(&f->r, job, c->cancel_at);
+    pthread_rwlock_unlock(&f->e.lock);
+    bool ended = job != NULL && rec_wait_final(&f->r);
+    mnemo_sync_job_unref(job);
+    if (!ended)
+        return false;
+
+    CU_ASSERT_EQUAL(f->r.final.state, MNEMO_SYNC_CANCELLED);
+    CU_ASSERT_EQUAL(f->r.final.progress.batches_committed, c->cancel_at);
+    CU_ASSERT_EQUAL(f->r.final.progress.processed_files, c->committed_files);
+    assert_manifest_is_first(&f->e, "proj", (int)c->committed_files);
+    assert_persisted(&f->e, s, "proj", MNEMO_SYNC_CANCELLED);
+    return true;
 }
 
 /* Cancel right after the walk (from the walk's event): no batch was begun,
- * so none may be committed. The test holds the application lock's read
- * side until the observer knows the job, so the job cannot pass its first
- * commit (and reach its walk) before that. */
+ * so none may be committed. */
 static void test_sync__cancel_before_first_batch_commits_nothing(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 6, NULL);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    pthread_rwlock_rdlock(&e.lock);
-    mnemo_sync_job_t *job = start(&e, &req, &r);
-    rec_cancel_at(&r, job, 0);
-    pthread_rwlock_unlock(&e.lock);
-    if (job == NULL || !rec_wait_final(&r))
-        goto done;
-
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_EQUAL(r.final.progress.total_files, 6);
-    CU_ASSERT_EQUAL(r.final.progress.batches_committed, 0);
-    CU_ASSERT_EQUAL(r.final.progress.processed_files, 0);
-    assert_manifest_is_first(&e, "proj", 0);
+    static const cancel_case_t c = {.n_files = 6, .batch_size = 2, .cancel_at = 0};
+    fixture_t f;
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL_FATAL(persisted(&e, &s, "proj"), MNEMO_OK);
-    CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_EQUAL(s.progress.batches_committed, 0);
-    mnemo_sync_status_cleanup(&s);
-done:
-    mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    if (run_cancel_case(&f, &c, &s)) {
+        CU_ASSERT_EQUAL(f.r.final.progress.total_files, 6);
+        CU_ASSERT_EQUAL(s.progress.batches_committed, 0);
+        mnemo_sync_status_cleanup(&s);
+    }
+    fixture_finish(&f);
 }
 
 /* Cancel just after batch 2 is committed (from its event): the job stops
  * there, with exactly those files kept. */
 static void test_sync__cancel_after_commit_keeps_committed_batches(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 10, NULL);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 3);
-    pthread_rwlock_rdlock(&e.lock);
-    mnemo_sync_job_t *job = start(&e, &req, &r);
-    rec_cancel_at(&r, job, 2);
-    pthread_rwlock_unlock(&e.lock);
-    if (job == NULL || !rec_wait_final(&r))
-        goto done;
-
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_EQUAL(r.final.progress.batches_committed, 2);
-    CU_ASSERT_EQUAL(r.final.progress.processed_files, 6);
-    CU_ASSERT(r.final.progress.percentage < 100.0);
-    assert_manifest_is_first(&e, "proj", 6);
+    static const cancel_case_t c = {
+        .n_files = 10, .batch_size = 3, .cancel_at = 2, .committed_files = 6};
+    fixture_t f;
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL_FATAL(persisted(&e, &s, "proj"), MNEMO_OK);
-    CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_EQUAL(s.progress.processed_files, 6);
-    mnemo_sync_status_cleanup(&s);
-done:
-    mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    if (run_cancel_case(&f, &c, &s)) {
+        CU_ASSERT(f.r.final.progress.percentage < 100.0);
+        CU_ASSERT_EQUAL(s.progress.processed_files, 6);
+        mnemo_sync_status_cleanup(&s);
+    }
+    fixture_finish(&f);
 }
 
 /* ---- the registry ----------------------------------------------------------- */
 
 static void test_sync__second_start_of_same_name_is_aborted(void)
 {
-    env_t e;
-    env_start(&e, LONG_PAUSE_MS, 4);
-    char *root = make_tree(&e, "repo", 10, NULL);
-    rec_t r, refused, later;
-    rec_init(&r);
+    fixture_t f;
+    fixture_start(&f, LONG_PAUSE_MS, 10);
+    rec_t refused, later;
     rec_init(&refused);
     rec_init(&later);
-    mnemo_sync_request_t req = request(root, "proj", 3);
-    mnemo_sync_job_t *job = start(&e, &req, &r);
-    if (job == NULL || !rec_wait(&r, 1))
+    mnemo_sync_request_t req = request(f.root, "proj", 3);
+    mnemo_sync_job_t *job;
+    if (!start_until_batch(&job, &f.e, &req, &f.r, 1))
         goto done;
 
     mnemo_sync_job_t *dup = NULL;
     mnemo_err_t err = {{0}};
-    CU_ASSERT_EQUAL(mnemo_syncs_start(e.syncs, &dup, &req, &refused.obs, &err), MNEMO_EABORTED);
+    CU_ASSERT_EQUAL(mnemo_syncs_start(f.e.syncs, &dup, &req, &refused.obs, &err), MNEMO_EABORTED);
     CU_ASSERT_PTR_NULL(dup);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "proj"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "WatchSync"));
     CU_ASSERT_EQUAL(rec_n_events(&refused), 0); /* never subscribed */
 
-    mnemo_sync_job_cancel(job);
-    if (!rec_wait_final(&r))
+    if (!cancel_to_final(job, &f.r))
         goto done;
     /* ended: the name is free again (one batch: no pause) */
-    mnemo_sync_request_t whole = request(root, "proj", 100);
-    if (!run_sync(&e, &whole, &later))
+    mnemo_sync_request_t whole = request(f.root, "proj", 100);
+    if (!run_sync(&f.e, &whole, &later))
         goto done;
     CU_ASSERT_EQUAL(later.final.state, MNEMO_SYNC_COMPLETED);
-    assert_manifest_is_first(&e, "proj", 10);
+    assert_manifest_is_first(&f.e, "proj", 10);
     CU_ASSERT_EQUAL(refused.n_finals, 0);
 done:
     mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&r);
+    fixture_finish(&f);
     rec_cleanup(&refused);
     rec_cleanup(&later);
-    free(root);
 }
 
 static void test_sync__max_syncs_is_resource_exhausted(void)
@@ -773,8 +817,7 @@ static void test_sync__max_syncs_is_resource_exhausted(void)
     /* a name already syncing is ABORTED, whatever the count */
     CU_ASSERT_EQUAL(mnemo_syncs_start(e.syncs, NULL, &qa, NULL, &err), MNEMO_EABORTED);
 
-    mnemo_sync_job_cancel(ja);
-    if (!rec_wait_final(&a))
+    if (!cancel_to_final(ja, &a))
         goto done;
     CU_ASSERT_EQUAL(a.final.state, MNEMO_SYNC_CANCELLED);
     jc = start(&e, &qc, &c); /* a's slot is free */
@@ -797,97 +840,89 @@ done:
 
 static void test_sync__watch_subscribes_and_gets_the_final(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 7, NULL);
-    rec_t w;
-    rec_init(&w);
-    mnemo_sync_request_t req = request(root, "proj", 3);
+    fixture_t f; /* f.r watches a job started without an observer */
+    fixture_start(&f, 0, 7);
+    mnemo_sync_request_t req = request(f.root, "proj", 3);
     mnemo_sync_job_t *watched = NULL;
     mnemo_err_t err = {{0}};
-    CU_ASSERT_EQUAL(mnemo_syncs_watch(e.syncs, &watched, "proj", &w.obs, &err), MNEMO_ENOTFOUND);
+    CU_ASSERT_EQUAL(mnemo_syncs_watch(f.e.syncs, &watched, "proj", &f.r.obs, &err),
+                    MNEMO_ENOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "proj"));
 
-    pthread_rwlock_rdlock(&e.lock); /* holds the job before its first commit */
-    mnemo_sync_job_t *job = start(&e, &req, NULL);
-    mnemo_status_t st = mnemo_syncs_watch(e.syncs, &watched, "proj", &w.obs, &err);
+    pthread_rwlock_rdlock(&f.e.lock); /* holds the job before its first commit */
+    mnemo_sync_job_t *job = start(&f.e, &req, NULL);
+    mnemo_status_t st = mnemo_syncs_watch(f.e.syncs, &watched, "proj", &f.r.obs, &err);
     CU_ASSERT_EQUAL(st, MNEMO_OK);
-    CU_ASSERT_EQUAL(rec_n_events(&w), 1); /* the first event, at once */
-    pthread_rwlock_unlock(&e.lock);
-    if (job == NULL || st != MNEMO_OK || !rec_wait_final(&w))
+    CU_ASSERT_EQUAL(rec_n_events(&f.r), 1); /* the first event, at once */
+    pthread_rwlock_unlock(&f.e.lock);
+    if (job == NULL || st != MNEMO_OK || !rec_wait_final(&f.r))
         goto done;
 
-    CU_ASSERT(w.events[0].state == MNEMO_SYNC_PENDING || w.events[0].state == MNEMO_SYNC_RUNNING);
-    CU_ASSERT_EQUAL(w.n_finals, 1);
-    CU_ASSERT_EQUAL(w.final.state, MNEMO_SYNC_COMPLETED);
-    CU_ASSERT_EQUAL(w.final.progress.processed_files, 7);
-    CU_ASSERT_EQUAL(w.final.progress.batches_committed, 3);
-    CU_ASSERT_EQUAL(mnemo_syncs_watch(e.syncs, &watched, "proj", &w.obs, &err), MNEMO_ENOTFOUND);
+    const rec_t *w = &f.r;
+    CU_ASSERT(w->events[0].state == MNEMO_SYNC_PENDING || w->events[0].state == MNEMO_SYNC_RUNNING);
+    CU_ASSERT_EQUAL(w->n_finals, 1);
+    CU_ASSERT_EQUAL(w->final.state, MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_EQUAL(w->final.progress.processed_files, 7);
+    CU_ASSERT_EQUAL(w->final.progress.batches_committed, 3);
+    CU_ASSERT_EQUAL(mnemo_syncs_watch(f.e.syncs, &watched, "proj", &f.r.obs, &err),
+                    MNEMO_ENOTFOUND);
 done:
     mnemo_sync_job_unref(job);
     mnemo_sync_job_unref(watched);
-    env_finish(&e);
-    rec_cleanup(&w);
-    free(root);
+    fixture_finish(&f);
 }
 
 static void test_sync__unsubscribe_is_true_while_running_false_after(void)
 {
-    env_t e;
-    env_start(&e, LONG_PAUSE_MS, 4);
-    char *root = make_tree(&e, "repo", 6, NULL);
-    rec_t gone, stays;
-    rec_init(&gone);
+    fixture_t f; /* f.r: the starter's observer, which unsubscribes */
+    fixture_start(&f, LONG_PAUSE_MS, 6);
+    rec_t *gone = &f.r;
+    rec_t stays;
     rec_init(&stays);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    mnemo_sync_job_t *job = start(&e, &req, &gone);
-    mnemo_sync_job_t *watched = NULL;
-    if (job == NULL || !rec_wait(&gone, 1))
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    mnemo_sync_job_t *job, *watched = NULL;
+    if (!start_until_batch(&job, &f.e, &req, gone, 1))
         goto done;
     mnemo_err_t err = {{0}};
-    CU_ASSERT_EQUAL(mnemo_syncs_watch(e.syncs, &watched, "proj", &stays.obs, &err), MNEMO_OK);
+    CU_ASSERT_EQUAL(mnemo_syncs_watch(f.e.syncs, &watched, "proj", &stays.obs, &err), MNEMO_OK);
     if (watched == NULL)
         goto done;
 
-    CU_ASSERT_TRUE(mnemo_sync_job_unsubscribe(job, &gone.obs));
-    size_t seen = rec_n_events(&gone);
-    mnemo_sync_job_cancel(job);
-    if (!rec_wait_final(&stays))
+    CU_ASSERT_TRUE(mnemo_sync_job_unsubscribe(job, &gone->obs));
+    size_t seen = rec_n_events(gone);
+    if (!cancel_to_final(job, &stays))
         goto done;
     CU_ASSERT_EQUAL(stays.final.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_EQUAL(gone.n_finals, 0);
-    CU_ASSERT_EQUAL(rec_n_events(&gone), seen);
+    CU_ASSERT_EQUAL(gone->n_finals, 0);
+    CU_ASSERT_EQUAL(rec_n_events(gone), seen);
     CU_ASSERT_FALSE(mnemo_sync_job_unsubscribe(watched, &stays.obs));
 done:
     mnemo_sync_job_unref(job);
     mnemo_sync_job_unref(watched);
-    env_finish(&e);
-    CU_ASSERT_EQUAL(gone.n_finals, 0);
-    rec_cleanup(&gone);
+    env_finish(&f.e);
+    CU_ASSERT_EQUAL(gone->n_finals, 0);
+    rec_cleanup(gone);
     rec_cleanup(&stays);
-    free(root);
+    free(f.root);
 }
 
 static void test_sync__status_is_live_while_running_notfound_after(void)
 {
-    env_t e;
-    env_start(&e, LONG_PAUSE_MS, 4);
-    char *root = make_tree(&e, "repo", 6, NULL);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    mnemo_sync_job_t *job = start(&e, &req, &r);
+    fixture_t f;
+    fixture_start(&f, LONG_PAUSE_MS, 6);
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    mnemo_sync_job_t *job = start(&f.e, &req, &f.r);
     mnemo_sync_status_t s;
     memset(&s, 0, sizeof s);
-    CU_ASSERT_EQUAL(mnemo_syncs_status(e.syncs, &s, "other", false), MNEMO_ENOTFOUND);
-    if (job == NULL || !rec_wait(&r, 1))
+    CU_ASSERT_EQUAL(mnemo_syncs_status(f.e.syncs, &s, "other", false), MNEMO_ENOTFOUND);
+    if (job == NULL || !rec_wait(&f.r, 1))
         goto done;
 
-    CU_ASSERT_TRUE(mnemo_syncs_running(e.syncs, "proj"));
-    CU_ASSERT_FALSE(mnemo_syncs_running(e.syncs, "other"));
-    CU_ASSERT_EQUAL_FATAL(mnemo_syncs_status(e.syncs, &s, "proj", false), MNEMO_OK);
+    CU_ASSERT_TRUE(mnemo_syncs_running(f.e.syncs, "proj"));
+    CU_ASSERT_FALSE(mnemo_syncs_running(f.e.syncs, "other"));
+    CU_ASSERT_EQUAL_FATAL(mnemo_syncs_status(f.e.syncs, &s, "proj", false), MNEMO_OK);
     CU_ASSERT_STRING_EQUAL(s.name, "proj");
-    CU_ASSERT_STRING_EQUAL(s.path, root);
+    CU_ASSERT_STRING_EQUAL(s.path, f.root);
     CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_RUNNING);
     CU_ASSERT_EQUAL(s.progress.total_files, 6);
     CU_ASSERT(s.progress.batches_committed >= 1);
@@ -896,70 +931,70 @@ static void test_sync__status_is_live_while_running_notfound_after(void)
     mnemo_sync_status_cleanup(&s);
 
     /* cancel=true: copies the status, then the job stops */
-    CU_ASSERT_EQUAL_FATAL(mnemo_syncs_status(e.syncs, &s, "proj", true), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(mnemo_syncs_status(f.e.syncs, &s, "proj", true), MNEMO_OK);
     mnemo_sync_status_cleanup(&s);
-    if (!rec_wait_final(&r))
+    if (!rec_wait_final(&f.r))
         goto done;
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_CANCELLED);
-    CU_ASSERT_EQUAL(mnemo_syncs_status(e.syncs, &s, "proj", false), MNEMO_ENOTFOUND);
-    CU_ASSERT_FALSE(mnemo_syncs_running(e.syncs, "proj"));
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_CANCELLED);
+    CU_ASSERT_EQUAL(mnemo_syncs_status(f.e.syncs, &s, "proj", false), MNEMO_ENOTFOUND);
+    CU_ASSERT_FALSE(mnemo_syncs_running(f.e.syncs, "proj"));
 done:
     mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 /* ---- dry run ---------------------------------------------------------------- */
 
 static void test_sync__dry_run_of_new_repo_writes_nothing(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 7, NULL);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 3);
+    fixture_t f;
+    fixture_start(&f, 0, 7);
+    mnemo_sync_request_t req = request(f.root, "proj", 3);
     req.dry_run = true;
-    if (!run_sync(&e, &req, &r))
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
 
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_COMPLETED);
-    CU_ASSERT_EQUAL(r.final.progress.total_files, 7);
-    CU_ASSERT_EQUAL(r.final.progress.processed_files, 7);
-    CU_ASSERT(r.final.progress.chunks_written >= 7); /* what would be written */
-    assert_manifest_is_first(&e, "proj", 0);
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_EQUAL(f.r.final.progress.total_files, 7);
+    CU_ASSERT_EQUAL(f.r.final.progress.processed_files, 7);
+    CU_ASSERT(f.r.final.progress.chunks_written >= 7); /* what would be written */
+    assert_manifest_is_first(&f.e, "proj", 0);
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL(persisted(&e, &s, "proj"), MNEMO_ENOTFOUND);
+    CU_ASSERT_EQUAL(persisted(&f.e, &s, "proj"), MNEMO_ENOTFOUND);
 done:
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
+}
+
+/* The same entries: paths, sizes and hashes. */
+static void assert_manifests_equal(const mnemo_manifest_t *got, const mnemo_manifest_t *want)
+{
+    CU_ASSERT_EQUAL(got->count, want->count);
+    for (size_t i = 0; i < want->count && i < got->count; i++) {
+        CU_ASSERT_STRING_EQUAL(got->entries[i].path, want->entries[i].path);
+        CU_ASSERT_EQUAL(got->entries[i].size, want->entries[i].size);
+        CU_ASSERT_EQUAL(memcmp(got->entries[i].sha256, want->entries[i].sha256, 32), 0);
+    }
 }
 
 static void test_sync__dry_run_of_synced_repo_changes_nothing(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 5, NULL);
-    rec_t real, dry;
-    rec_init(&real);
+    fixture_t f; /* f.r: the real sync */
+    fixture_start(&f, 0, 5);
+    rec_t dry;
     rec_init(&dry);
-    mnemo_sync_request_t req = request(root, "proj", 2);
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
     mnemo_sync_status_t before, after;
     memset(&before, 0, sizeof before);
     memset(&after, 0, sizeof after);
-    if (!run_sync(&e, &req, &real))
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
-    CU_ASSERT_EQUAL(persisted(&e, &before, "proj"), MNEMO_OK);
-    mnemo_manifest_t m0 = manifest_of(&e, "proj");
+    CU_ASSERT_EQUAL(persisted(&f.e, &before, "proj"), MNEMO_OK);
+    mnemo_manifest_t m0 = manifest_of(&f.e, "proj");
 
-    write_text(root, "f000.txt", "rewritten with a different length\n");
-    char *f001 = join(root, "f001.txt");
-    CU_ASSERT_EQUAL(unlink(f001), 0);
-    free(f001);
+    write_text(f.root, "f000.txt", "rewritten with a different length\n");
+    remove_file(f.root, "f001.txt");
     req.dry_run = true;
-    if (!run_sync(&e, &req, &dry)) {
+    if (!run_sync(&f.e, &req, &dry)) {
         mnemo_manifest_cleanup(&m0);
         goto done;
     }
@@ -968,261 +1003,206 @@ static void test_sync__dry_run_of_synced_repo_changes_nothing(void)
     CU_ASSERT_EQUAL(dry.final.progress.deleted_files, 1);
     CU_ASSERT_EQUAL(dry.final.progress.unchanged_files, 3);
 
-    CU_ASSERT_EQUAL(persisted(&e, &after, "proj"), MNEMO_OK);
+    CU_ASSERT_EQUAL(persisted(&f.e, &after, "proj"), MNEMO_OK);
     CU_ASSERT_EQUAL(after.state, before.state);
     CU_ASSERT_EQUAL(after.finished_at_ms, before.finished_at_ms);
     CU_ASSERT_EQUAL(after.progress.processed_files, 5);
-    mnemo_manifest_t m1 = manifest_of(&e, "proj");
-    CU_ASSERT_EQUAL(m1.count, m0.count);
-    for (size_t i = 0; i < m0.count && i < m1.count; i++) {
-        CU_ASSERT_STRING_EQUAL(m1.entries[i].path, m0.entries[i].path);
-        CU_ASSERT_EQUAL(m1.entries[i].size, m0.entries[i].size);
-        CU_ASSERT_EQUAL(memcmp(m1.entries[i].sha256, m0.entries[i].sha256, 32), 0);
-    }
+    mnemo_manifest_t m1 = manifest_of(&f.e, "proj");
+    assert_manifests_equal(&m1, &m0);
     mnemo_manifest_cleanup(&m0);
     mnemo_manifest_cleanup(&m1);
 done:
     mnemo_sync_status_cleanup(&before);
     mnemo_sync_status_cleanup(&after);
-    env_finish(&e);
-    rec_cleanup(&real);
+    fixture_finish(&f);
     rec_cleanup(&dry);
-    free(root);
 }
 
 /* ---- shutdown ------------------------------------------------------------------ */
 
 static void test_sync__shutdown_cancels_and_joins_running_jobs(void)
 {
-    env_t e;
-    env_start(&e, LONG_PAUSE_MS, 4);
-    char *root = make_tree(&e, "repo", 6, NULL);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    mnemo_sync_job_t *job = start(&e, &req, &r);
-    if (job == NULL || !rec_wait(&r, 1))
+    fixture_t f;
+    fixture_start(&f, LONG_PAUSE_MS, 6);
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    mnemo_sync_job_t *job;
+    if (!start_until_batch(&job, &f.e, &req, &f.r, 1))
         goto done;
 
-    mnemo_syncs_shutdown(e.syncs);
+    mnemo_syncs_shutdown(f.e.syncs);
     /* joined: the final was delivered before shutdown returned */
-    pthread_mutex_lock(&r.mu);
-    CU_ASSERT_EQUAL(r.n_finals, 1);
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_CANCELLED);
-    int64_t processed = r.final.progress.processed_files;
-    pthread_mutex_unlock(&r.mu);
-    CU_ASSERT_FALSE(mnemo_syncs_running(e.syncs, "proj"));
+    pthread_mutex_lock(&f.r.mu);
+    CU_ASSERT_EQUAL(f.r.n_finals, 1);
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_CANCELLED);
+    int64_t processed = f.r.final.progress.processed_files;
+    pthread_mutex_unlock(&f.r.mu);
+    CU_ASSERT_FALSE(mnemo_syncs_running(f.e.syncs, "proj"));
 
     mnemo_err_t err = {{0}};
     mnemo_sync_job_t *late = NULL;
-    CU_ASSERT_EQUAL(mnemo_syncs_start(e.syncs, &late, &req, NULL, &err), MNEMO_EUNAVAIL);
+    CU_ASSERT_EQUAL(mnemo_syncs_start(f.e.syncs, &late, &req, NULL, &err), MNEMO_EUNAVAIL);
     CU_ASSERT_PTR_NULL(late);
     CU_ASSERT_NOT_EQUAL(err.msg[0], '\0');
-    mnemo_syncs_shutdown(e.syncs); /* idempotent */
+    mnemo_syncs_shutdown(f.e.syncs); /* idempotent */
 
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL_FATAL(persisted(&e, &s, "proj"), MNEMO_OK);
-    CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_CANCELLED);
+    assert_persisted(&f.e, &s, "proj", MNEMO_SYNC_CANCELLED);
     mnemo_sync_status_cleanup(&s);
-    assert_manifest_is_first(&e, "proj", (int)processed);
+    assert_manifest_is_first(&f.e, "proj", (int)processed);
 done:
     mnemo_sync_job_unref(job);
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 /* ---- skipped files ------------------------------------------------------------ */
 
 static void test_sync__nul_and_invalid_utf8_files_are_skipped_with_reasons(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = join(e.dir, "repo");
-    CU_ASSERT_EQUAL(mkdir(root, 0755), 0);
-    write_text(root, "a_good.txt", "plain text\n");
-    write_file(root, "b_nul_first.txt", "\0hello\n", 7);
+    fixture_t f;
+    fixture_start(&f, 0, 0);
+    write_text(f.root, "a_good.txt", "plain text\n");
+    write_file(f.root, "b_nul_first.txt", "\0hello\n", 7);
     static char late[9000 + 8];
     memset(late, 'a', 9000); /* past the walker's 8 KiB sniff */
     memcpy(late + 9000, "\0tail\n", 6);
-    write_file(root, "c_nul_late.txt", late, 9006);
-    write_file(root, "d_nul_last.txt", "hello\n\0", 7);
-    write_text(root, "e_latin1.txt", "caf\xe9\n");
-    write_text(root, "f_overlong.txt", "slash \xc0\xaf\n");
-    write_text(root, "g_surrogate.txt", "\xed\xa0\x80\n");
-    write_text(root, "h_cut.txt", "cut \xe2\x82");
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 3);
-    if (!run_sync(&e, &req, &r))
+    write_file(f.root, "c_nul_late.txt", late, 9006);
+    write_file(f.root, "d_nul_last.txt", "hello\n\0", 7);
+    write_text(f.root, "e_latin1.txt", "caf\xe9\n");
+    write_text(f.root, "f_overlong.txt", "slash \xc0\xaf\n");
+    write_text(f.root, "g_surrogate.txt", "\xed\xa0\x80\n");
+    write_text(f.root, "h_cut.txt", "cut \xe2\x82");
+    mnemo_sync_request_t req = request(f.root, "proj", 3);
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
 
-    const mnemo_sync_progress_t *p = &r.final.progress;
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_COMPLETED);
+    const mnemo_sync_progress_t *p = &f.r.final.progress;
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_COMPLETED);
     CU_ASSERT_EQUAL(p->total_files, 8);
     CU_ASSERT_EQUAL(p->processed_files, 1);
     CU_ASSERT_EQUAL(p->skipped_files, 7);
     CU_ASSERT_EQUAL(p->failed_files, 0);
-    CU_ASSERT_EQUAL(rec_skips_reported(&r), (size_t)(p->skipped_files + p->failed_files));
+    CU_ASSERT_EQUAL(rec_skips_reported(&f.r), (size_t)(p->skipped_files + p->failed_files));
     const char *binary[] = {"b_nul_first.txt", "c_nul_late.txt", "d_nul_last.txt"};
     const char *bad[] = {"e_latin1.txt", "f_overlong.txt", "g_surrogate.txt", "h_cut.txt"};
-    int times = 0;
-    for (size_t i = 0; i < 3; i++) {
-        const char *reason = rec_skip_reason(&r, binary[i], &times);
-        CU_ASSERT_EQUAL(times, 1);
-        CU_ASSERT(reason != NULL && strcmp(reason, "binary") == 0);
-    }
-    for (size_t i = 0; i < 4; i++) {
-        const char *reason = rec_skip_reason(&r, bad[i], &times);
-        CU_ASSERT_EQUAL(times, 1);
-        CU_ASSERT(reason != NULL && strcmp(reason, "not valid UTF-8") == 0);
-    }
-    mnemo_manifest_t m = manifest_of(&e, "proj");
+    for (size_t i = 0; i < 3; i++)
+        assert_skipped_once(&f.r, binary[i], "binary");
+    for (size_t i = 0; i < 4; i++)
+        assert_skipped_once(&f.r, bad[i], "not valid UTF-8");
+    mnemo_manifest_t m = manifest_of(&f.e, "proj");
     CU_ASSERT_EQUAL(m.count, 1);
     CU_ASSERT(m.count == 1 && strcmp(m.entries[0].path, "a_good.txt") == 0);
     mnemo_manifest_cleanup(&m);
 done:
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 static void test_sync__indexed_file_that_turns_binary_is_removed(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = make_tree(&e, "repo", 3, NULL);
-    rec_t first, again;
-    rec_init(&first);
+    fixture_t f;
+    fixture_start(&f, 0, 3);
+    rec_t again;
     rec_init(&again);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    if (!run_sync(&e, &req, &first))
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
     static const char bin[] = "now \0 binary, and longer than before\n";
-    write_file(root, "f001.txt", bin, sizeof bin - 1);
-    if (!run_sync(&e, &req, &again))
+    write_file(f.root, "f001.txt", bin, sizeof bin - 1);
+    if (!run_sync(&f.e, &req, &again))
         goto done;
 
     CU_ASSERT_EQUAL(again.final.progress.skipped_files, 1);
     CU_ASSERT_EQUAL(again.final.progress.deleted_files, 1);
     CU_ASSERT_EQUAL(again.final.progress.unchanged_files, 2);
-    int times = 0;
-    const char *reason = rec_skip_reason(&again, "f001.txt", &times);
-    CU_ASSERT_EQUAL(times, 1);
-    CU_ASSERT(reason != NULL && strcmp(reason, "binary") == 0);
-    mnemo_manifest_t m = manifest_of(&e, "proj");
+    assert_skipped_once(&again, "f001.txt", "binary");
+    mnemo_manifest_t m = manifest_of(&f.e, "proj");
     CU_ASSERT_EQUAL(m.count, 2);
     CU_ASSERT_FALSE(manifest_has(&m, "f001.txt"));
     mnemo_manifest_cleanup(&m);
 done:
-    env_finish(&e);
-    rec_cleanup(&first);
+    fixture_finish(&f);
     rec_cleanup(&again);
-    free(root);
 }
 
 /* More skips than one event carries (100), from the walk and from batches:
  * each is reported exactly once and they add up to the final count. */
 static void test_sync__skips_of_every_event_add_up_to_the_final_count(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = join(e.dir, "repo");
-    CU_ASSERT_EQUAL(mkdir(root, 0755), 0);
+    fixture_t f;
+    fixture_start(&f, 0, 0);
     for (int i = 0; i < 130; i++) {
         char rel[32];
         snprintf(rel, sizeof rel, "bad%03d.txt", i);
-        write_text(root, rel, i % 2 ? "\xff\xfe" : "x\x80y");
+        write_text(f.root, rel, i % 2 ? "\xff\xfe" : "x\x80y");
     }
-    write_text(root, "good1.txt", "one\n");
-    write_text(root, "good2.txt", "two\n");
-    char *link = join(root, "link");
+    write_text(f.root, "good1.txt", "one\n");
+    write_text(f.root, "good2.txt", "two\n");
+    char *link = join(f.root, "link");
     CU_ASSERT_EQUAL(symlink("good1.txt", link), 0);
     free(link);
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 200);
-    if (!run_sync(&e, &req, &r))
+    mnemo_sync_request_t req = request(f.root, "proj", 200);
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
 
-    const mnemo_sync_progress_t *p = &r.final.progress;
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_COMPLETED);
+    const mnemo_sync_progress_t *p = &f.r.final.progress;
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_COMPLETED);
     CU_ASSERT_EQUAL(p->processed_files, 2);
     CU_ASSERT_EQUAL(p->skipped_files, 131);
-    CU_ASSERT_EQUAL(rec_skips_reported(&r), 131);
-    CU_ASSERT_EQUAL(r.n_skips, 131);
-    for (size_t i = 0; i < r.n_events; i++)
-        CU_ASSERT(r.events[i].n_skipped <= 100);
-    int times = 0;
-    const char *reason = rec_skip_reason(&r, "link", &times);
-    CU_ASSERT_EQUAL(times, 1);
-    CU_ASSERT(reason != NULL && strcmp(reason, "symlink") == 0);
+    CU_ASSERT_EQUAL(rec_skips_reported(&f.r), 131);
+    CU_ASSERT_EQUAL(f.r.n_skips, 131);
+    for (size_t i = 0; i < f.r.n_events; i++)
+        CU_ASSERT(f.r.events[i].n_skipped <= 100);
+    assert_skipped_once(&f.r, "link", "symlink");
     for (int i = 0; i < 130; i++) {
         char rel[32];
         snprintf(rel, sizeof rel, "bad%03d.txt", i);
-        reason = rec_skip_reason(&r, rel, &times);
-        CU_ASSERT_EQUAL(times, 1);
-        CU_ASSERT(reason != NULL && strcmp(reason, "not valid UTF-8") == 0);
+        assert_skipped_once(&f.r, rel, "not valid UTF-8");
     }
 done:
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 /* The server's data directory under the synced root is never indexed. */
 static void test_sync__data_dir_is_never_indexed(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    write_text(e.dir, "one.txt", "first\n");
-    write_text(e.dir, "two.txt", "second\n");
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(e.dir, "self", 10);
-    if (!run_sync(&e, &req, &r))
+    fixture_t f;
+    fixture_start(&f, 0, NO_TREE);
+    write_text(f.e.dir, "one.txt", "first\n");
+    write_text(f.e.dir, "two.txt", "second\n");
+    mnemo_sync_request_t req = request(f.e.dir, "self", 10);
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
 
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_COMPLETED);
-    CU_ASSERT_EQUAL(r.final.progress.total_files, 2);
-    CU_ASSERT_EQUAL(r.final.progress.processed_files, 2);
-    int times = 0;
-    const char *reason = rec_skip_reason(&r, "data", &times);
-    CU_ASSERT_EQUAL(times, 1);
-    CU_ASSERT(reason != NULL && strcmp(reason, "excluded") == 0);
-    mnemo_manifest_t m = manifest_of(&e, "self");
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_EQUAL(f.r.final.progress.total_files, 2);
+    CU_ASSERT_EQUAL(f.r.final.progress.processed_files, 2);
+    assert_skipped_once(&f.r, "data", "excluded");
+    mnemo_manifest_t m = manifest_of(&f.e, "self");
     CU_ASSERT_EQUAL(m.count, 2);
     for (size_t i = 0; i < m.count; i++)
         CU_ASSERT_NOT_EQUAL(strncmp(m.entries[i].path, "data/", 5), 0);
     mnemo_manifest_cleanup(&m);
 done:
-    env_finish(&e);
-    rec_cleanup(&r);
+    fixture_finish(&f);
 }
 
 static void test_sync__missing_root_fails_with_an_error(void)
 {
-    env_t e;
-    env_start(&e, 0, 4);
-    char *root = join(e.dir, "nope");
-    rec_t r;
-    rec_init(&r);
-    mnemo_sync_request_t req = request(root, "proj", 2);
-    if (!run_sync(&e, &req, &r))
+    fixture_t f;
+    fixture_start(&f, 0, NO_TREE);
+    f.root = join(f.e.dir, "nope");
+    mnemo_sync_request_t req = request(f.root, "proj", 2);
+    if (!run_sync(&f.e, &req, &f.r))
         goto done;
 
-    CU_ASSERT_EQUAL(r.final.state, MNEMO_SYNC_FAILED);
-    CU_ASSERT(r.final_error != NULL && r.final_error[0] != '\0');
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_FAILED);
+    CU_ASSERT(f.r.final_error != NULL && f.r.final_error[0] != '\0');
     mnemo_sync_status_t s;
-    CU_ASSERT_EQUAL_FATAL(persisted(&e, &s, "proj"), MNEMO_OK);
-    CU_ASSERT_EQUAL(s.state, MNEMO_SYNC_FAILED);
+    assert_persisted(&f.e, &s, "proj", MNEMO_SYNC_FAILED);
     CU_ASSERT(s.error != NULL && s.error[0] != '\0');
     mnemo_sync_status_cleanup(&s);
-    CU_ASSERT_FALSE(mnemo_syncs_running(e.syncs, "proj"));
+    CU_ASSERT_FALSE(mnemo_syncs_running(f.e.syncs, "proj"));
 done:
-    env_finish(&e);
-    rec_cleanup(&r);
-    free(root);
+    fixture_finish(&f);
 }
 
 int main(void)
