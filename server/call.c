@@ -222,7 +222,7 @@ static void on_send(mnemo_tag_t *tag, bool ok)
     call->write_done = NULL;
     grpc_byte_buffer *next = call->queued;
     call->queued = NULL;
-    if (next == NULL && call->dirty) {
+    if (next == NULL && call->dirty && call->produce != NULL) {
         call->dirty = false;
         next = call->produce(call->produce_ctx);
     }
@@ -271,6 +271,15 @@ void mnemo_call_notify(mnemo_call_t *call, mnemo_produce_fn produce, void *ctx)
                 start_send_locked(call, buf);
         }
     }
+    pthread_mutex_unlock(&call->mu);
+}
+
+void mnemo_call_stop_produce(mnemo_call_t *call)
+{
+    pthread_mutex_lock(&call->mu); /* waits out a produce in progress */
+    call->produce = NULL;
+    call->produce_ctx = NULL;
+    call->dirty = false;
     pthread_mutex_unlock(&call->mu);
 }
 
@@ -374,6 +383,8 @@ static void on_recv(mnemo_tag_t *tag, bool ok)
     mnemo_call_t *call = CONTAINER_OF(tag, mnemo_call_t, recv_tag);
     grpc_byte_buffer *buf = call->recv_buf;
     call->recv_buf = NULL;
+    if (!ok)
+        atomic_store(&call->cancelled, true); /* broken, not half-closed */
     ProtobufCMessage *msg = NULL;
     if (ok && buf != NULL) {
         mnemo_err_t err;

@@ -92,6 +92,11 @@ void mnemo_call_send(mnemo_call_t *call, const ProtobufCMessage *msg);
 typedef grpc_byte_buffer *(*mnemo_produce_fn)(void *ctx);
 void mnemo_call_notify(mnemo_call_t *call, mnemo_produce_fn produce, void *ctx);
 
+/* Detaches the producer: after it returns (having waited for a produce in
+ * progress), produce is never called again. Call it before freeing what
+ * the producer's ctx points to. */
+void mnemo_call_stop_produce(mnemo_call_t *call);
+
 /* True once the client cancelled, the deadline passed or a send failed. */
 bool mnemo_call_cancelled(const mnemo_call_t *call);
 

@@ -208,6 +208,9 @@ static void obs_final(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
 static void obs_closed(void *ctx, mnemo_call_t *call)
 {
     stream_obs_t *obs = ctx;
+    /* The call may still hold obs as its producer (a send completing after
+     * the client left): detach it before obs can be freed below. */
+    mnemo_call_stop_produce(call);
     if (obs->cancel_on_close)
         mnemo_sync_job_cancel(obs->job);
     if (mnemo_sync_job_unsubscribe(obs->job, &obs->base)) {
@@ -483,13 +486,17 @@ static void delete_repository(mnemo_call_t *call, const ProtobufCMessage *msg, v
     mnemo_err_t err;
     bool deleted = false;
     mnemo_status_t st = check_name(req->repository_name, "repository_name", false, &err);
-    if (st == MNEMO_OK && mnemo_syncs_running(app->syncs, req->repository_name))
-        st = mnemo_err_set(&err, MNEMO_EPRECOND,
-                           "repository_name: '%s' is syncing; cancel the sync first",
-                           req->repository_name);
     if (st == MNEMO_OK) {
+        /* Checked under the write lock: a sync admitted after the check
+         * needs the read side to load its repository record, so it starts
+         * only once the delete is done. */
         pthread_rwlock_wrlock(&app->lock);
-        st = mnemo_repos_delete(app->repos, &deleted, req->repository_name, &err);
+        if (mnemo_syncs_running(app->syncs, req->repository_name))
+            st = mnemo_err_set(&err, MNEMO_EPRECOND,
+                               "repository_name: '%s' is syncing; cancel the sync first",
+                               req->repository_name);
+        else
+            st = mnemo_repos_delete(app->repos, &deleted, req->repository_name, &err);
         pthread_rwlock_unlock(&app->lock);
     }
     if (st != MNEMO_OK) {

@@ -560,9 +560,11 @@ static void *run_job(void *arg)
 
 /* ---- the registry ------------------------------------------------------ */
 
-/* Joins and drops finished jobs. */
-static void reap_locked(mnemo_syncs_t *syncs)
+/* Unlinks finished jobs; the caller joins them (reap_join) after dropping
+ * syncs->mu, so a registry call never waits for a job's cleanup. */
+static mnemo_sync_job_t *reap_locked(mnemo_syncs_t *syncs)
 {
+    mnemo_sync_job_t *done = NULL;
     for (mnemo_sync_job_t **p = &syncs->jobs; *p != NULL;) {
         mnemo_sync_job_t *job = *p;
         if (!job->finished) {
@@ -570,8 +572,19 @@ static void reap_locked(mnemo_syncs_t *syncs)
             continue;
         }
         *p = job->next;
-        pthread_join(job->thread, NULL);
-        mnemo_sync_job_unref(job);
+        job->next = done;
+        done = job;
+    }
+    return done;
+}
+
+static void reap_join(mnemo_sync_job_t *done)
+{
+    while (done != NULL) {
+        mnemo_sync_job_t *next = done->next;
+        pthread_join(done->thread, NULL);
+        mnemo_sync_job_unref(done);
+        done = next;
     }
 }
 
@@ -608,10 +621,11 @@ mnemo_status_t mnemo_syncs_start(mnemo_syncs_t *syncs, mnemo_sync_job_t **out,
                                  mnemo_err_t *err)
 {
     pthread_mutex_lock(&syncs->mu);
-    reap_locked(syncs);
+    mnemo_sync_job_t *done = reap_locked(syncs);
     mnemo_status_t st = admit_locked(syncs, req->name, err);
     if (st != MNEMO_OK) {
         pthread_mutex_unlock(&syncs->mu);
+        reap_join(done);
         return st;
     }
     mnemo_sync_job_t *job = job_create(syncs, req);
@@ -622,6 +636,7 @@ mnemo_status_t mnemo_syncs_start(mnemo_syncs_t *syncs, mnemo_sync_job_t **out,
     }
     if (pthread_create(&job->thread, NULL, run_job, job) != 0) {
         pthread_mutex_unlock(&syncs->mu);
+        reap_join(done);
         if (obs != NULL)
             mnemo_sync_job_unsubscribe(job, obs);
         mnemo_sync_job_unref(job);
@@ -634,6 +649,7 @@ mnemo_status_t mnemo_syncs_start(mnemo_syncs_t *syncs, mnemo_sync_job_t **out,
         *out = job;
     }
     pthread_mutex_unlock(&syncs->mu);
+    reap_join(done);
     return MNEMO_OK;
 }
 
