@@ -22,6 +22,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/slice.h>
 
+#include "bytes.h"
 #include "mnemo/codec.h"
 
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -71,9 +72,7 @@ static void on_recv(mnemo_tag_t *tag, bool ok);
 static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
                                  const ProtobufCMethodDescriptor *desc)
 {
-    mnemo_call_t *call = calloc(1, sizeof *call);
-    if (call == NULL)
-        abort();
+    mnemo_call_t *call = mnemo_xcalloc(1, sizeof *call);
     call->call = gcall;
     call->md = *md;
     grpc_metadata_array_init(md);
@@ -291,9 +290,7 @@ static bool set_status_locked(mnemo_call_t *call, mnemo_status_t st, const char 
     call->finishing = true;
     call->code = (grpc_status_code)mnemo_status_to_grpc(st);
     call->details =
-        strdup(message != NULL ? message : (st == MNEMO_OK ? "" : mnemo_status_text(st)));
-    if (call->details == NULL)
-        abort();
+        mnemo_xstrdup(message != NULL ? message : (st == MNEMO_OK ? "" : mnemo_status_text(st)));
     return true;
 }
 

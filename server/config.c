@@ -7,6 +7,7 @@
  * it came from. Single-threaded.
  */
 #include "config.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,9 +118,7 @@ static mnemo_status_t add_root(mnemo_config_t *cfg, const char *from, const char
     if (cfg->n_allow_roots == MNEMO_CONFIG_MAX_ROOTS)
         return mnemo_err_set(err, MNEMO_EINVAL, "%s: more than %d roots", from,
                              MNEMO_CONFIG_MAX_ROOTS);
-    char *copy = strndup(dir, len);
-    if (copy == NULL)
-        abort();
+    char *copy = mnemo_xstrndup(dir, len);
     cfg->allow_roots[cfg->n_allow_roots++] = copy;
     return MNEMO_OK;
 }

@@ -21,6 +21,7 @@
  * Threads: an ignore stack belongs to one walk and one thread.
  */
 #include "ignore.h"
+#include "bytes.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -50,24 +51,6 @@ struct mnemo_ignore {
     size_t n_sets;
     size_t cap_sets;
 };
-
-/* ---- allocation ---- */
-
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *d = xrealloc(NULL, n + 1);
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
 
 /* ---- the matcher ---- */
 
@@ -302,7 +285,7 @@ static bool compile_rule(rule_t *r, const char *line, size_t len)
     if (len == 0 || len > MAX_PATTERN || memchr(line, '\0', len) != NULL ||
         dangling_escape(line, len))
         return false;
-    r->pat = xstrndup(line, len);
+    r->pat = mnemo_xstrndup(line, len);
     return true;
 }
 
@@ -321,7 +304,7 @@ static void compile_set(rule_set_t *set, const char *text, size_t len)
         if (compile_rule(&r, text, n)) {
             if (set->n_rules == cap) {
                 cap = cap != 0 ? 2 * cap : 8;
-                set->rules = xrealloc(set->rules, cap * sizeof *set->rules);
+                set->rules = mnemo_xrealloc(set->rules, cap * sizeof *set->rules);
             }
             set->rules[set->n_rules++] = r;
         }
@@ -338,7 +321,7 @@ static void compile_set(rule_set_t *set, const char *text, size_t len)
 
 mnemo_ignore_t *mnemo_ignore_create(void)
 {
-    mnemo_ignore_t *ig = xrealloc(NULL, sizeof *ig);
+    mnemo_ignore_t *ig = mnemo_xrealloc(NULL, sizeof *ig);
     *ig = (mnemo_ignore_t){0};
     return ig;
 }
@@ -357,13 +340,13 @@ void mnemo_ignore_push(mnemo_ignore_t *ig, const char *base, const char *text, s
 {
     if (ig->n_sets == ig->cap_sets) {
         ig->cap_sets = ig->cap_sets != 0 ? 2 * ig->cap_sets : 8;
-        ig->sets = xrealloc(ig->sets, ig->cap_sets * sizeof *ig->sets);
+        ig->sets = mnemo_xrealloc(ig->sets, ig->cap_sets * sizeof *ig->sets);
     }
     rule_set_t *set = &ig->sets[ig->n_sets++];
     size_t base_len = strlen(base);
     while (base_len > 0 && base[base_len - 1] == '/')
         base_len--;
-    *set = (rule_set_t){.base = xstrndup(base, base_len), .base_len = base_len};
+    *set = (rule_set_t){.base = mnemo_xstrndup(base, base_len), .base_len = base_len};
     compile_set(set, text != NULL ? text : "", text != NULL ? len : 0);
 }
 

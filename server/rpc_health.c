@@ -16,6 +16,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "rpc.h"
+#include "bytes.h"
 
 typedef struct watcher {
     mnemo_call_t *call;
@@ -41,9 +42,7 @@ static bool known_service(const char *name)
 
 mnemo_health_t *mnemo_health_create(void)
 {
-    mnemo_health_t *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        abort();
+    mnemo_health_t *h = mnemo_xcalloc(1, sizeof *h);
     pthread_mutex_init(&h->mu, NULL);
     h->serving = true;
     return h;
@@ -161,9 +160,7 @@ static void watch(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
         mnemo_call_finish(call, MNEMO_ECANCELLED, NULL);
         return;
     }
-    watcher_t *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        abort();
+    watcher_t *w = mnemo_xcalloc(1, sizeof *w);
     w->call = call;
     w->next = h->watchers;
     h->watchers = w;

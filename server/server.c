@@ -25,6 +25,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "bytes.h"
 #include "mnemo/codec.h"
 #include "rpc.h"
 
@@ -132,9 +133,7 @@ static void init_slot(slot_t *slot, mnemo_server_t *srv, const mnemo_method_t *m
 static void register_methods(mnemo_server_t *srv)
 {
     srv->n_slots = count_methods() * SLOTS_PER_METHOD + GENERIC_SLOTS;
-    srv->slots = calloc(srv->n_slots, sizeof *srv->slots);
-    if (srv->slots == NULL)
-        abort();
+    srv->slots = mnemo_xcalloc(srv->n_slots, sizeof *srv->slots);
     size_t k = 0;
     for (size_t t = 0; t < mnemo_rpc_n_tables; t++) {
         for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++) {
@@ -184,9 +183,7 @@ static char *canonical(const char *path)
     char buf[PATH_MAX];
     if (realpath(path, buf) == NULL)
         return NULL;
-    char *copy = strdup(buf);
-    if (copy == NULL)
-        abort();
+    char *copy = mnemo_xstrdup(buf);
     return copy;
 }
 
@@ -195,9 +192,7 @@ static mnemo_status_t resolve_roots(mnemo_server_t *srv, mnemo_err_t *err)
 {
     mnemo_app_t *app = &srv->app;
     size_t n = srv->cfg->n_allow_roots;
-    app->roots = calloc(n > 0 ? n : 1, sizeof *app->roots);
-    if (app->roots == NULL)
-        abort();
+    app->roots = mnemo_xcalloc(n > 0 ? n : 1, sizeof *app->roots);
     for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
         const char *root = n > 0 ? srv->cfg->allow_roots[i] : ".";
         if ((app->roots[i] = canonical(root)) == NULL)
@@ -273,9 +268,7 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
     grpc_server_start(srv->server);
     for (size_t i = 0; i < srv->n_slots; i++)
         request_slot(&srv->slots[i]);
-    srv->threads = calloc((size_t)srv->cfg->threads, sizeof *srv->threads);
-    if (srv->threads == NULL)
-        abort();
+    srv->threads = mnemo_xcalloc((size_t)srv->cfg->threads, sizeof *srv->threads);
     for (; srv->n_threads < srv->cfg->threads; srv->n_threads++)
         pthread_create(&srv->threads[srv->n_threads], NULL, cq_thread, srv->cq);
     return MNEMO_OK;
@@ -283,9 +276,7 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
 
 mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cfg, mnemo_err_t *err)
 {
-    mnemo_server_t *srv = calloc(1, sizeof *srv);
-    if (srv == NULL)
-        abort();
+    mnemo_server_t *srv = mnemo_xcalloc(1, sizeof *srv);
     srv->cfg = cfg;
     mnemo_status_t st = open_domain(srv, err);
     if (st == MNEMO_OK)

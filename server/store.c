@@ -20,6 +20,7 @@
  * used by one thread at a time.
  */
 #include "store.h"
+#include "bytes.h"
 
 #include <assert.h>
 #include <leveldb/c.h>
@@ -54,14 +55,6 @@ struct mnemo_store_iter {
     leveldb_readoptions_t *read_opts; /* pins snapshot */
     leveldb_iterator_t *it;
 };
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 /* The one caller of leveldb_free: LevelDB's buffers may come from another
  * allocator than ours. */
@@ -129,7 +122,7 @@ mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
                                 const mnemo_store_options_t *opts, mnemo_err_t *err)
 {
     assert(out != NULL && dir != NULL);
-    mnemo_store_t *s = xmalloc(sizeof *s);
+    mnemo_store_t *s = mnemo_xmalloc(sizeof *s);
     memset(s, 0, sizeof *s);
     atomic_init(&s->failed, false);
     configure(s, opts);
@@ -171,7 +164,7 @@ mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t kle
     }
     if (found == NULL)
         return mnemo_err_set(err, MNEMO_ENOTFOUND, "key not found");
-    char *copy = xmalloc(n + 1);
+    char *copy = mnemo_xmalloc(n + 1);
     memcpy(copy, found, n);
     copy[n] = '\0';
     ldb_free(found);
@@ -214,7 +207,7 @@ unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void
 
 mnemo_store_batch_t *mnemo_store_batch_create(void)
 {
-    mnemo_store_batch_t *b = xmalloc(sizeof *b);
+    mnemo_store_batch_t *b = mnemo_xmalloc(sizeof *b);
     b->wb = leveldb_writebatch_create();
     if (b->wb == NULL)
         abort();
@@ -257,7 +250,7 @@ void mnemo_store_batch_destroy(mnemo_store_batch_t *batch)
 mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
 {
     assert(store != NULL);
-    mnemo_store_iter_t *it = xmalloc(sizeof *it);
+    mnemo_store_iter_t *it = mnemo_xmalloc(sizeof *it);
     it->store = store;
     it->snapshot = leveldb_create_snapshot(store->db);
     it->read_opts = leveldb_readoptions_create();

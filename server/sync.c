@@ -67,9 +67,7 @@ static int64_t now_ms(void)
 
 mnemo_syncs_t *mnemo_syncs_create(const mnemo_sync_env_t *env)
 {
-    mnemo_syncs_t *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        abort();
+    mnemo_syncs_t *s = mnemo_xcalloc(1, sizeof *s);
     s->env = *env;
     pthread_mutex_init(&s->mu, NULL);
     return s;
@@ -108,9 +106,7 @@ void mnemo_sync_job_cancel(mnemo_sync_job_t *job)
 
 static mnemo_sync_job_t *job_create(mnemo_syncs_t *syncs, const mnemo_sync_request_t *req)
 {
-    mnemo_sync_job_t *job = calloc(1, sizeof *job);
-    if (job == NULL)
-        abort();
+    mnemo_sync_job_t *job = mnemo_xcalloc(1, sizeof *job);
     atomic_init(&job->refs, 1); /* the registry's */
     atomic_init(&job->cancel, false);
     job->syncs = syncs;
@@ -138,9 +134,7 @@ static void add_skip_locked(mnemo_sync_job_t *job, const char *path, const char 
         job->status.progress.skipped_files++;
     if (job->n_skips == job->cap_skips) {
         job->cap_skips = job->cap_skips ? job->cap_skips * 2 : 64;
-        job->skips = realloc(job->skips, job->cap_skips * sizeof *job->skips);
-        if (job->skips == NULL)
-            abort();
+        job->skips = mnemo_xrealloc(job->skips, job->cap_skips * sizeof *job->skips);
     }
     job->skips[job->n_skips].path = mnemo_xstrdup(path);
     job->skips[job->n_skips++].reason = reason;
@@ -234,9 +228,7 @@ static void batch_skip(batch_state_t *bs, const char *path, const char *reason, 
         bs->progress.skipped_files++;
     if (bs->n_skips == bs->cap_skips) {
         bs->cap_skips = bs->cap_skips ? bs->cap_skips * 2 : 16;
-        bs->skips = realloc(bs->skips, bs->cap_skips * sizeof *bs->skips);
-        if (bs->skips == NULL)
-            abort();
+        bs->skips = mnemo_xrealloc(bs->skips, bs->cap_skips * sizeof *bs->skips);
     }
     bs->skips[bs->n_skips].path = mnemo_xstrdup(path);
     bs->skips[bs->n_skips++].reason = reason;

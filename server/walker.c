@@ -32,6 +32,7 @@
  */
 #include "walker.h"
 
+#include "bytes.h"
 #include "ignore.h"
 #include "utf8.h"
 
@@ -85,20 +86,6 @@ typedef struct walk {
 
 /* ---- small helpers ---- */
 
-static void *xrealloc(void *p, size_t n)
-{
-    p = realloc(p, n != 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
-}
-
 static void close_keep_errno(int fd)
 {
     int saved = errno;
@@ -118,7 +105,7 @@ static char *escape_path(const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     size_t len = strlen(s), o = 0;
-    char *out = xrealloc(NULL, 4 * len + 1);
+    char *out = mnemo_xrealloc(NULL, 4 * len + 1);
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
         size_t n = c < 0x80 ? 1 : c < 0xC2 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
@@ -144,11 +131,11 @@ static int read_all(int fd, uint64_t max, uint64_t hint, char **out, size_t *len
 {
     uint64_t limit = max < SIZE_MAX - 2 ? max + 2 : SIZE_MAX; /* max+1 bytes and a NUL */
     size_t cap = (size_t)((hint < max ? hint : max) + 2), used = 0;
-    char *buf = xrealloc(NULL, cap);
+    char *buf = mnemo_xrealloc(NULL, cap);
     for (;;) {
         if (used == cap - 1) {
             cap = cap <= limit / 2 ? 2 * cap : (size_t)limit;
-            buf = xrealloc(buf, cap);
+            buf = mnemo_xrealloc(buf, cap);
         }
         ssize_t n = read(fd, buf + used, cap - 1 - used);
         if (n < 0 && errno == EINTR)
@@ -192,7 +179,7 @@ static void add_skip(walk_t *w, const char *rel, const char *reason)
     mnemo_walk_result_t *r = &w->res;
     if (r->n_skips == w->cap_skips) {
         w->cap_skips = w->cap_skips != 0 ? 2 * w->cap_skips : 16;
-        r->skips = xrealloc(r->skips, w->cap_skips * sizeof *r->skips);
+        r->skips = mnemo_xrealloc(r->skips, w->cap_skips * sizeof *r->skips);
     }
     r->skips[r->n_skips++] = (mnemo_walk_skip_t){escape_path(rel[0] != '\0' ? rel : "."), reason};
 }
@@ -202,10 +189,10 @@ static void add_file(walk_t *w, const char *rel, const struct stat *st)
     mnemo_walk_result_t *r = &w->res;
     if (r->n_files == w->cap_files) {
         w->cap_files = w->cap_files != 0 ? 2 * w->cap_files : 64;
-        r->files = xrealloc(r->files, w->cap_files * sizeof *r->files);
+        r->files = mnemo_xrealloc(r->files, w->cap_files * sizeof *r->files);
     }
     r->files[r->n_files++] =
-        (mnemo_walk_file_t){xstrdup(rel), (uint64_t)st->st_size, mtime_ns_of(st)};
+        (mnemo_walk_file_t){mnemo_xstrdup(rel), (uint64_t)st->st_size, mtime_ns_of(st)};
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -245,7 +232,7 @@ static bool is_excluded(const walk_t *w, const struct stat *st)
 static void load_excludes(walk_t *w)
 {
     const mnemo_walk_options_t *o = w->opts;
-    w->excl = xrealloc(NULL, o->n_exclude_dirs * sizeof *w->excl);
+    w->excl = mnemo_xrealloc(NULL, o->n_exclude_dirs * sizeof *w->excl);
     for (size_t i = 0; i < o->n_exclude_dirs; i++) {
         struct stat st;
         if (o->exclude_dirs[i] != NULL && stat(o->exclude_dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
@@ -285,7 +272,7 @@ static void push_frame(walk_t *w, int fd, const char *rel)
         return;
     }
     frame_t *f = &w->stack[w->depth++];
-    *f = (frame_t){dir, xstrdup(rel), mnemo_ignore_depth(w->ig)};
+    *f = (frame_t){dir, mnemo_xstrdup(rel), mnemo_ignore_depth(w->ig)};
     push_ignore_file(w, fd, ".gitignore", rel);
 }
 
@@ -330,7 +317,7 @@ static const char *join_path(walk_t *w, const char *parent, const char *name)
     size_t pl = strlen(parent), nl = strlen(name), need = pl + nl + 2;
     if (need > w->path_cap) {
         w->path_cap = need > 2 * w->path_cap ? need : 2 * w->path_cap;
-        w->path = xrealloc(w->path, w->path_cap);
+        w->path = mnemo_xrealloc(w->path, w->path_cap);
     }
     size_t o = 0;
     if (pl != 0) {
@@ -443,7 +430,7 @@ mnemo_status_t mnemo_walk(mnemo_walk_result_t *out, const char *root,
     mnemo_status_t rc = open_root(&fd, root, &st, err);
     if (rc != MNEMO_OK)
         return rc;
-    walk_t *w = xrealloc(NULL, sizeof *w);
+    walk_t *w = mnemo_xrealloc(NULL, sizeof *w);
     *w = (walk_t){.opts = opts, .ig = mnemo_ignore_create()};
     load_excludes(w);
     if (is_excluded(w, &st)) {
