@@ -21,11 +21,12 @@
  * Threads: an ignore stack belongs to one walk and one thread.
  */
 #include "ignore.h"
-#include "bytes.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bytes.h"
 
 #define MAX_PATTERN 4096
 

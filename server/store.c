@@ -20,7 +20,6 @@
  * used by one thread at a time.
  */
 #include "store.h"
-#include "bytes.h"
 
 #include <assert.h>
 #include <leveldb/c.h>
@@ -28,6 +27,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bytes.h"
 
 #define DEFAULT_CACHE_BYTES  (32u << 20)
 #define DEFAULT_WRITE_BUFFER (16u << 20)

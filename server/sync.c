@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "diff.h"
 #include "hash.h"
 #include "utf8.h"
-#include "bytes.h"
 
 #define EVENT_MAX_SKIPS 100
 
