@@ -23,7 +23,6 @@
 #include "bytes.h"
 #include "diff.h"
 #include "hash.h"
-#include "utf8.h"
 
 #define EVENT_MAX_SKIPS 100
 
@@ -265,18 +264,6 @@ static mnemo_status_t commit_batch(mnemo_sync_job_t *job, mnemo_repos_batch_t *b
     return st;
 }
 
-/* Chunks travel as protobuf strings: they must be UTF-8 and cannot hold a
- * NUL (protobuf-c would cut them there). The walker only looks for NUL in
- * the first 8 KiB; this checks the whole text. */
-static const char *text_problem(const char *data, size_t len)
-{
-    if (memchr(data, 0, len) != NULL)
-        return "binary";
-    if (!mnemo_utf8_valid(data, len))
-        return "not valid UTF-8";
-    return NULL;
-}
-
 static void put_file(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, const work_t *w,
                      batch_state_t *bs)
 {
@@ -291,10 +278,6 @@ static void put_file(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, const wo
                                              w->file->path, env->cfg->max_file_bytes, &err);
     bs->files_done++;
     bs->current_path = w->file->path;
-    if (st == MNEMO_OK && (reason = text_problem(data, len)) != NULL) {
-        free(data);
-        st = MNEMO_EPRECOND;
-    }
     if (st == MNEMO_EPRECOND) {
         batch_skip(bs, w->file->path, reason, false);
         if (w->old != NULL &&

@@ -50,7 +50,6 @@
 
 #define MAX_DEPTH       256        /* directory levels below the root */
 #define IGNORE_FILE_MAX (1u << 20) /* larger ignore files are not applied */
-#define BINARY_PROBE    8192       /* a NUL in this prefix makes a file binary */
 #define READ_TOO_LARGE  (-1)       /* read_all(): more than max bytes */
 
 #ifdef MNEMO_WALK_NO_OPENAT2
@@ -596,9 +595,14 @@ mnemo_status_t mnemo_walk_read_file(char **data, size_t *len, uint64_t *size, in
         return skip_file(reason, "too large", relpath, err);
     if (r != 0)
         return io_error(r, "read", relpath, err);
-    if (memchr(buf, '\0', n < BINARY_PROBE ? n : BINARY_PROBE) != NULL) {
+    /* What is indexed travels as protobuf strings: UTF-8, and no NUL
+     * (protobuf-c would cut the string there). */
+    const char *problem = memchr(buf, '\0', n) != NULL ? "binary"
+                          : !mnemo_utf8_valid(buf, n)  ? "not valid UTF-8"
+                                                       : NULL;
+    if (problem != NULL) {
         free(buf);
-        return skip_file(reason, "binary", relpath, err);
+        return skip_file(reason, problem, relpath, err);
     }
     *data = buf;
     *len = n;

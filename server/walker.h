@@ -20,7 +20,8 @@
  * or per-component O_NOFOLLOW where openat2 is missing) and O_NONBLOCK,
  * then checks with fstat that it is still a regular file, so a file swapped
  * for a FIFO or a symlink after the walk is never read or waited on. A NUL
- * byte in the first 8 KiB makes it binary.
+ * byte anywhere makes it binary; text that is not valid UTF-8 is skipped
+ * too (everything indexed leaves the server as protobuf strings).
  *
  * Threads: a walk and its result belong to one thread; different walks run
  * in parallel.
@@ -71,8 +72,8 @@ void mnemo_walk_result_cleanup(mnemo_walk_result_t *res);
 
 /* Reads root/relpath as described above into *data (the caller's, free();
  * NUL-terminated, not counted in *len). On a file that must be skipped
- * returns MNEMO_EPRECOND with *reason set ("binary", "too large", "not a
- * regular file", "symlink"); on an unreadable one MNEMO_EIO with err set.
+ * returns MNEMO_EPRECOND with *reason set ("binary", "not valid UTF-8",
+ * "too large", "not a regular file", "symlink"); on an unreadable one MNEMO_EIO with err set.
  * *size and *mtime_ns are those of the file read (fstat). */
 mnemo_status_t mnemo_walk_read_file(char **data, size_t *len, uint64_t *size, int64_t *mtime_ns,
                                     const char **reason, const char *root, const char *relpath,

@@ -638,19 +638,28 @@ static void test_walker__read_binary_file(void)
 {
     char *root = mnemo_test_tmpdir();
     char *bin = path_join(root, "bin"), *late = path_join(root, "late");
+    char *latin1 = path_join(root, "latin1"), *text = path_join(root, "text");
     CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(bin, "abc\0def", 7), 0);
     static char buf[9000];
     memset(buf, 'x', sizeof buf);
-    buf[8192] = '\0'; /* past the probe: text as far as the walker cares */
+    buf[8192] = '\0'; /* far into the file: still binary, not cut text */
     CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(late, buf, sizeof buf), 0);
+    CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(latin1, "caf\xe9\n", 5), 0);
+    CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(text, "caf\xc3\xa9\n", 6), 0);
     const char *reason;
     char *data;
     size_t len;
     CU_ASSERT_EQUAL(read_one(root, "bin", MAX_BYTES, &reason, NULL, NULL), MNEMO_EPRECOND);
     ASSERT_REASON(reason, "binary");
-    CU_ASSERT_EQUAL(read_one(root, "late", MAX_BYTES, &reason, &data, &len), MNEMO_OK);
-    CU_ASSERT_EQUAL(len, sizeof buf);
+    CU_ASSERT_EQUAL(read_one(root, "late", MAX_BYTES, &reason, NULL, NULL), MNEMO_EPRECOND);
+    ASSERT_REASON(reason, "binary");
+    CU_ASSERT_EQUAL(read_one(root, "latin1", MAX_BYTES, &reason, NULL, NULL), MNEMO_EPRECOND);
+    ASSERT_REASON(reason, "not valid UTF-8");
+    CU_ASSERT_EQUAL(read_one(root, "text", MAX_BYTES, &reason, &data, &len), MNEMO_OK);
+    CU_ASSERT_EQUAL(len, 6);
     free(data);
+    free(text);
+    free(latin1);
     free(late);
     free(bin);
     mnemo_test_rmtree(root);
