@@ -1,35 +1,58 @@
 /* index.c - inverted index with BM25 ranking, persisted in the store (see
  * index.h for the key layout).
  *
- * DESIGN: the index object holds only the store, its namespace byte and the
- * two corpus statistics (document count, total length in terms) as atomics;
- * everything else lives in the store, so any number of threads may add,
- * remove and search at once without a lock.
+ * DESIGN: three parts.
  *
- * add/remove tokenize the text into a termset: an open-addressing hash table
- * of distinct terms with their frequency, whose bytes live in one arena, so
- * a document costs a handful of allocations however many terms it has. One
- * posting is put (or deleted) per distinct term, and the updated stats are
- * put into the same batch. A document without terms still counts in N.
+ * The document table, in memory: doc number -> state word and id, in pages
+ * of PAGE_DOCS found through a directory of 2^20 page pointers (calloc'd:
+ * untouched directory pages cost no memory). Pages are allocated under
+ * alloc_mu and published with release stores, never moved or freed before
+ * close, so readers need no lock. A state word is 0 while the document is
+ * not (yet) live, its length in terms + 1 while it is live, DEAD once it was
+ * removed. Doc numbers below boot_next that were not live at open belong to
+ * removed documents too. Doc numbers are leased from the 'n' record, LEASE
+ * at a time, before use, so a number is never handed out twice even after a
+ * crash.
  *
- * search tokenizes the query into a termset, then walks the postings of each
- * distinct term with a single store iterator (one snapshot per query). Each
- * posting's BM25 term weight, tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl /
- * avgdl)), is kept in a reusable pending array until the term's postings
- * are counted (df) and its idf, ln(1 + (N - df + 0.5) / (df + 0.5)), is
- * known; then it is added to the document's score. Documents are
- * accumulated in a docmap (open addressing keyed by the id bytes) that also
- * caches the filter's verdict, so the filter runs once per distinct
- * document. The best `limit` are selected with a bounded min-heap whose
- * root is the worst kept hit. Nothing is allocated per posting.
+ * Transactions: add and remove stage into a txn attached to the store
+ * batch (one per index and batch). add tokenizes the text into a termset
+ * (open addressing over distinct terms whose bytes live in one arena),
+ * appends (term, doc, tf) postings to the txn and stages the 'd' record;
+ * remove finds the doc number in the id map (open addressing over doc
+ * numbers, compared through the table's ids; map_mu) and stages the
+ * deletion of 'd'. When the batch is
+ * written, prepare groups the postings by term (a counting sort; doc
+ * numbers of one txn ascend) and puts one block per term; done(true)
+ * applies the table changes in order and counts the new blocks.
+ *
+ * Merges: one at a time (merge_mu). A merge walks the 'p' range of a
+ * snapshot term by term and rewrites a term's blocks as one block when it
+ * has several, or postings of removed documents, deleting the keys it read
+ * and putting the merged block (keyed by its first doc number) in the same
+ * write. Writers only ever put blocks with new keys (a document is added
+ * once, and a block's key is one of its own doc numbers), so a merge never
+ * races with them. Postings of documents whose state is still 0 (their
+ * batch is being written) are kept.
+ *
+ * Search: the blocks of each distinct query term are read with one
+ * iterator (one snapshot per query). Each live posting's BM25 term weight,
+ * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)), waits in a pending
+ * array until the term's df is known, then idf * weight is added to the
+ * doc's accumulator: a dense array indexed by doc number, valid where its
+ * mark equals the query's epoch, so nothing is cleared between queries.
+ * Accumulators come from a pool, so concurrent queries do not allocate.
+ * The best `limit` are selected with a bounded min-heap (root = worst kept
+ * hit); the filter is asked only about a document that would enter it.
  *
  * Threads: any thread may call any function concurrently; the caller
- * serialises add/remove of one document (index.h).
+ * serialises add/remove of one document (index.h). The merger thread runs
+ * merges; it sleeps on cond between them.
  */
 #include "index.h"
 
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +63,55 @@
 #define BM25_K1 1.2
 #define BM25_B  0.75
 
-/* ns 'p' term '\0' doc_id */
-#define POSTING_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + MNEMO_INDEX_MAX_ID)
+#define PAGE_BITS 12
+#define PAGE_DOCS (1u << PAGE_BITS)
+#define DIR_PAGES (1u << (32 - PAGE_BITS))
+#define DEAD      UINT32_MAX
+#define LEASE     4096u
+#define MAX_DOCS  (UINT32_MAX - LEASE)
+#define MAP_EMPTY UINT32_MAX
+
+#define MERGE_MIN_BLOCKS  4096 /* new blocks before the merger runs */
+#define MERGE_HINT_BLOCKS 16   /* blocks of one query term that ask for a merge */
+#define MERGE_BATCH_BYTES (4u << 20)
+
+/* ns 'p' term '\0' be32 */
+#define BLOCK_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + 4)
+
+typedef struct page {
+    _Atomic uint32_t state[PAGE_DOCS]; /* 0, length + 1 or DEAD */
+    uint8_t ids[];                     /* PAGE_DOCS * id_len */
+} page_t;
+
+typedef struct scratch scratch_t;
 
 struct mnemo_index {
     mnemo_store_t *store; /* borrowed; outlives the index */
     char ns;
-    _Atomic uint64_t docs;      /* documents indexed */
+    size_t id_len;
+    _Atomic(page_t *) *dir; /* DIR_PAGES */
+    uint32_t boot_next;     /* next_doc at open */
+
+    pthread_mutex_t map_mu; /* guards the id map: live id -> doc number */
+    uint32_t *map;          /* map_cap slots of doc numbers or MAP_EMPTY */
+    size_t map_cap, map_count;
+
+    pthread_mutex_t alloc_mu; /* guards next_doc, lease_end, page allocation */
+    _Atomic uint32_t next_doc;
+    uint32_t lease_end;
+
+    _Atomic uint64_t docs;      /* live documents */
     _Atomic uint64_t total_len; /* sum of their lengths, in terms */
+    _Atomic uint64_t blocks;    /* counted by the last merge, plus written since */
+    _Atomic uint64_t new_blocks;
+
+    pthread_mutex_t merge_mu; /* one merge at a time */
+    pthread_mutex_t mu;       /* guards the merger fields below and pool */
+    pthread_cond_t cond;
+    pthread_t merger;
+    bool merger_running, stopping, hinted, merged_once;
+    uint64_t merged_blocks; /* blocks left by the last merge */
+    scratch_t *pool;        /* free accumulators */
 };
 
 /* ---- small helpers ---- */
@@ -78,13 +142,21 @@ static void atomic_sub_floor(_Atomic uint64_t *v, uint64_t d)
     }
 }
 
-/* ---- termset: distinct terms of a text with their frequency ---- */
+/* A varint with the one-byte case inline: block decoding is the hot loop. */
+static inline uint64_t read_varint_fast(mnemo_reader_t *r)
+{
+    if (r->p < r->end && *r->p < 0x80)
+        return *r->p++;
+    return mnemo_read_varint(r);
+}
+
+/* ---- termset: distinct terms of a text, each with a value ---- */
 
 typedef struct term {
     uint64_t hash;
     uint32_t off; /* into the arena */
     uint32_t len; /* 0: empty slot */
-    uint32_t tf;
+    uint32_t val; /* a document's termset: tf; a txn's: the term's number */
 } term_t;
 
 typedef struct termset {
@@ -128,18 +200,17 @@ static void termset_grow(termset_t *ts)
     ts->cap = cap;
 }
 
-/* mnemo_token_fn: counts one occurrence of term. */
-static void termset_add(void *ctx, const char *term, size_t len)
+/* The slot of term, inserted with val 0 when new (*fresh says so). The
+ * pointer is valid until the next insertion. */
+static term_t *termset_intern(termset_t *ts, const char *term, size_t len, bool *fresh)
 {
-    termset_t *ts = ctx;
     uint64_t h = hash_bytes(term, len);
     size_t i = h & (ts->cap - 1);
-    ts->total++;
     for (; ts->slots[i].len != 0; i = (i + 1) & (ts->cap - 1)) {
         term_t *t = &ts->slots[i];
         if (t->hash == h && t->len == len && memcmp(ts->arena + t->off, term, len) == 0) {
-            t->tf++;
-            return;
+            *fresh = false;
+            return t;
         }
     }
     if (ts->arena_len + len > ts->arena_cap) {
@@ -148,14 +219,277 @@ static void termset_add(void *ctx, const char *term, size_t len)
         ts->arena = mnemo_xrealloc(ts->arena, ts->arena_cap);
     }
     memcpy(ts->arena + ts->arena_len, term, len);
-    ts->slots[i] =
-        (term_t){.hash = h, .off = (uint32_t)ts->arena_len, .len = (uint32_t)len, .tf = 1};
+    ts->slots[i] = (term_t){.hash = h, .off = (uint32_t)ts->arena_len, .len = (uint32_t)len};
     ts->arena_len += len;
-    if (++ts->count * 2 > ts->cap)
+    *fresh = true;
+    if (++ts->count * 2 > ts->cap) {
         termset_grow(ts);
+        term_t *moved = termset_intern(ts, term, len, fresh); /* found at once now */
+        *fresh = true;
+        return moved;
+    }
+    return &ts->slots[i];
 }
 
-/* ---- keys and stats ---- */
+/* mnemo_token_fn: counts one occurrence of term. */
+static void termset_add(void *ctx, const char *term, size_t len)
+{
+    termset_t *ts = ctx;
+    bool fresh;
+    ts->total++;
+    termset_intern(ts, term, len, &fresh)->val++;
+}
+
+/* ---- the document table ---- */
+
+static page_t *page_of(const mnemo_index_t *index, uint32_t doc)
+{
+    return atomic_load_explicit(&index->dir[doc >> PAGE_BITS], memory_order_acquire);
+}
+
+/* The state word of doc: 0, length + 1 or DEAD. */
+static uint32_t doc_state(const mnemo_index_t *index, uint32_t doc)
+{
+    page_t *pg = page_of(index, doc);
+    uint32_t s = pg != NULL
+                     ? atomic_load_explicit(&pg->state[doc & (PAGE_DOCS - 1)], memory_order_acquire)
+                     : 0;
+    return s == 0 && doc < index->boot_next ? DEAD : s;
+}
+
+static const uint8_t *doc_id(const mnemo_index_t *index, uint32_t doc)
+{
+    return page_of(index, doc)->ids + (size_t)(doc & (PAGE_DOCS - 1)) * index->id_len;
+}
+
+/* The page holding doc, allocated if needed. */
+static page_t *page_get(mnemo_index_t *index, uint32_t doc)
+{
+    page_t *pg = page_of(index, doc);
+    if (pg != NULL)
+        return pg;
+    pthread_mutex_lock(&index->alloc_mu);
+    pg = atomic_load_explicit(&index->dir[doc >> PAGE_BITS], memory_order_relaxed);
+    if (pg == NULL) {
+        pg = mnemo_xcalloc(1, sizeof *pg + (size_t)PAGE_DOCS * index->id_len);
+        atomic_store_explicit(&index->dir[doc >> PAGE_BITS], pg, memory_order_release);
+    }
+    pthread_mutex_unlock(&index->alloc_mu);
+    return pg;
+}
+
+static void map_put_locked(mnemo_index_t *index, uint32_t doc);
+static void map_erase_locked(mnemo_index_t *index, uint32_t doc);
+
+/* Makes doc live with length dl and id (its id first, then the state, so a
+ * reader that sees the state sees the id). */
+static void doc_publish(mnemo_index_t *index, uint32_t doc, uint32_t dl, const uint8_t *id)
+{
+    page_t *pg = page_get(index, doc);
+    memcpy(pg->ids + (size_t)(doc & (PAGE_DOCS - 1)) * index->id_len, id, index->id_len);
+    uint32_t s = dl < DEAD - 1 ? dl + 1 : DEAD - 1;
+    atomic_store_explicit(&pg->state[doc & (PAGE_DOCS - 1)], s, memory_order_release);
+    atomic_fetch_add(&index->docs, 1);
+    atomic_fetch_add(&index->total_len, dl);
+    pthread_mutex_lock(&index->map_mu);
+    map_put_locked(index, doc);
+    pthread_mutex_unlock(&index->map_mu);
+}
+
+static void doc_kill(mnemo_index_t *index, uint32_t doc)
+{
+    page_t *pg = page_get(index, doc);
+    pthread_mutex_lock(&index->map_mu);
+    map_erase_locked(index, doc);
+    pthread_mutex_unlock(&index->map_mu);
+    uint32_t s = atomic_exchange(&pg->state[doc & (PAGE_DOCS - 1)], DEAD);
+    if (s != 0 && s != DEAD) {
+        atomic_sub_floor(&index->docs, 1);
+        atomic_sub_floor(&index->total_len, s - 1);
+    }
+}
+
+/* Hands out the next doc number, writing a new lease first when needed. */
+static mnemo_status_t doc_alloc(mnemo_index_t *index, uint32_t *doc, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    pthread_mutex_lock(&index->alloc_mu);
+    uint32_t next = atomic_load(&index->next_doc);
+    if (next >= MAX_DOCS) {
+        st = mnemo_err_set(err, MNEMO_ERESOURCE, "index '%c': document numbers exhausted",
+                           index->ns);
+    } else if (next == index->lease_end) {
+        char key[2] = {index->ns, 'n'};
+        uint8_t val[4];
+        mnemo_put_be32(val, next + LEASE);
+        mnemo_store_batch_t *b = mnemo_store_batch_create();
+        mnemo_store_batch_put(b, key, sizeof key, val, sizeof val);
+        st = mnemo_store_write(index->store, b, true, err);
+        mnemo_store_batch_destroy(b);
+        if (st == MNEMO_OK)
+            index->lease_end = next + LEASE;
+    }
+    if (st == MNEMO_OK) {
+        *doc = next;
+        atomic_store(&index->next_doc, next + 1);
+    }
+    pthread_mutex_unlock(&index->alloc_mu);
+    return st;
+}
+
+/* ---- the id map: open addressing over doc numbers, compared by id ---- */
+
+/* The slot holding id, or the empty slot where it would go; caller holds
+ * map_mu. */
+static size_t map_find_locked(const mnemo_index_t *index, const void *id)
+{
+    size_t mask = index->map_cap - 1, i = hash_bytes(id, index->id_len) & mask;
+    while (index->map[i] != MAP_EMPTY && memcmp(doc_id(index, index->map[i]), id, index->id_len))
+        i = (i + 1) & mask;
+    return i;
+}
+
+static void map_grow_locked(mnemo_index_t *index)
+{
+    uint32_t *old = index->map;
+    size_t old_cap = index->map_cap;
+    index->map_cap = old_cap != 0 ? old_cap * 2 : 1024;
+    index->map = mnemo_xrealloc(NULL, index->map_cap * sizeof *index->map);
+    memset(index->map, 0xff, index->map_cap * sizeof *index->map); /* MAP_EMPTY */
+    index->map_count = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i] != MAP_EMPTY)
+            map_put_locked(index, old[i]);
+    free(old);
+}
+
+/* Maps the id of live doc to doc. */
+static void map_put_locked(mnemo_index_t *index, uint32_t doc)
+{
+    if ((index->map_count + 1) * 2 > index->map_cap)
+        map_grow_locked(index);
+    size_t i = map_find_locked(index, doc_id(index, doc));
+    if (index->map[i] == MAP_EMPTY)
+        index->map_count++;
+    index->map[i] = doc;
+}
+
+/* Forgets id when it maps to doc (backward-shift deletion: no tombstones). */
+static void map_erase_locked(mnemo_index_t *index, uint32_t doc)
+{
+    if (index->map_cap == 0)
+        return;
+    size_t mask = index->map_cap - 1, i = map_find_locked(index, doc_id(index, doc));
+    if (index->map[i] != doc)
+        return;
+    for (size_t j = i;;) {
+        j = (j + 1) & mask;
+        if (index->map[j] == MAP_EMPTY)
+            break;
+        size_t home = hash_bytes(doc_id(index, index->map[j]), index->id_len) & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            index->map[i] = index->map[j];
+            i = j;
+        }
+    }
+    index->map[i] = MAP_EMPTY;
+    index->map_count--;
+}
+
+/* The live doc number of id, or MAP_EMPTY. */
+static uint32_t map_get(mnemo_index_t *index, const void *id)
+{
+    pthread_mutex_lock(&index->map_mu);
+    uint32_t doc = index->map_cap != 0 ? index->map[map_find_locked(index, id)] : MAP_EMPTY;
+    pthread_mutex_unlock(&index->map_mu);
+    return doc;
+}
+
+/* ---- transactions: what one batch stages ---- */
+
+typedef struct posting {
+    uint32_t term; /* number of the term in the txn */
+    uint32_t doc;
+    uint32_t tf;
+} posting_t;
+
+typedef struct change {
+    uint32_t doc;
+    uint32_t dl;     /* DEAD: a removal */
+    uint32_t id_off; /* into ids (additions) */
+} change_t;
+
+typedef struct txn {
+    mnemo_index_t *index;
+    termset_t terms;   /* val = term number */
+    uint32_t *term_at; /* term number -> slot in terms (rebuilt at prepare) */
+    posting_t *posts;
+    size_t n_posts, cap_posts;
+    change_t *changes;
+    size_t n_changes, cap_changes;
+    mnemo_buf_t ids;
+    size_t n_blocks; /* written by prepare */
+} txn_t;
+
+static void txn_prepare(void *ctx, mnemo_store_batch_t *batch);
+static void txn_done(void *ctx, bool committed);
+
+static const mnemo_store_hook_t txn_hook = {txn_prepare, txn_done};
+
+static txn_t *txn_of(mnemo_index_t *index, mnemo_store_batch_t *batch)
+{
+    txn_t *txn = mnemo_store_batch_attached(batch, index);
+    if (txn == NULL) {
+        txn = mnemo_xcalloc(1, sizeof *txn);
+        txn->index = index;
+        termset_init(&txn->terms);
+        mnemo_store_batch_attach(batch, index, &txn_hook, txn);
+    }
+    return txn;
+}
+
+static void txn_change(txn_t *txn, uint32_t doc, uint32_t dl, const void *id)
+{
+    if (txn->n_changes == txn->cap_changes) {
+        txn->cap_changes = txn->cap_changes != 0 ? txn->cap_changes * 2 : 16;
+        txn->changes = mnemo_xrealloc(txn->changes, txn->cap_changes * sizeof *txn->changes);
+    }
+    txn->changes[txn->n_changes++] = (change_t){doc, dl, (uint32_t)txn->ids.len};
+    if (id != NULL)
+        mnemo_buf_add(&txn->ids, id, txn->index->id_len);
+}
+
+/* Appends a posting of doc for every term of doc_terms. */
+static void txn_post(txn_t *txn, const termset_t *doc_terms, uint32_t doc)
+{
+    for (size_t i = 0; i < doc_terms->cap; i++) {
+        const term_t *t = &doc_terms->slots[i];
+        if (t->len == 0)
+            continue;
+        bool fresh;
+        term_t *tt = termset_intern(&txn->terms, doc_terms->arena + t->off, t->len, &fresh);
+        if (fresh)
+            tt->val = (uint32_t)(txn->terms.count - 1);
+        if (txn->n_posts == txn->cap_posts) {
+            txn->cap_posts = txn->cap_posts != 0 ? txn->cap_posts * 2 : 256;
+            txn->posts = mnemo_xrealloc(txn->posts, txn->cap_posts * sizeof *txn->posts);
+        }
+        txn->posts[txn->n_posts++] = (posting_t){tt->val, doc, t->val};
+    }
+}
+
+static void txn_free(txn_t *txn)
+{
+    termset_cleanup(&txn->terms);
+    free(txn->term_at);
+    free(txn->posts);
+    free(txn->changes);
+    mnemo_buf_cleanup(&txn->ids);
+    free(txn);
+}
+
+/* ---- blocks ---- */
 
 /* Writes ns 'p' term '\0' into key; returns its length. */
 static size_t term_prefix(char *key, char ns, const char *term, size_t tlen)
@@ -167,58 +501,241 @@ static size_t term_prefix(char *key, char ns, const char *term, size_t tlen)
     return 3 + tlen;
 }
 
-static void put_stats(mnemo_index_t *index, mnemo_store_batch_t *batch)
+/* Appends the block of the n postings at docs/tfs (docs ascending) to out. */
+static void block_encode(mnemo_buf_t *out, const uint32_t *docs, const uint32_t *tfs, size_t n)
 {
-    char key[2] = {index->ns, 's'};
-    uint8_t val[2 * MNEMO_VARINT_MAX];
-    size_t n = mnemo_varint_put(val, atomic_load(&index->docs));
-    n += mnemo_varint_put(val + n, atomic_load(&index->total_len));
-    mnemo_store_batch_put(batch, key, sizeof key, val, n);
+    mnemo_buf_varint(out, n);
+    uint32_t prev = docs[0];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t delta = docs[i] - prev;
+        prev = docs[i];
+        mnemo_buf_varint(out, delta << 1 | (tfs[i] == 1));
+        if (tfs[i] != 1)
+            mnemo_buf_varint(out, tfs[i]);
+    }
 }
 
-static mnemo_status_t load_stats(mnemo_index_t *index, mnemo_err_t *err)
+typedef struct block_reader {
+    mnemo_reader_t r;
+    size_t left;
+    uint32_t doc;
+} block_reader_t;
+
+/* Starts br on a block whose key ends in first. */
+static void block_open(block_reader_t *br, uint32_t first, const void *val, size_t vlen)
 {
-    char key[2] = {index->ns, 's'};
-    char *val = NULL;
-    size_t vlen = 0;
-    mnemo_status_t st = mnemo_store_get(index->store, key, sizeof key, &val, &vlen, err);
-    if (st == MNEMO_ENOTFOUND)
-        return MNEMO_OK;
+    mnemo_reader_init(&br->r, val, vlen);
+    br->left = mnemo_read_count(&br->r);
+    br->doc = first;
+}
+
+/* The next posting; false at the end of the block or when it is malformed
+ * (then br->r.ok is false). */
+static bool block_next(block_reader_t *br, uint32_t *doc, uint32_t *tf)
+{
+    if (br->left == 0 || !br->r.ok)
+        return false;
+    br->left--;
+    uint64_t v = read_varint_fast(&br->r);
+    uint64_t d = (uint64_t)br->doc + (v >> 1);
+    *tf = (v & 1) ? 1 : (uint32_t)read_varint_fast(&br->r);
+    if (d > UINT32_MAX || *tf == 0)
+        br->r.ok = false;
+    br->doc = (uint32_t)d;
+    *doc = br->doc;
+    return br->r.ok;
+}
+
+/* Splits a block key of ns into term and first doc number. */
+static bool block_key_parse(const char *key, size_t klen, size_t *tlen, uint32_t *first)
+{
+    if (klen < 2 + 1 + 4 || key[klen - 5] != '\0')
+        return false;
+    *tlen = klen - 2 - 5;
+    *first = mnemo_get_be32((const uint8_t *)key + klen - 4);
+    return true;
+}
+
+/* prepare: one block per term, postings grouped by a counting sort. */
+static void txn_prepare(void *ctx, mnemo_store_batch_t *batch)
+{
+    txn_t *txn = ctx;
+    size_t nt = txn->terms.count;
+    if (nt == 0)
+        return;
+    size_t *start = mnemo_xcalloc(nt + 1, sizeof *start);
+    for (size_t i = 0; i < txn->n_posts; i++)
+        start[txn->posts[i].term + 1]++;
+    for (size_t t = 0; t < nt; t++)
+        start[t + 1] += start[t];
+    uint32_t *docs = mnemo_xrealloc(NULL, txn->n_posts * sizeof *docs);
+    uint32_t *tfs = mnemo_xrealloc(NULL, txn->n_posts * sizeof *tfs);
+    size_t *fill = mnemo_xrealloc(NULL, nt * sizeof *fill);
+    memcpy(fill, start, nt * sizeof *fill);
+    for (size_t i = 0; i < txn->n_posts; i++) { /* stable: doc numbers stay ascending */
+        size_t at = fill[txn->posts[i].term]++;
+        docs[at] = txn->posts[i].doc;
+        tfs[at] = txn->posts[i].tf;
+    }
+    free(fill);
+    txn->term_at = mnemo_xrealloc(NULL, nt * sizeof *txn->term_at);
+    for (size_t i = 0; i < txn->terms.cap; i++)
+        if (txn->terms.slots[i].len != 0)
+            txn->term_at[txn->terms.slots[i].val] = (uint32_t)i;
+    char key[BLOCK_KEY_MAX];
+    mnemo_buf_t val = {0};
+    for (size_t t = 0; t < nt; t++) {
+        const term_t *term = &txn->terms.slots[txn->term_at[t]];
+        size_t at = start[t], n = start[t + 1] - at;
+        size_t klen = term_prefix(key, txn->index->ns, txn->terms.arena + term->off, term->len);
+        mnemo_put_be32((uint8_t *)key + klen, docs[at]);
+        val.len = 0;
+        block_encode(&val, docs + at, tfs + at, n);
+        mnemo_store_batch_put(batch, key, klen + 4, val.p, val.len);
+    }
+    txn->n_blocks = nt;
+    mnemo_buf_cleanup(&val);
+    free(docs);
+    free(tfs);
+    free(start);
+}
+
+static void merger_poke(mnemo_index_t *index, bool hint);
+
+/* done: publish the table changes in order once the batch is written. */
+static void txn_done(void *ctx, bool committed)
+{
+    txn_t *txn = ctx;
+    mnemo_index_t *index = txn->index;
+    if (committed) {
+        for (size_t i = 0; i < txn->n_changes; i++) {
+            const change_t *c = &txn->changes[i];
+            if (c->dl == DEAD)
+                doc_kill(index, c->doc);
+            else
+                doc_publish(index, c->doc, c->dl, txn->ids.p + c->id_off);
+        }
+        atomic_fetch_add(&index->blocks, txn->n_blocks);
+        atomic_fetch_add(&index->new_blocks, txn->n_blocks);
+        if (txn->n_blocks > 0)
+            merger_poke(index, false);
+    }
+    txn_free(txn);
+}
+
+/* ---- add / remove ---- */
+
+static void doc_key(const mnemo_index_t *index, uint8_t key[6], uint32_t doc)
+{
+    key[0] = (uint8_t)index->ns;
+    key[1] = 'd';
+    mnemo_put_be32(key + 2, doc);
+}
+
+mnemo_status_t mnemo_index_add(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id,
+                               const char *text, size_t len, mnemo_err_t *err)
+{
+    assert(index != NULL && batch != NULL && doc_id != NULL);
+    uint32_t doc;
+    mnemo_status_t st = doc_alloc(index, &doc, err);
     if (st != MNEMO_OK)
         return st;
-    mnemo_reader_t r;
-    mnemo_reader_init(&r, val, vlen);
-    uint64_t docs = mnemo_read_varint(&r);
-    uint64_t total = mnemo_read_varint(&r);
-    bool ok = mnemo_reader_done(&r);
-    free(val);
-    if (!ok)
-        return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed stats record", index->ns);
-    atomic_store(&index->docs, docs);
-    atomic_store(&index->total_len, total);
+    txn_t *txn = txn_of(index, batch);
+    termset_t ts;
+    termset_init(&ts);
+    mnemo_tokenize(text, len, termset_add, &ts);
+    uint32_t dl = ts.total < DEAD - 1 ? (uint32_t)ts.total : DEAD - 2;
+    txn_post(txn, &ts, doc);
+    termset_cleanup(&ts);
+    txn_change(txn, doc, dl, doc_id);
+
+    uint8_t key[6], val[MNEMO_VARINT_MAX + MNEMO_INDEX_MAX_ID];
+    doc_key(index, key, doc);
+    size_t n = mnemo_varint_put(val, dl);
+    memcpy(val + n, doc_id, index->id_len);
+    mnemo_store_batch_put(batch, key, sizeof key, val, n + index->id_len);
     return MNEMO_OK;
 }
 
-mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns,
+void mnemo_index_remove(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id)
+{
+    assert(index != NULL && batch != NULL && doc_id != NULL);
+    uint32_t doc = map_get(index, doc_id);
+    if (doc == MAP_EMPTY)
+        return;
+    uint8_t key[6];
+    doc_key(index, key, doc);
+    mnemo_store_batch_delete(batch, key, sizeof key);
+    txn_change(txn_of(index, batch), doc, DEAD, NULL);
+}
+
+/* ---- open / close ---- */
+
+/* Loads the lease and every live document into the table. */
+static mnemo_status_t load_docs(mnemo_index_t *index, mnemo_err_t *err)
+{
+    char lkey[2] = {index->ns, 'n'};
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(index->store, lkey, sizeof lkey, &val, &vlen, err);
+    if (st == MNEMO_OK && vlen == 4)
+        index->lease_end = mnemo_get_be32((const uint8_t *)val);
+    else if (st == MNEMO_OK)
+        st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed lease", index->ns);
+    free(val);
+    if (st != MNEMO_OK && st != MNEMO_ENOTFOUND)
+        return st;
+
+    char prefix[2] = {index->ns, 'd'};
+    mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
+    for (mnemo_store_iter_seek(it, prefix, 2); mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < 2 || memcmp(key, prefix, 2) != 0)
+            break;
+        const char *v = mnemo_store_iter_value(it, &vlen);
+        mnemo_reader_t r;
+        mnemo_reader_init(&r, v, vlen);
+        uint64_t dl = mnemo_read_varint(&r);
+        const uint8_t *id = mnemo_read_bytes(&r, index->id_len);
+        uint32_t doc = klen == 6 ? mnemo_get_be32((const uint8_t *)key + 2) : 0;
+        if (klen != 6 || !mnemo_reader_done(&r) || dl >= DEAD - 1 || doc >= index->lease_end) {
+            mnemo_store_iter_destroy(it);
+            return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed document %u",
+                                 index->ns, doc);
+        }
+        doc_publish(index, doc, (uint32_t)dl, id);
+    }
+    st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    /* Every number below the lease may have been handed out before a crash. */
+    index->boot_next = index->lease_end;
+    atomic_store(&index->next_doc, index->lease_end);
+    return st;
+}
+
+mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns, size_t id_len,
                                 mnemo_err_t *err)
 {
+    assert(out != NULL && store != NULL && id_len >= 1 && id_len <= MNEMO_INDEX_MAX_ID);
     mnemo_index_t *index = mnemo_xcalloc(1, sizeof *index);
     index->store = store;
     index->ns = ns;
-    atomic_init(&index->docs, 0);
-    atomic_init(&index->total_len, 0);
-    mnemo_status_t st = load_stats(index, err);
+    index->id_len = id_len;
+    index->dir = mnemo_xcalloc(DIR_PAGES, sizeof *index->dir);
+    pthread_mutex_init(&index->alloc_mu, NULL);
+    pthread_mutex_init(&index->map_mu, NULL);
+    pthread_mutex_init(&index->merge_mu, NULL);
+    pthread_mutex_init(&index->mu, NULL);
+    pthread_cond_init(&index->cond, NULL);
+    mnemo_status_t st = load_docs(index, err);
     if (st != MNEMO_OK) {
-        free(index);
+        mnemo_index_close(index);
         return st;
     }
     *out = index;
     return MNEMO_OK;
-}
-
-void mnemo_index_close(mnemo_index_t *index)
-{
-    free(index);
 }
 
 uint64_t mnemo_index_doc_count(const mnemo_index_t *index)
@@ -227,212 +744,167 @@ uint64_t mnemo_index_doc_count(const mnemo_index_t *index)
     return atomic_load(&((mnemo_index_t *)index)->docs);
 }
 
-/* ---- add / remove ---- */
-
-/* Records into batch a put (put=true) or a delete of the posting of every
- * term of ts for doc_id. */
-static void write_postings(mnemo_index_t *index, mnemo_store_batch_t *batch, const termset_t *ts,
-                           const void *doc_id, size_t id_len, bool put)
+uint64_t mnemo_index_block_count(const mnemo_index_t *index)
 {
-    char key[POSTING_KEY_MAX];
-    uint8_t val[2 * MNEMO_VARINT_MAX];
-    uint8_t dl[MNEMO_VARINT_MAX];
-    size_t dl_len = mnemo_varint_put(dl, ts->total);
-    for (size_t i = 0; i < ts->cap; i++) {
-        const term_t *t = &ts->slots[i];
-        if (t->len == 0)
-            continue;
-        size_t klen = term_prefix(key, index->ns, ts->arena + t->off, t->len);
-        memcpy(key + klen, doc_id, id_len);
-        klen += id_len;
-        if (put) {
-            size_t n = mnemo_varint_put(val, t->tf);
-            memcpy(val + n, dl, dl_len);
-            mnemo_store_batch_put(batch, key, klen, val, n + dl_len);
-        } else {
-            mnemo_store_batch_delete(batch, key, klen);
-        }
-    }
-}
-
-size_t mnemo_index_add(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id,
-                       size_t id_len, const char *text, size_t len)
-{
-    assert(id_len >= 1 && id_len <= MNEMO_INDEX_MAX_ID);
-    termset_t ts;
-    termset_init(&ts);
-    mnemo_tokenize(text, len, termset_add, &ts);
-    write_postings(index, batch, &ts, doc_id, id_len, true);
-    atomic_fetch_add(&index->docs, 1);
-    atomic_fetch_add(&index->total_len, ts.total);
-    put_stats(index, batch);
-    size_t total = ts.total;
-    termset_cleanup(&ts);
-    return total;
-}
-
-void mnemo_index_remove(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id,
-                        size_t id_len, const char *text, size_t len)
-{
-    assert(id_len >= 1 && id_len <= MNEMO_INDEX_MAX_ID);
-    termset_t ts;
-    termset_init(&ts);
-    mnemo_tokenize(text, len, termset_add, &ts);
-    write_postings(index, batch, &ts, doc_id, id_len, false);
-    atomic_sub_floor(&index->docs, 1);
-    atomic_sub_floor(&index->total_len, ts.total);
-    put_stats(index, batch);
-    termset_cleanup(&ts);
+    return atomic_load(&((mnemo_index_t *)index)->blocks);
 }
 
 /* ---- search ---- */
 
-typedef struct doc {
-    uint64_t hash;
-    double score;
-    bool pass; /* the filter's verdict */
-    uint8_t id_len;
-    uint8_t id[MNEMO_INDEX_MAX_ID];
-} doc_t;
+struct scratch {
+    scratch_t *next; /* in the pool */
+    double *score;   /* [doc], valid where mark[doc] == epoch */
+    uint32_t *mark;
+    size_t cap; /* doc numbers covered */
+    uint32_t epoch;
+    uint32_t *touched; /* docs scored by this query */
+    size_t n_touched, cap_touched;
+    uint32_t *pend_doc; /* live postings of the current term */
+    double *pend_w;
+    size_t n_pend, cap_pend;
+};
 
-typedef struct pending {
-    uint32_t doc; /* index into docs */
-    double weight;
-} pending_t;
+static scratch_t *scratch_take(mnemo_index_t *index, size_t docs)
+{
+    pthread_mutex_lock(&index->mu);
+    scratch_t *s = index->pool;
+    if (s != NULL)
+        index->pool = s->next;
+    pthread_mutex_unlock(&index->mu);
+    if (s == NULL)
+        s = mnemo_xcalloc(1, sizeof *s);
+    if (s->cap < docs) {
+        size_t cap = docs + docs / 4 + 1024;
+        s->score = mnemo_xrealloc(s->score, cap * sizeof *s->score);
+        s->mark = mnemo_xrealloc(s->mark, cap * sizeof *s->mark);
+        memset(s->mark + s->cap, 0, (cap - s->cap) * sizeof *s->mark);
+        s->cap = cap;
+    }
+    if (++s->epoch == 0) { /* wrapped: forget every old mark */
+        memset(s->mark, 0, s->cap * sizeof *s->mark);
+        s->epoch = 1;
+    }
+    s->n_touched = 0;
+    return s;
+}
+
+static void scratch_give(mnemo_index_t *index, scratch_t *s)
+{
+    pthread_mutex_lock(&index->mu);
+    s->next = index->pool;
+    index->pool = s;
+    pthread_mutex_unlock(&index->mu);
+}
+
+static void scratch_free(scratch_t *s)
+{
+    free(s->score);
+    free(s->mark);
+    free(s->touched);
+    free(s->pend_doc);
+    free(s->pend_w);
+    free(s);
+}
 
 typedef struct search {
     mnemo_index_t *index;
-    mnemo_store_iter_t *it; /* one per query, reused for every term */
+    mnemo_store_iter_t *it;
+    scratch_t *acc;
     double n_docs, avgdl;
-    mnemo_index_filter_fn filter;
-    void *ctx;
-    doc_t *docs; /* dense, in first-seen order */
-    size_t ndocs, docs_cap;
-    uint32_t *slots; /* docmap: 0 empty, else index into docs + 1 */
-    size_t slots_cap;
-    pending_t *pending; /* postings of the current term */
-    size_t npending, pending_cap;
+    bool hint; /* a term is spread over many blocks */
 } search_t;
 
-static void docmap_grow(search_t *s)
+static void pend_push(scratch_t *s, uint32_t doc, double w)
 {
-    size_t cap = s->slots_cap * 2;
-    uint32_t *slots = mnemo_xcalloc(cap, sizeof *slots);
-    for (size_t d = 0; d < s->ndocs; d++) {
-        size_t j = s->docs[d].hash & (cap - 1);
-        while (slots[j] != 0)
-            j = (j + 1) & (cap - 1);
-        slots[j] = (uint32_t)(d + 1);
+    if (s->n_pend == s->cap_pend) {
+        s->cap_pend = s->cap_pend != 0 ? s->cap_pend * 2 : 1024;
+        s->pend_doc = mnemo_xrealloc(s->pend_doc, s->cap_pend * sizeof *s->pend_doc);
+        s->pend_w = mnemo_xrealloc(s->pend_w, s->cap_pend * sizeof *s->pend_w);
     }
-    free(s->slots);
-    s->slots = slots;
-    s->slots_cap = cap;
+    s->pend_doc[s->n_pend] = doc;
+    s->pend_w[s->n_pend++] = w;
 }
 
-/* Index of doc id in s->docs, adding it (and asking the filter) if new. */
-static uint32_t docmap_get(search_t *s, const void *id, size_t id_len)
+static void acc_add(scratch_t *s, uint32_t doc, double v)
 {
-    uint64_t h = hash_bytes(id, id_len);
-    size_t i = h & (s->slots_cap - 1);
-    for (; s->slots[i] != 0; i = (i + 1) & (s->slots_cap - 1)) {
-        doc_t *d = &s->docs[s->slots[i] - 1];
-        if (d->hash == h && d->id_len == id_len && memcmp(d->id, id, id_len) == 0)
-            return s->slots[i] - 1;
+    if (s->mark[doc] != s->epoch) {
+        s->mark[doc] = s->epoch;
+        s->score[doc] = 0;
+        if (s->n_touched == s->cap_touched) {
+            s->cap_touched = s->cap_touched != 0 ? s->cap_touched * 2 : 1024;
+            s->touched = mnemo_xrealloc(s->touched, s->cap_touched * sizeof *s->touched);
+        }
+        s->touched[s->n_touched++] = doc;
     }
-    if (s->ndocs == s->docs_cap) {
-        s->docs_cap = s->docs_cap != 0 ? s->docs_cap * 2 : 256;
-        s->docs = mnemo_xrealloc(s->docs, s->docs_cap * sizeof *s->docs);
-    }
-    uint32_t n = (uint32_t)s->ndocs++;
-    doc_t *d = &s->docs[n];
-    d->hash = h;
-    d->score = 0;
-    d->id_len = (uint8_t)id_len;
-    memcpy(d->id, id, id_len);
-    d->pass = s->filter == NULL || s->filter(s->ctx, id, id_len);
-    s->slots[i] = n + 1;
-    if (s->ndocs * 2 > s->slots_cap)
-        docmap_grow(s);
-    return n;
+    s->score[doc] += v;
 }
 
-static void pending_push(search_t *s, uint32_t doc, double weight)
+/* Queues the BM25 term weight of every live posting of one block. */
+static bool score_block(search_t *s, uint32_t first, const char *val, size_t vlen)
 {
-    if (s->npending == s->pending_cap) {
-        s->pending_cap = s->pending_cap != 0 ? s->pending_cap * 2 : 256;
-        s->pending = mnemo_xrealloc(s->pending, s->pending_cap * sizeof *s->pending);
+    block_reader_t br;
+    block_open(&br, first, val, vlen);
+    uint32_t doc, tf;
+    while (block_next(&br, &doc, &tf)) {
+        uint32_t st = doc < s->acc->cap ? doc_state(s->index, doc) : 0;
+        if (st == 0 || st == DEAD)
+            continue;
+        double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)(st - 1) / s->avgdl);
+        pend_push(s->acc, doc, (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm));
     }
-    s->pending[s->npending++] = (pending_t){doc, weight};
+    return br.left == 0 && mnemo_reader_done(&br.r);
 }
 
-/* Records the BM25 term weight of one posting (key after the prefix is the
- * doc id); false when the posting is malformed. */
-static bool score_posting(search_t *s, const char *id, size_t id_len, const char *val, size_t vlen)
-{
-    if (id_len == 0 || id_len > MNEMO_INDEX_MAX_ID)
-        return false;
-    uint32_t d = docmap_get(s, id, id_len);
-    if (!s->docs[d].pass)
-        return true;
-    mnemo_reader_t r;
-    mnemo_reader_init(&r, val, vlen);
-    uint64_t tf = mnemo_read_varint(&r);
-    uint64_t dl = mnemo_read_varint(&r);
-    if (!r.ok)
-        return false;
-    double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)dl / s->avgdl);
-    pending_push(s, d, (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm));
-    return true;
-}
-
-/* Walks the postings of one term and adds its BM25 share to each document. */
+/* Walks the blocks of one term and adds its BM25 share to each document. */
 static mnemo_status_t score_term(search_t *s, const char *term, size_t tlen, mnemo_err_t *err)
 {
-    char prefix[POSTING_KEY_MAX];
+    char prefix[BLOCK_KEY_MAX];
     size_t plen = term_prefix(prefix, s->index->ns, term, tlen);
-    size_t df = 0;
-    s->npending = 0;
+    size_t n_blocks = 0;
+    s->acc->n_pend = 0;
     for (mnemo_store_iter_seek(s->it, prefix, plen); mnemo_store_iter_valid(s->it);
          mnemo_store_iter_next(s->it)) {
-        size_t klen, vlen;
+        size_t klen, vlen, tl;
+        uint32_t first;
         const char *key = mnemo_store_iter_key(s->it, &klen);
         if (klen < plen || memcmp(key, prefix, plen) != 0)
             break;
         const char *val = mnemo_store_iter_value(s->it, &vlen);
-        if (!score_posting(s, key + plen, klen - plen, val, vlen))
-            return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed posting of '%.*s'",
+        if (!block_key_parse(key, klen, &tl, &first) || !score_block(s, first, val, vlen))
+            return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
                                  s->index->ns, (int)tlen, term);
-        df++;
+        n_blocks++;
     }
     mnemo_status_t st = mnemo_store_iter_status(s->it, err);
     if (st != MNEMO_OK)
         return st;
-    /* Stats may lag the postings after a crash: never let N fall below df. */
-    double n = s->n_docs > (double)df ? s->n_docs : (double)df;
-    double idf = log(1.0 + (n - (double)df + 0.5) / ((double)df + 0.5));
-    for (size_t i = 0; i < s->npending; i++)
-        s->docs[s->pending[i].doc].score += idf * s->pending[i].weight;
+    if (n_blocks >= MERGE_HINT_BLOCKS)
+        s->hint = true;
+    double df = (double)s->acc->n_pend;
+    double n = s->n_docs > df ? s->n_docs : df;
+    double idf = log(1.0 + (n - df + 0.5) / (df + 0.5));
+    for (size_t i = 0; i < s->acc->n_pend; i++)
+        acc_add(s->acc, s->acc->pend_doc[i], idf * s->acc->pend_w[i]);
     return MNEMO_OK;
 }
 
-/* True when a ranks below b: lower score, or same score and larger id. */
-static bool ranks_below(const doc_t *a, const doc_t *b)
+/* True when doc a ranks below doc b: lower score, or same score and larger id. */
+static bool ranks_below(const search_t *s, uint32_t a, uint32_t b)
 {
-    if (a->score != b->score)
-        return a->score < b->score;
-    size_t n = a->id_len < b->id_len ? a->id_len : b->id_len;
-    int c = memcmp(a->id, b->id, n);
-    return c != 0 ? c > 0 : a->id_len > b->id_len;
+    double sa = s->acc->score[a], sb = s->acc->score[b];
+    if (sa != sb)
+        return sa < sb;
+    return memcmp(doc_id(s->index, a), doc_id(s->index, b), s->index->id_len) > 0;
 }
 
 /* Restores the min-heap (root = lowest ranked) below position i. */
-static void heap_down(const doc_t *docs, uint32_t *heap, size_t n, size_t i)
+static void heap_down(const search_t *s, uint32_t *heap, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && ranks_below(&docs[heap[l]], &docs[heap[m]]))
+        if (l < n && ranks_below(s, heap[l], heap[m]))
             m = l;
-        if (r < n && ranks_below(&docs[heap[r]], &docs[heap[m]]))
+        if (r < n && ranks_below(s, heap[r], heap[m]))
             m = r;
         if (m == i)
             return;
@@ -443,11 +915,11 @@ static void heap_down(const doc_t *docs, uint32_t *heap, size_t n, size_t i)
     }
 }
 
-static void heap_up(const doc_t *docs, uint32_t *heap, size_t i)
+static void heap_up(const search_t *s, uint32_t *heap, size_t i)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!ranks_below(&docs[heap[i]], &docs[heap[parent]]))
+        if (!ranks_below(s, heap[i], heap[parent]))
             return;
         uint32_t t = heap[i];
         heap[i] = heap[parent];
@@ -456,65 +928,48 @@ static void heap_up(const doc_t *docs, uint32_t *heap, size_t i)
     }
 }
 
-/* Keeps the best limit passing documents with score >= min_score in a
- * min-heap, then writes them best first into a new array. */
+/* Keeps the best limit scored documents with score >= min_score that the
+ * filter lets through, then writes them best first into a new array. The
+ * filter sees only documents that would enter the heap. */
 static size_t select_top(const search_t *s, mnemo_index_hit_t **hits, size_t limit,
-                         double min_score)
+                         double min_score, mnemo_index_filter_fn filter, void *ctx)
 {
-    size_t k = limit < s->ndocs ? limit : s->ndocs, n = 0;
-    uint32_t *heap = mnemo_xrealloc(NULL, k * sizeof *heap);
-    for (uint32_t d = 0; d < s->ndocs; d++) {
-        const doc_t *doc = &s->docs[d];
-        if (!doc->pass || doc->score < min_score)
+    const scratch_t *acc = s->acc;
+    size_t k = limit < acc->n_touched ? limit : acc->n_touched, n = 0;
+    uint32_t *heap = mnemo_xrealloc(NULL, (k > 0 ? k : 1) * sizeof *heap);
+    for (size_t i = 0; i < acc->n_touched && k > 0; i++) {
+        uint32_t d = acc->touched[i];
+        if (acc->score[d] < min_score || (n == k && !ranks_below(s, heap[0], d)))
+            continue;
+        if (filter != NULL && !filter(ctx, doc_id(s->index, d), s->index->id_len))
             continue;
         if (n < k) {
             heap[n] = d;
-            heap_up(s->docs, heap, n++);
-        } else if (k > 0 && ranks_below(&s->docs[heap[0]], doc)) {
+            heap_up(s, heap, n++);
+        } else {
             heap[0] = d;
-            heap_down(s->docs, heap, n, 0);
+            heap_down(s, heap, n, 0);
         }
     }
     *hits = n > 0 ? mnemo_xrealloc(NULL, n * sizeof **hits) : NULL;
     for (size_t left = n; left > 0; left--) {
-        const doc_t *doc = &s->docs[heap[0]];
+        uint32_t d = heap[0];
         mnemo_index_hit_t *hit = &(*hits)[left - 1];
-        memcpy(hit->id, doc->id, doc->id_len);
-        hit->id_len = doc->id_len;
-        hit->score = doc->score;
+        memcpy(hit->id, doc_id(s->index, d), s->index->id_len);
+        hit->id_len = s->index->id_len;
+        hit->score = acc->score[d];
         heap[0] = heap[left - 1];
-        heap_down(s->docs, heap, left - 1, 0);
+        heap_down(s, heap, left - 1, 0);
     }
     free(heap);
     return n;
-}
-
-static void search_init(search_t *s, mnemo_index_t *index, mnemo_index_filter_fn filter, void *ctx)
-{
-    memset(s, 0, sizeof *s);
-    s->index = index;
-    s->filter = filter;
-    s->ctx = ctx;
-    uint64_t docs = atomic_load(&index->docs), total = atomic_load(&index->total_len);
-    s->n_docs = (double)docs;
-    s->avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
-    s->slots_cap = 1024;
-    s->slots = mnemo_xcalloc(s->slots_cap, sizeof *s->slots);
-    s->it = mnemo_store_iter_create(index->store);
-}
-
-static void search_cleanup(search_t *s)
-{
-    mnemo_store_iter_destroy(s->it);
-    free(s->docs);
-    free(s->slots);
-    free(s->pending);
 }
 
 mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits, size_t *count,
                                   const char *query, size_t qlen, size_t limit, double min_score,
                                   mnemo_index_filter_fn filter, void *ctx, mnemo_err_t *err)
 {
+    assert(index != NULL && hits != NULL && count != NULL);
     termset_t terms;
     termset_init(&terms);
     mnemo_tokenize(query, qlen, termset_add, &terms);
@@ -524,8 +979,13 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
         *count = 0;
         return MNEMO_OK;
     }
-    search_t s;
-    search_init(&s, index, filter, ctx);
+    search_t s = {.index = index};
+    s.it = mnemo_store_iter_create(index->store);
+    /* After the snapshot: every doc number in it is below next_doc. */
+    s.acc = scratch_take(index, atomic_load(&index->next_doc));
+    uint64_t docs = atomic_load(&index->docs), total = atomic_load(&index->total_len);
+    s.n_docs = (double)docs;
+    s.avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
     mnemo_status_t st = MNEMO_OK;
     for (size_t i = 0; i < terms.cap && st == MNEMO_OK; i++) {
         const term_t *t = &terms.slots[i];
@@ -533,8 +993,270 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
             st = score_term(&s, terms.arena + t->off, t->len, err);
     }
     if (st == MNEMO_OK)
-        *count = select_top(&s, hits, limit, min_score);
-    search_cleanup(&s);
+        *count = select_top(&s, hits, limit, min_score, filter, ctx);
+    mnemo_store_iter_destroy(s.it);
+    scratch_give(index, s.acc);
     termset_cleanup(&terms);
+    if (s.hint)
+        merger_poke(index, true);
     return st;
+}
+
+/* ---- merge ---- */
+
+typedef struct merge {
+    mnemo_index_t *index;
+    mnemo_store_batch_t *batch;
+    size_t batch_bytes;
+    char term[MNEMO_TOKEN_MAX + 1];
+    size_t tlen;
+    mnemo_buf_t keys; /* the block keys of term, each be16 length + bytes */
+    size_t n_blocks, n_dead;
+    uint32_t *docs, *tfs; /* postings of term (live or pending) */
+    size_t n, cap;
+    mnemo_buf_t val;
+    uint64_t left_blocks; /* blocks after the merge */
+} merge_t;
+
+static void merge_post(merge_t *m, uint32_t doc, uint32_t tf)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap != 0 ? m->cap * 2 : 1024;
+        m->docs = mnemo_xrealloc(m->docs, m->cap * sizeof *m->docs);
+        m->tfs = mnemo_xrealloc(m->tfs, m->cap * sizeof *m->tfs);
+    }
+    m->docs[m->n] = doc;
+    m->tfs[m->n++] = tf;
+}
+
+/* Sorts the postings of the term by doc number (insertion sort on runs:
+ * blocks are sorted and mostly in order already). */
+static void merge_sort(merge_t *m)
+{
+    for (size_t i = 1; i < m->n; i++) {
+        uint32_t d = m->docs[i], tf = m->tfs[i];
+        size_t j = i;
+        for (; j > 0 && m->docs[j - 1] > d; j--) {
+            m->docs[j] = m->docs[j - 1];
+            m->tfs[j] = m->tfs[j - 1];
+        }
+        m->docs[j] = d;
+        m->tfs[j] = tf;
+    }
+}
+
+/* Rewrites the term gathered in m when it needs it; resets m for the next. */
+static mnemo_status_t merge_flush(merge_t *m, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    if (m->n_blocks >= 2 || m->n_dead > 0) {
+        mnemo_reader_t r;
+        mnemo_reader_init(&r, m->keys.p, m->keys.len);
+        while (r.p < r.end) {
+            size_t klen = (size_t)r.p[0] << 8 | r.p[1];
+            const uint8_t *key = mnemo_read_bytes(&r, 2 + klen) + 2;
+            mnemo_store_batch_delete(m->batch, key, klen);
+        }
+        if (m->n > 0) {
+            merge_sort(m);
+            char key[BLOCK_KEY_MAX];
+            size_t klen = term_prefix(key, m->index->ns, m->term, m->tlen);
+            mnemo_put_be32((uint8_t *)key + klen, m->docs[0]);
+            m->val.len = 0;
+            block_encode(&m->val, m->docs, m->tfs, m->n);
+            mnemo_store_batch_put(m->batch, key, klen + 4, m->val.p, m->val.len);
+            m->batch_bytes += m->val.len;
+            m->left_blocks++;
+        }
+        m->batch_bytes += m->keys.len;
+        if (m->batch_bytes >= MERGE_BATCH_BYTES) {
+            st = mnemo_store_write(m->index->store, m->batch, false, err);
+            mnemo_store_batch_clear(m->batch);
+            m->batch_bytes = 0;
+        }
+    } else {
+        m->left_blocks += m->n_blocks;
+    }
+    m->keys.len = 0;
+    m->n_blocks = m->n_dead = m->n = 0;
+    return st;
+}
+
+/* Adds one block (key, val) of the current term to m. */
+static bool merge_block(merge_t *m, const char *key, size_t klen, uint32_t first, const char *val,
+                        size_t vlen)
+{
+    uint8_t len16[2] = {(uint8_t)(klen >> 8), (uint8_t)klen};
+    mnemo_buf_add(&m->keys, len16, 2);
+    mnemo_buf_add(&m->keys, key, klen);
+    m->n_blocks++;
+    block_reader_t br;
+    block_open(&br, first, val, vlen);
+    uint32_t doc, tf;
+    while (block_next(&br, &doc, &tf)) {
+        if (doc_state(m->index, doc) == DEAD)
+            m->n_dead++;
+        else
+            merge_post(m, doc, tf);
+    }
+    return br.left == 0 && mnemo_reader_done(&br.r);
+}
+
+static bool merger_should_stop(mnemo_index_t *index);
+
+static mnemo_status_t merge_run(merge_t *m, mnemo_err_t *err)
+{
+    mnemo_index_t *index = m->index;
+    char prefix[2] = {index->ns, 'p'};
+    mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
+    mnemo_status_t st = MNEMO_OK;
+    for (mnemo_store_iter_seek(it, prefix, 2); mnemo_store_iter_valid(it) && st == MNEMO_OK;
+         mnemo_store_iter_next(it)) {
+        size_t klen, vlen, tlen;
+        uint32_t first;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < 2 || memcmp(key, prefix, 2) != 0)
+            break;
+        if (!block_key_parse(key, klen, &tlen, &first) || tlen > MNEMO_TOKEN_MAX) {
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block key", index->ns);
+            break;
+        }
+        if (tlen != m->tlen || memcmp(key + 2, m->term, tlen) != 0) {
+            if (m->n_blocks > 0 && (st = merge_flush(m, err)) != MNEMO_OK)
+                break;
+            if (merger_should_stop(index))
+                break;
+            memcpy(m->term, key + 2, tlen);
+            m->tlen = tlen;
+        }
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        if (!merge_block(m, key, klen, first, val, vlen))
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
+                               index->ns, (int)tlen, key + 2);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    if (st == MNEMO_OK && m->n_blocks > 0)
+        st = merge_flush(m, err);
+    if (st == MNEMO_OK && mnemo_store_batch_count(m->batch) > 0)
+        st = mnemo_store_write(index->store, m->batch, false, err);
+    mnemo_store_iter_destroy(it);
+    return st;
+}
+
+mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err)
+{
+    assert(index != NULL);
+    pthread_mutex_lock(&index->merge_mu);
+    uint64_t seen = atomic_exchange(&index->new_blocks, 0);
+    merge_t m = {.index = index, .batch = mnemo_store_batch_create()};
+    mnemo_status_t st = merge_run(&m, err);
+    if (st == MNEMO_OK) {
+        /* Approximate: a block committed between the exchange above and the
+         * merge's snapshot is counted twice. */
+        atomic_store(&index->blocks, m.left_blocks + atomic_load(&index->new_blocks));
+        pthread_mutex_lock(&index->mu);
+        index->merged_blocks = m.left_blocks;
+        index->merged_once = true;
+        pthread_mutex_unlock(&index->mu);
+    } else {
+        atomic_fetch_add(&index->new_blocks, seen);
+    }
+    mnemo_store_batch_destroy(m.batch);
+    mnemo_buf_cleanup(&m.keys);
+    mnemo_buf_cleanup(&m.val);
+    free(m.docs);
+    free(m.tfs);
+    pthread_mutex_unlock(&index->merge_mu);
+    return st;
+}
+
+/* ---- the merger thread ---- */
+
+static bool merger_should_stop(mnemo_index_t *index)
+{
+    pthread_mutex_lock(&index->mu);
+    bool stop = index->stopping;
+    pthread_mutex_unlock(&index->mu);
+    return stop;
+}
+
+/* True when enough new blocks wait for a merge; caller holds mu. */
+static bool merge_due_locked(mnemo_index_t *index)
+{
+    uint64_t fresh = atomic_load(&index->new_blocks);
+    uint64_t due =
+        index->merged_blocks > MERGE_MIN_BLOCKS ? index->merged_blocks : MERGE_MIN_BLOCKS;
+    /* A hint (a query met a term spread over many blocks) merges sooner, but
+     * not more often than every 1/8 growth; before the first merge of this
+     * run the index may hold blocks of earlier runs, so it merges at once. */
+    return fresh >= due ||
+           (index->hinted && (!index->merged_once || fresh >= MERGE_HINT_BLOCKS + due / 8));
+}
+
+static void merger_poke(mnemo_index_t *index, bool hint)
+{
+    pthread_mutex_lock(&index->mu);
+    if (hint)
+        index->hinted = true;
+    if (index->merger_running && merge_due_locked(index))
+        pthread_cond_signal(&index->cond);
+    pthread_mutex_unlock(&index->mu);
+}
+
+static void *merger_main(void *arg)
+{
+    mnemo_index_t *index = arg;
+    pthread_mutex_lock(&index->mu);
+    while (!index->stopping) {
+        if (!merge_due_locked(index)) {
+            pthread_cond_wait(&index->cond, &index->mu);
+            continue;
+        }
+        index->hinted = false;
+        pthread_mutex_unlock(&index->mu);
+        mnemo_err_t err;
+        /* A failed merge changed nothing; a failed store refuses writes and
+         * the server reports it. Try again after more writes. */
+        (void)mnemo_index_merge(index, &err);
+        pthread_mutex_lock(&index->mu);
+    }
+    pthread_mutex_unlock(&index->mu);
+    return NULL;
+}
+
+void mnemo_index_start(mnemo_index_t *index)
+{
+    assert(index != NULL && !index->merger_running);
+    pthread_mutex_lock(&index->mu);
+    index->merger_running = pthread_create(&index->merger, NULL, merger_main, index) == 0;
+    pthread_mutex_unlock(&index->mu);
+}
+
+void mnemo_index_close(mnemo_index_t *index)
+{
+    if (index == NULL)
+        return;
+    pthread_mutex_lock(&index->mu);
+    index->stopping = true;
+    bool running = index->merger_running;
+    pthread_cond_signal(&index->cond);
+    pthread_mutex_unlock(&index->mu);
+    if (running)
+        pthread_join(index->merger, NULL);
+    while (index->pool != NULL) {
+        scratch_t *s = index->pool;
+        index->pool = s->next;
+        scratch_free(s);
+    }
+    for (size_t i = 0; i < DIR_PAGES; i++)
+        free(atomic_load(&index->dir[i]));
+    free(index->dir);
+    pthread_cond_destroy(&index->cond);
+    pthread_mutex_destroy(&index->mu);
+    pthread_mutex_destroy(&index->merge_mu);
+    pthread_mutex_destroy(&index->alloc_mu);
+    pthread_mutex_destroy(&index->map_mu);
+    free(index->map);
+    free(index);
 }

@@ -1,23 +1,37 @@
 /* index.h - inverted index with BM25 ranking, persisted in the store.
  *
- * DESIGN: one index per namespace byte (memories use 'M', code chunks 'C').
- * For each term of a document the index keeps one posting
- *   key   = ns 'p' term '\0' doc_id
- *   value = varint term frequency, varint document length (in terms)
- * and per namespace one stats record (ns 's': document count, total length)
- * so BM25 needs no scan of the documents. A query reads only the postings
- * of its terms, accumulates BM25 (k1 = 1.2, b = 0.75) per document, keeps
- * the best `limit` in a heap and returns them best first (ties: smaller
- * doc id first, so results are deterministic).
+ * DESIGN: one index per namespace byte (memories use 'M', code chunks 'C'),
+ * over documents named by ids of one fixed length per index. Each document
+ * gets a small number (doc number, never reused) when it is added; postings
+ * refer to doc numbers, so a posting costs 1-3 bytes instead of a key with
+ * the whole id. Keys, all after the namespace byte:
+ *   'p' term '\0' be32 first  posting block: the postings of term that one
+ *                             batch (or one merge) wrote, sorted by doc
+ *                             number; first is its first doc number
+ *   'd' be32 doc              live document: varint length (terms) | id
+ *   'n'                       be32 doc numbers handed out up to (a lease)
+ * A block is varint count, then per posting varint (delta << 1 | tf == 1)
+ * [varint tf when not 1], delta from the previous doc number (from first
+ * for the first posting).
  *
- * Writes are recorded into a caller's batch (so a document and its postings
- * commit in one atomic write). The in-memory stats are updated at once and
- * persisted inside the same batch; if a batch is then lost to a failed
- * write, the store is failed anyway. Under concurrent writers the persisted
- * stats may lag by the writes in flight at a crash: BM25 tolerates that.
+ * add and remove only stage: the postings of every document added to one
+ * store batch become one block per term when the batch is written (a
+ * store.h batch hook), and the in-memory document table (doc number ->
+ * length and id, and id -> doc number; loaded from 'd' at open) changes
+ * only once the write succeeded. A removed document's postings stay in their blocks until a
+ * merge drops them; searches skip them at once. A merge (the background
+ * merger, or mnemo_index_merge) rewrites every term that has several blocks
+ * or postings of removed documents into one block.
+ *
+ * Search reads the blocks of each query term, accumulates BM25 (k1 = 1.2,
+ * b = 0.75; N, average length and df counted over live documents) per doc
+ * number in a dense array, and keeps the best `limit` (ties: smaller id
+ * first). The filter is asked only about documents that would enter the
+ * top `limit`.
  *
  * Threads: every function may be called from any thread concurrently; the
- * caller serialises add/remove of the same document.
+ * caller serialises add/remove of one id and commits the batches of one id
+ * in order.
  */
 #ifndef MNEMO_INDEX_H
 #define MNEMO_INDEX_H
@@ -42,20 +56,35 @@ typedef struct mnemo_index_hit {
 /* Return true to let doc_id take part in the ranking (e.g. a tag filter). */
 typedef bool (*mnemo_index_filter_fn)(void *ctx, const void *doc_id, size_t id_len);
 
-/* Opens the index of namespace ns in store, loading its stats. */
-mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns,
+/* Opens the index of namespace ns in store, whose document ids are id_len
+ * (1..MNEMO_INDEX_MAX_ID) bytes, loading its document table. MNEMO_EIO or
+ * MNEMO_ECORRUPT on store errors. */
+mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns, size_t id_len,
                                 mnemo_err_t *err);
+
+/* Starts the background merger: a thread that merges once the blocks
+ * written since the last merge outnumber those it left (and at least 4096),
+ * or sooner when searches meet terms spread over many blocks. Without it,
+ * blocks are merged only by mnemo_index_merge. */
+void mnemo_index_start(mnemo_index_t *index);
+
+/* Stops the merger (at the end of the batch it is writing) and frees the
+ * index. Every batch holding staged changes must be written or destroyed
+ * first. NULL: no-op. */
 void mnemo_index_close(mnemo_index_t *index);
 
-/* Records the postings of document doc_id with text into batch and updates
- * the stats. id_len is 1..MNEMO_INDEX_MAX_ID. Returns the number of terms. */
-size_t mnemo_index_add(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id,
-                       size_t id_len, const char *text, size_t len);
+/* Stages document doc_id (id_len bytes, not in the index: remove it first)
+ * with text into batch; it becomes searchable once the batch is written.
+ * MNEMO_EIO when the doc number lease cannot be written (the store has then
+ * failed), MNEMO_ERESOURCE when doc numbers ran out (after 4 billion
+ * additions); either way nothing was staged, but earlier additions to the
+ * same batch were: the caller must not write it. */
+mnemo_status_t mnemo_index_add(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id,
+                               const char *text, size_t len, mnemo_err_t *err);
 
-/* Records the removal of the postings that mnemo_index_add recorded for the
- * same doc_id and text. */
-void mnemo_index_remove(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id,
-                        size_t id_len, const char *text, size_t len);
+/* Stages the removal of doc_id into batch (nothing when it is not indexed
+ * when the batch is staged). Never fails: it reads nothing from the store. */
+void mnemo_index_remove(mnemo_index_t *index, mnemo_store_batch_t *batch, const void *doc_id);
 
 /* Ranks documents for query. *hits (the caller's, free()) holds at most
  * limit hits with score >= min_score, best first; *count says how many.
@@ -65,7 +94,17 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
                                   const char *query, size_t qlen, size_t limit, double min_score,
                                   mnemo_index_filter_fn filter, void *ctx, mnemo_err_t *err);
 
+/* Merges, now, every term with more than one block or with postings of
+ * removed documents into one block (writes without fsync: a merge changes
+ * no result, and a lost one leaves the blocks it read). MNEMO_EIO or
+ * MNEMO_ECORRUPT on store errors. */
+mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err);
+
 /* Number of documents indexed. */
 uint64_t mnemo_index_doc_count(const mnemo_index_t *index);
+
+/* Number of posting blocks, counted by the last merge plus those written
+ * since (for tests and benchmarks). */
+uint64_t mnemo_index_block_count(const mnemo_index_t *index);
 
 #endif

@@ -322,7 +322,9 @@ mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
     atomic_init(&mem->total, 0);
     for (size_t i = 0; i < N_STRIPES; i++)
         pthread_mutex_init(&mem->stripes[i], NULL);
-    mnemo_status_t st = mnemo_index_open(&mem->index, store, INDEX_NS, err);
+    mnemo_status_t st = mnemo_index_open(&mem->index, store, INDEX_NS, ID_LEN, err);
+    if (st == MNEMO_OK)
+        mnemo_index_start(mem->index);
     if (st == MNEMO_OK)
         st = load_token_key(mem, err);
     if (st == MNEMO_OK)
@@ -383,15 +385,16 @@ static mnemo_status_t parse_id(uint8_t id32[ID_LEN], const char *id, mnemo_err_t
 }
 
 /* Records a new memory: record, 't' and 'g' keys, postings, stripe count. */
-static void stage_create(mnemo_memories_t *mem, mnemo_store_batch_t *batch, const mnemo_memory_t *m,
-                         const uint8_t id32[ID_LEN], unsigned stripe)
+static mnemo_status_t stage_create(mnemo_memories_t *mem, mnemo_store_batch_t *batch,
+                                   const mnemo_memory_t *m, const uint8_t id32[ID_LEN],
+                                   unsigned stripe, mnemo_err_t *err)
 {
     uint8_t pos[POS_LEN];
     make_position(pos, m->created_at_ms, id32);
     stage_record(batch, m, id32);
     stage_positions(batch, pos, true, m->tags, m->n_tags, true);
-    mnemo_index_add(mem->index, batch, id32, ID_LEN, m->content, m->content_len);
     stage_count(batch, stripe, mem->stripe_count[stripe] + 1);
+    return mnemo_index_add(mem->index, batch, id32, m->content, m->content_len, err);
 }
 
 /* Merges in into the existing m and records the new record and 'g' keys. */
@@ -431,16 +434,14 @@ mnemo_status_t mnemo_memories_put(mnemo_memories_t *mem, mnemo_memory_t **out, b
         stage_merge(batch, m, in, id32, now_ms);
     } else if (is_new) {
         m = memory_from_input(in, id32, now_ms);
-        stage_create(mem, batch, m, id32, stripe);
-    } else {
-        goto done;
+        st = stage_create(mem, batch, m, id32, stripe, err);
     }
-    st = mnemo_store_write(mem->store, batch, mem->sync_writes, err);
+    if (st == MNEMO_OK)
+        st = mnemo_store_write(mem->store, batch, mem->sync_writes, err);
     if (st == MNEMO_OK && is_new) {
         mem->stripe_count[stripe]++;
         atomic_fetch_add(&mem->total, 1);
     }
-done:
     pthread_mutex_unlock(&mem->stripes[stripe]);
     mnemo_store_batch_destroy(batch);
     if (st != MNEMO_OK) {
@@ -485,7 +486,7 @@ mnemo_status_t mnemo_memories_delete(mnemo_memories_t *mem, bool *deleted, const
     make_position(pos, m->created_at_ms, id32);
     mnemo_store_batch_delete(batch, key, sizeof key);
     stage_positions(batch, pos, true, m->tags, m->n_tags, false);
-    mnemo_index_remove(mem->index, batch, id32, ID_LEN, m->content, m->content_len);
+    mnemo_index_remove(mem->index, batch, id32);
     if (mem->stripe_count[stripe] > 0)
         stage_count(batch, stripe, mem->stripe_count[stripe] - 1);
     st = mnemo_store_write(mem->store, batch, mem->sync_writes, err);

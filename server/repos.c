@@ -17,13 +17,13 @@
  * read after commit: its counts are loaded at create and adjusted by every
  * put and remove (the manifest of a repository has a single writer), and
  * commit re-stages the record when files changed after the last
- * set_status, so the persisted counts always match the manifest. A file's
- * old chunks are all read before anything is recorded, so a failed put or
- * remove leaves the batch as it was. Deleting a repository reuses the batch
- * object: pages of 1000 manifest entries are removed and committed in turn
- * (the record, with shrinking counts, goes in the last batch). A corrupt
- * record is reported by get_status and list but neither stops open nor
- * prevents delete.
+ * set_status, so the persisted counts always match the manifest. Removing
+ * a file's old chunks reads nothing (the index knows their doc numbers), so
+ * it cannot fail; a put that fails half-way (the index could not add a
+ * chunk: the store failed) poisons the batch, whose commit then fails. Deleting a repository reuses
+ * the batch object: pages of 1000 manifest entries are removed and committed in turn (the record,
+ * with shrinking counts, goes in the last batch). A corrupt record is reported by get_status and
+ * list but neither stops open nor prevents delete.
  *
  * A list page token is hex(version | last name | first 8 bytes of
  * SHA-256(tag | version | name)): opaque, and a mistyped or truncated token
@@ -345,7 +345,9 @@ mnemo_status_t mnemo_repos_open(mnemo_repos_t **out, mnemo_store_t *store, mnemo
     assert(out != NULL && store != NULL);
     mnemo_repos_t *repos = mnemo_xcalloc(1, sizeof *repos);
     repos->store = store;
-    mnemo_status_t st = mnemo_index_open(&repos->index, store, INDEX_NS, err);
+    mnemo_status_t st = mnemo_index_open(&repos->index, store, INDEX_NS, DOC_ID_LEN, err);
+    if (st == MNEMO_OK)
+        mnemo_index_start(repos->index);
     if (st == MNEMO_OK)
         st = interrupt_live_syncs(repos, err);
     if (st != MNEMO_OK) {
@@ -461,74 +463,36 @@ static mnemo_status_t batch_check(const mnemo_repos_batch_t *b, mnemo_err_t *err
     return mnemo_err_set(err, b->load_st, "%s", b->load_err.msg);
 }
 
-/* The old chunks of a file, read before anything is recorded. */
-typedef struct old_chunks {
-    uint8_t fid[FILE_ID_LEN];
-    char **vals; /* NULL where the chunk was missing */
-    size_t *lens;
-    uint32_t n;
-} old_chunks_t;
-
-static void old_chunks_cleanup(old_chunks_t *oc)
+/* Records the removal of the n_chunks chunks of the file with id fid (keys
+ * and postings). Reads nothing, so it cannot fail. */
+static void old_chunks_stage_removal(mnemo_repos_batch_t *b, const uint8_t fid[FILE_ID_LEN],
+                                     uint32_t n_chunks)
 {
-    for (uint32_t k = 0; k < oc->n; k++)
-        free(oc->vals[k]);
-    free(oc->vals);
-    free(oc->lens);
-}
-
-/* Reads and checks every chunk of old; nothing is recorded yet. */
-static mnemo_status_t old_chunks_load(mnemo_repos_batch_t *b, old_chunks_t *oc,
-                                      const mnemo_manifest_entry_t *old, mnemo_err_t *err)
-{
-    file_id(oc->fid, b->name_hash, b->name, old->path);
-    oc->vals = mnemo_xcalloc(old->n_chunks, sizeof *oc->vals);
-    oc->lens = mnemo_xcalloc(old->n_chunks, sizeof *oc->lens);
-    oc->n = old->n_chunks;
-    for (uint32_t k = 0; k < oc->n; k++) {
+    for (uint32_t k = 0; k < n_chunks; k++) {
         uint8_t key[1 + DOC_ID_LEN];
-        key_chunk(key, oc->fid, k);
-        mnemo_status_t st =
-            mnemo_store_get(b->repos->store, key, sizeof key, &oc->vals[k], &oc->lens[k], err);
-        if (st == MNEMO_ENOTFOUND)
-            continue; /* nothing to unindex */
-        chunk_view_t c;
-        if (st == MNEMO_OK && !chunk_decode(&c, oc->vals[k], oc->lens[k]))
-            st = mnemo_err_set(err, MNEMO_ECORRUPT, "repository %s: corrupt chunk %u of %s",
-                               b->name, k, old->path);
-        if (st != MNEMO_OK)
-            return st;
-    }
-    return MNEMO_OK;
-}
-
-/* Records the removal of the chunks in oc (keys and postings). */
-static void old_chunks_stage_removal(mnemo_repos_batch_t *b, const old_chunks_t *oc)
-{
-    for (uint32_t k = 0; k < oc->n; k++) {
-        uint8_t key[1 + DOC_ID_LEN];
-        key_chunk(key, oc->fid, k);
-        chunk_view_t c;
-        if (oc->vals[k] != NULL && chunk_decode(&c, oc->vals[k], oc->lens[k]))
-            mnemo_index_remove(b->repos->index, b->batch, key + 1, DOC_ID_LEN, c.content,
-                               c.content_len);
+        key_chunk(key, fid, k);
+        mnemo_index_remove(b->repos->index, b->batch, key + 1);
         mnemo_store_batch_delete(b->batch, key, sizeof key);
     }
-    b->rec.chunk_count -= oc->n;
+    b->rec.chunk_count -= n_chunks;
     if (b->rec.chunk_count < 0)
         b->rec.chunk_count = 0;
 }
 
-/* Records the chunks of text for the file with id fid; returns their number. */
-static uint32_t chunks_stage(mnemo_repos_batch_t *b, const uint8_t fid[FILE_ID_LEN],
-                             const char *path, const char *text, size_t len,
-                             const mnemo_chunker_options_t *chunking)
+/* Records the chunks of text for the file with id fid, their number in *n.
+ * An index failure (the store failed, or doc numbers ran out) leaves chunks
+ * half-staged: the caller poisons the batch. */
+static mnemo_status_t chunks_stage(mnemo_repos_batch_t *b, uint32_t *n_out,
+                                   const uint8_t fid[FILE_ID_LEN], const char *path,
+                                   const char *text, size_t len,
+                                   const mnemo_chunker_options_t *chunking, mnemo_err_t *err)
 {
     mnemo_chunk_t *chunks = NULL;
     size_t n = mnemo_chunk_text(&chunks, text, len, chunking);
     assert(n <= UINT32_MAX);
     mnemo_buf_t val = {0};
-    for (size_t k = 0; k < n; k++) {
+    mnemo_status_t st = MNEMO_OK;
+    for (size_t k = 0; k < n && st == MNEMO_OK; k++) {
         const mnemo_chunk_t *ch = &chunks[k];
         uint8_t key[1 + DOC_ID_LEN];
         key_chunk(key, fid, (uint32_t)k);
@@ -540,12 +504,13 @@ static uint32_t chunks_stage(mnemo_repos_batch_t *b, const uint8_t fid[FILE_ID_L
         mnemo_buf_varint(&val, ch->end_line);
         mnemo_buf_str(&val, text + ch->offset, ch->len);
         mnemo_store_batch_put(b->batch, key, sizeof key, val.p, val.len);
-        mnemo_index_add(b->repos->index, b->batch, key + 1, DOC_ID_LEN, text + ch->offset, ch->len);
+        st = mnemo_index_add(b->repos->index, b->batch, key + 1, text + ch->offset, ch->len, err);
     }
     mnemo_buf_cleanup(&val);
     free(chunks);
     b->rec.chunk_count += (int64_t)n;
-    return (uint32_t)n;
+    *n_out = (uint32_t)n;
+    return st;
 }
 
 static void manifest_stage(mnemo_repos_batch_t *b, const char *path, uint64_t size,
@@ -567,25 +532,27 @@ mnemo_status_t mnemo_repos_batch_put_file(mnemo_repos_batch_t *b, const mnemo_ma
 {
     assert(b != NULL && path != NULL && path[0] != '\0' && (text != NULL || len == 0));
     assert(old == NULL || strcmp(old->path, path) == 0);
-    old_chunks_t oc = {0};
     mnemo_status_t st = batch_check(b, err);
-    if (st == MNEMO_OK && old != NULL)
-        st = old_chunks_load(b, &oc, old, err);
     if (st != MNEMO_OK)
-        goto done;
-    old_chunks_stage_removal(b, &oc); /* before the new puts: same keys, later wins */
+        return st;
     uint8_t fid[FILE_ID_LEN];
     file_id(fid, b->name_hash, b->name, path);
-    uint32_t n = chunks_stage(b, fid, path, text != NULL ? text : "", len, chunking);
+    if (old != NULL) /* before the new puts: same keys, later wins */
+        old_chunks_stage_removal(b, fid, old->n_chunks);
+    uint32_t n = 0;
+    st = chunks_stage(b, &n, fid, path, text != NULL ? text : "", len, chunking, err);
+    if (st != MNEMO_OK) {
+        b->load_st = st; /* half-staged: every later write of this batch fails */
+        mnemo_err_set(&b->load_err, st, "%s", err != NULL ? err->msg : "index failure");
+        return st;
+    }
     manifest_stage(b, path, size, mtime_ns, sha256, n);
     if (old == NULL)
         b->rec.file_count++;
     b->dirty = true;
     if (chunks_written != NULL)
         *chunks_written = n;
-done:
-    old_chunks_cleanup(&oc);
-    return st;
+    return MNEMO_OK;
 }
 
 void mnemo_repos_batch_touch_file(mnemo_repos_batch_t *b, const mnemo_manifest_entry_t *old,
@@ -599,12 +566,11 @@ mnemo_status_t mnemo_repos_batch_remove_file(mnemo_repos_batch_t *b,
                                              const mnemo_manifest_entry_t *old, mnemo_err_t *err)
 {
     assert(b != NULL && old != NULL && old->path != NULL);
-    old_chunks_t oc = {0};
     mnemo_status_t st = batch_check(b, err);
-    if (st == MNEMO_OK)
-        st = old_chunks_load(b, &oc, old, err);
     if (st == MNEMO_OK) {
-        old_chunks_stage_removal(b, &oc);
+        uint8_t fid[FILE_ID_LEN];
+        file_id(fid, b->name_hash, b->name, old->path);
+        old_chunks_stage_removal(b, fid, old->n_chunks);
         mnemo_buf_t key = {0};
         key_file(&key, b->name, old->path);
         mnemo_store_batch_delete(b->batch, key.p, key.len);
@@ -613,7 +579,6 @@ mnemo_status_t mnemo_repos_batch_remove_file(mnemo_repos_batch_t *b,
             b->rec.file_count--;
         b->dirty = true;
     }
-    old_chunks_cleanup(&oc);
     return st;
 }
 

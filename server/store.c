@@ -45,9 +45,17 @@ struct mnemo_store {
     atomic_bool failed;                   /* set once, by the first failed write */
 };
 
+typedef struct attached_hook {
+    const void *owner;
+    const mnemo_store_hook_t *hook;
+    void *ctx;
+} attached_hook_t;
+
 struct mnemo_store_batch {
     leveldb_writebatch_t *wb;
     size_t count; /* puts and deletes since create or clear */
+    attached_hook_t hooks[MNEMO_STORE_MAX_HOOKS];
+    size_t n_hooks;
 };
 
 struct mnemo_store_iter {
@@ -174,19 +182,32 @@ mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t kle
     return MNEMO_OK;
 }
 
+/* Runs and detaches every hook of batch, in the order they were attached. */
+static void run_done_hooks(mnemo_store_batch_t *batch, bool committed)
+{
+    size_t n = batch->n_hooks;
+    batch->n_hooks = 0;
+    for (size_t i = 0; i < n; i++)
+        batch->hooks[i].hook->done(batch->hooks[i].ctx, committed);
+}
+
 mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batch, bool sync,
                                  mnemo_err_t *err)
 {
     assert(store != NULL && batch != NULL);
     if (atomic_load(&store->failed))
         return mnemo_err_set(err, MNEMO_EIO, "store write refused: an earlier write failed");
+    for (size_t i = 0; i < batch->n_hooks; i++)
+        batch->hooks[i].hook->prepare(batch->hooks[i].ctx, batch);
     char *errptr = NULL;
     leveldb_write(store->db, sync ? store->write_sync : store->write_nosync, batch->wb, &errptr);
     if (errptr != NULL) {
         atomic_store(&store->failed, true);
         take_error(&errptr, MNEMO_EIO, err, "store write");
+        run_done_hooks(batch, false);
         return MNEMO_EIO; /* the header promises EIO, even for corruption */
     }
+    run_done_hooks(batch, true);
     return MNEMO_OK;
 }
 
@@ -213,6 +234,7 @@ mnemo_store_batch_t *mnemo_store_batch_create(void)
     if (b->wb == NULL)
         abort();
     b->count = 0;
+    b->n_hooks = 0;
     return b;
 }
 
@@ -231,6 +253,7 @@ void mnemo_store_batch_delete(mnemo_store_batch_t *batch, const void *key, size_
 
 void mnemo_store_batch_clear(mnemo_store_batch_t *batch)
 {
+    run_done_hooks(batch, false);
     leveldb_writebatch_clear(batch->wb);
     batch->count = 0;
 }
@@ -244,8 +267,25 @@ void mnemo_store_batch_destroy(mnemo_store_batch_t *batch)
 {
     if (batch == NULL)
         return;
+    run_done_hooks(batch, false);
     leveldb_writebatch_destroy(batch->wb);
     free(batch);
+}
+
+void mnemo_store_batch_attach(mnemo_store_batch_t *batch, const void *owner,
+                              const mnemo_store_hook_t *hook, void *ctx)
+{
+    assert(batch->n_hooks < MNEMO_STORE_MAX_HOOKS &&
+           mnemo_store_batch_attached(batch, owner) == NULL);
+    batch->hooks[batch->n_hooks++] = (attached_hook_t){owner, hook, ctx};
+}
+
+void *mnemo_store_batch_attached(const mnemo_store_batch_t *batch, const void *owner)
+{
+    for (size_t i = 0; i < batch->n_hooks; i++)
+        if (batch->hooks[i].owner == owner)
+            return batch->hooks[i].ctx;
+    return NULL;
 }
 
 mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)

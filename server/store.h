@@ -71,6 +71,27 @@ void mnemo_store_batch_clear(mnemo_store_batch_t *batch);
 size_t mnemo_store_batch_count(const mnemo_store_batch_t *batch);
 void mnemo_store_batch_destroy(mnemo_store_batch_t *batch);
 
+/* Batch hooks let a module that stages work into a batch finish it just
+ * before the write and publish it only once the write succeeded (the index
+ * builds its posting blocks and updates its in-memory document table this
+ * way). mnemo_store_write first runs every hook's prepare, which may add to
+ * the batch, then writes, then runs done(ctx, true) on success or
+ * done(ctx, false) on failure; clear and destroy run done(ctx, false) for
+ * the hooks still attached. Either way a hook is then detached: done runs
+ * exactly once and owns ctx's cleanup. A batch holds at most
+ * MNEMO_STORE_MAX_HOOKS hooks; owner tells them apart. */
+#define MNEMO_STORE_MAX_HOOKS 4
+
+typedef struct mnemo_store_hook {
+    void (*prepare)(void *ctx, mnemo_store_batch_t *batch);
+    void (*done)(void *ctx, bool committed);
+} mnemo_store_hook_t;
+
+void mnemo_store_batch_attach(mnemo_store_batch_t *batch, const void *owner,
+                              const mnemo_store_hook_t *hook, void *ctx);
+/* The ctx attached by owner, or NULL. */
+void *mnemo_store_batch_attached(const mnemo_store_batch_t *batch, const void *owner);
+
 /* Iterators see a consistent snapshot of the store taken at create. */
 mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store);
 void mnemo_store_iter_destroy(mnemo_store_iter_t *it);

@@ -1,6 +1,7 @@
 /* test_index.c - unit tests of index.c over a real store in a temporary
  * directory: BM25 ranking, removal, filters, limits, namespaces,
- * persistence of the stats and concurrent use. */
+ * persistence, merging of posting blocks and concurrent use. Test ids are
+ * short strings zero-padded to ID_LEN bytes. */
 #include "index.h"
 #include "store.h"
 #include "testutil.h"
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#define ID_LEN 12
+
 typedef struct fixture {
     char *dir;
     mnemo_store_t *store;
@@ -23,7 +26,7 @@ static void fx_open_index(fixture_t *f)
 {
     mnemo_err_t err;
     CU_ASSERT_EQUAL_FATAL(mnemo_store_open(&f->store, f->dir, NULL, &err), MNEMO_OK);
-    CU_ASSERT_EQUAL_FATAL(mnemo_index_open(&f->index, f->store, 'M', &err), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(mnemo_index_open(&f->index, f->store, 'M', ID_LEN, &err), MNEMO_OK);
 }
 
 static void fx_close_index(fixture_t *f)
@@ -47,10 +50,30 @@ static void fx_teardown(fixture_t *f)
     free(f->dir);
 }
 
+static const uint8_t *pad(uint8_t out[ID_LEN], const char *id)
+{
+    memset(out, 0, ID_LEN);
+    memcpy(out, id, strlen(id) < ID_LEN ? strlen(id) : ID_LEN);
+    return out;
+}
+
+static void stage_add(mnemo_index_t *index, mnemo_store_batch_t *b, const char *id,
+                      const char *text)
+{
+    uint8_t pid[ID_LEN];
+    CU_ASSERT_EQUAL(mnemo_index_add(index, b, pad(pid, id), text, strlen(text), NULL), MNEMO_OK);
+}
+
+static void stage_remove(mnemo_index_t *index, mnemo_store_batch_t *b, const char *id)
+{
+    uint8_t pid[ID_LEN];
+    mnemo_index_remove(index, b, pad(pid, id));
+}
+
 static void add_to(mnemo_store_t *store, mnemo_index_t *index, const char *id, const char *text)
 {
     mnemo_store_batch_t *b = mnemo_store_batch_create();
-    mnemo_index_add(index, b, id, strlen(id), text, strlen(text));
+    stage_add(index, b, id, text);
     CU_ASSERT_EQUAL(mnemo_store_write(store, b, false, NULL), MNEMO_OK);
     mnemo_store_batch_destroy(b);
 }
@@ -60,10 +83,10 @@ static void add_doc(fixture_t *f, const char *id, const char *text)
     add_to(f->store, f->index, id, text);
 }
 
-static void remove_doc(fixture_t *f, const char *id, const char *text)
+static void remove_doc(fixture_t *f, const char *id)
 {
     mnemo_store_batch_t *b = mnemo_store_batch_create();
-    mnemo_index_remove(f->index, b, id, strlen(id), text, strlen(text));
+    stage_remove(f->index, b, id);
     CU_ASSERT_EQUAL(mnemo_store_write(f->store, b, false, NULL), MNEMO_OK);
     mnemo_store_batch_destroy(b);
 }
@@ -91,7 +114,14 @@ static size_t search(fixture_t *f, mnemo_index_hit_t **hits, const char *query, 
 
 static bool hit_is(const mnemo_index_hit_t *hit, const char *id)
 {
-    return hit->id_len == strlen(id) && memcmp(hit->id, id, hit->id_len) == 0;
+    uint8_t pid[ID_LEN];
+    return hit->id_len == ID_LEN && memcmp(hit->id, pad(pid, id), ID_LEN) == 0;
+}
+
+static void merge(fixture_t *f)
+{
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL(mnemo_index_merge(f->index, &err), MNEMO_OK);
 }
 
 static void test_index__ranks_rare_term_higher(void)
@@ -156,7 +186,7 @@ static void test_index__remove_makes_doc_unfindable_and_drops_stats(void)
     add_doc(&f, "a", "shared uniqa");
     add_doc(&f, "b", "shared uniqb");
     CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 2);
-    remove_doc(&f, "a", "shared uniqa");
+    remove_doc(&f, "a");
     CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
     mnemo_index_hit_t *hits;
     CU_ASSERT_EQUAL(search(&f, &hits, "uniqa", 10), 0);
@@ -178,12 +208,14 @@ typedef struct filter_ctx {
 static bool reject_one(void *ctx, const void *id, size_t id_len)
 {
     filter_ctx_t *fc = ctx;
-    if (id_len == 1 && memcmp(id, "b", 1) == 0)
+    uint8_t b[ID_LEN], reject[ID_LEN];
+    CU_ASSERT_EQUAL(id_len, ID_LEN);
+    if (memcmp(id, pad(b, "b"), ID_LEN) == 0)
         fc->calls_for_b++;
-    return !(id_len == strlen(fc->reject) && memcmp(id, fc->reject, id_len) == 0);
+    return memcmp(id, pad(reject, fc->reject), ID_LEN) != 0;
 }
 
-static void test_index__filter_excludes_and_runs_once_per_doc(void)
+static void test_index__filter_excludes_and_asks_once_per_doc(void)
 {
     fixture_t f;
     fx_setup(&f);
@@ -236,7 +268,7 @@ static void test_index__namespaces_are_separate(void)
     fixture_t f;
     fx_setup(&f);
     mnemo_index_t *code;
-    CU_ASSERT_EQUAL_FATAL(mnemo_index_open(&code, f.store, 'C', NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(mnemo_index_open(&code, f.store, 'C', ID_LEN, NULL), MNEMO_OK);
     add_doc(&f, "m1", "memory about apples");
     add_to(f.store, code, "c1", "code about oranges");
     add_to(f.store, code, "c2", "code about oranges again");
@@ -309,7 +341,7 @@ static void test_index__malformed_posting_is_corrupt(void)
 {
     fixture_t f;
     fx_setup(&f);
-    static const char key[] = "Mpbroken\0id";
+    static const char key[] = "Mpbroken\0\0\0\0\1";
     mnemo_store_batch_t *b = mnemo_store_batch_create();
     mnemo_store_batch_put(b, key, sizeof key - 1, "\xff", 1);
     CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
@@ -404,7 +436,8 @@ static void test_index__ranks_in_a_large_corpus(void)
         if (i == 12345)
             len += (size_t)snprintf(text + len, sizeof text - len, "zebraUnicorn");
         snprintf(id, sizeof id, "doc%05d", i);
-        mnemo_index_add(f.index, b, id, strlen(id), text, len);
+        uint8_t pid[ID_LEN];
+        CU_ASSERT_EQUAL(mnemo_index_add(f.index, b, pad(pid, id), text, len, NULL), MNEMO_OK);
         if (mnemo_store_batch_count(b) > 5000) {
             CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
             mnemo_store_batch_clear(b);
@@ -431,6 +464,179 @@ static void test_index__ranks_in_a_large_corpus(void)
     fx_teardown(&f);
 }
 
+/* Search results of query as "id:score" lines, for comparing two states. */
+static char *results_of(fixture_t *f, const char *query)
+{
+    mnemo_index_hit_t *hits;
+    size_t n = search(f, &hits, query, 1000);
+    size_t cap = 64 + n * (ID_LEN + 32), len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%.*s:%.9f\n", ID_LEN,
+                                (const char *)hits[i].id, hits[i].score);
+    free(hits);
+    return out;
+}
+
+static void test_index__merge_keeps_results_and_leaves_one_block_per_term(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    char id[16], text[64];
+    for (int i = 0; i < 60; i++) { /* one batch (so one block per term) per document */
+        snprintf(id, sizeof id, "m%02d", i);
+        snprintf(text, sizeof text, "alpha %s w%d", i % 2 ? "beta" : "gamma", i % 7);
+        add_doc(&f, id, text);
+    }
+    /* alpha, beta, gamma, w0..w6, and each id's number part is not a term */
+    CU_ASSERT_EQUAL(mnemo_index_block_count(f.index), 60 * 3);
+    char *before = results_of(&f, "alpha beta w3");
+    merge(&f);
+    CU_ASSERT_EQUAL(mnemo_index_block_count(f.index), 10);
+    char *after = results_of(&f, "alpha beta w3");
+    CU_ASSERT_STRING_EQUAL(after, before);
+    free(after);
+    fx_close_index(&f); /* and the merged blocks are what the next open reads */
+    fx_open_index(&f);
+    after = results_of(&f, "alpha beta w3");
+    CU_ASSERT_STRING_EQUAL(after, before);
+    free(after);
+    free(before);
+    fx_teardown(&f);
+}
+
+static void test_index__merge_drops_removed_documents(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "keep", "solo shared");
+    add_doc(&f, "gone", "lonely shared");
+    remove_doc(&f, "gone");
+    merge(&f); /* "lonely" had one block, all removed: the block goes */
+    CU_ASSERT_EQUAL(mnemo_index_block_count(f.index), 2);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "lonely", 10), 0);
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "shared", 10), 1);
+    CU_ASSERT(hit_is(&hits[0], "keep"));
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__remove_and_add_same_id_in_one_batch(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "file#0", "old contents");
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    stage_remove(f.index, b, "file#0");
+    stage_add(f.index, b, "file#0", "new contents");
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "old", 10), 0);
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "contents", 10), 1);
+    CU_ASSERT(hit_is(&hits[0], "file#0"));
+    free(hits);
+    /* the id now names the new document: removing it removes that one */
+    remove_doc(&f, "file#0");
+    CU_ASSERT_EQUAL(search(&f, &hits, "new contents", 10), 0);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 0);
+    fx_teardown(&f);
+}
+
+static void test_index__unwritten_batch_changes_nothing(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "a", "apple");
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    stage_add(f.index, b, "b", "apple banana");
+    stage_remove(f.index, b, "a");
+    mnemo_store_batch_destroy(b); /* never written */
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "banana", 10), 0);
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "apple", 10), 1);
+    CU_ASSERT(hit_is(&hits[0], "a"));
+    free(hits);
+    fx_teardown(&f);
+}
+
+static void test_index__doc_numbers_are_not_reused_after_reopen(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_doc(&f, "old", "secret");
+    remove_doc(&f, "old"); /* its posting stays in a block until a merge */
+    fx_close_index(&f);
+    fx_open_index(&f);
+    add_doc(&f, "new", "public");
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "secret", 10), 0);
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), 1);
+    merge(&f);
+    CU_ASSERT_EQUAL(mnemo_index_block_count(f.index), 1); /* "public" only */
+    CU_ASSERT_EQUAL(search(&f, &hits, "secret", 10), 0);
+    fx_teardown(&f);
+}
+
+typedef struct churn {
+    fixture_t *f;
+    atomic_bool done;
+    atomic_int errors;
+} churn_t;
+
+static void *merger_loop(void *arg)
+{
+    churn_t *c = arg;
+    while (!atomic_load(&c->done))
+        if (mnemo_index_merge(c->f->index, NULL) != MNEMO_OK)
+            atomic_fetch_add(&c->errors, 1);
+    return NULL;
+}
+
+/* Adds, removes and merges run at once; then every live document is found
+ * exactly once and no removed one is. */
+static void test_index__merges_race_with_adds_and_removes(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    churn_t c = {.f = &f};
+    atomic_init(&c.done, false);
+    atomic_init(&c.errors, 0);
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, merger_loop, &c), 0);
+    char id[16];
+    bool removed[600] = {false};
+    for (int i = 0; i < 600; i++) {
+        snprintf(id, sizeof id, "c%d", i);
+        add_doc(&f, id, i % 2 ? "churn odd" : "churn even");
+        if (i % 3 == 0) {
+            snprintf(id, sizeof id, "c%d", i / 2);
+            remove_doc(&f, id);
+            removed[i / 2] = true;
+        }
+    }
+    atomic_store(&c.done, true);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(atomic_load(&c.errors), 0);
+    merge(&f);
+    size_t live = 0;
+    for (int i = 0; i < 600; i++)
+        live += !removed[i];
+    CU_ASSERT_EQUAL(mnemo_index_doc_count(f.index), live);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "churn", 1000), live);
+    for (size_t i = 0; i < live && hits != NULL; i++)
+        for (size_t j = 0; j < i; j++)
+            CU_ASSERT(memcmp(hits[i].id, hits[j].id, ID_LEN) != 0);
+    free(hits);
+    CU_ASSERT_EQUAL(mnemo_index_block_count(f.index), 3);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("index");
@@ -438,7 +644,7 @@ int main(void)
     MNEMO_TEST(s, test_index__scores_match_bm25_formula);
     MNEMO_TEST(s, test_index__higher_tf_and_shorter_doc_rank_higher);
     MNEMO_TEST(s, test_index__remove_makes_doc_unfindable_and_drops_stats);
-    MNEMO_TEST(s, test_index__filter_excludes_and_runs_once_per_doc);
+    MNEMO_TEST(s, test_index__filter_excludes_and_asks_once_per_doc);
     MNEMO_TEST(s, test_index__limit_min_score_and_ties);
     MNEMO_TEST(s, test_index__namespaces_are_separate);
     MNEMO_TEST(s, test_index__stats_survive_reopen);
@@ -447,5 +653,11 @@ int main(void)
     MNEMO_TEST(s, test_index__malformed_posting_is_corrupt);
     MNEMO_TEST(s, test_index__concurrent_searches_while_adding);
     MNEMO_TEST(s, test_index__ranks_in_a_large_corpus);
+    MNEMO_TEST(s, test_index__merge_keeps_results_and_leaves_one_block_per_term);
+    MNEMO_TEST(s, test_index__merge_drops_removed_documents);
+    MNEMO_TEST(s, test_index__remove_and_add_same_id_in_one_batch);
+    MNEMO_TEST(s, test_index__unwritten_batch_changes_nothing);
+    MNEMO_TEST(s, test_index__doc_numbers_are_not_reused_after_reopen);
+    MNEMO_TEST(s, test_index__merges_race_with_adds_and_removes);
     return mnemo_test_run();
 }
