@@ -64,7 +64,7 @@ void mnemo_config_init(mnemo_config_t *cfg)
         cfg->threads = 64;
     cfg->grace_ms = 5000;
     cfg->sync_writes = true;
-    cfg->batch_size = 10;
+    cfg->batch_size = 100;
     cfg->batch_pause_ms = 0;
     cfg->max_syncs = 4;
     cfg->max_file_bytes = 1u << 20;
@@ -285,7 +285,7 @@ const char *mnemo_config_usage(void)
            "                          (default true; false survives kill -9, not power loss)\n"
            "  --grace-ms N            shutdown drain before in-flight calls are cancelled\n"
            "                          [MNEMO_GRACE_MS] (default 5000)\n"
-           "  --batch-size N          files per sync batch [MNEMO_BATCH_SIZE] (default 10)\n"
+           "  --batch-size N          files per sync batch [MNEMO_BATCH_SIZE] (default 100)\n"
            "  --batch-pause-ms N      pause between sync batches [MNEMO_BATCH_PAUSE_MS]\n"
            "  --max-syncs N           concurrent syncs [MNEMO_MAX_SYNCS] (default 4)\n"
            "  --max-file-bytes N      sync skips larger files [MNEMO_MAX_FILE_BYTES]\n"

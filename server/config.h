@@ -47,7 +47,7 @@ typedef struct mnemo_config {
     size_t max_recv_bytes; /* transport limit; default max_content_bytes + 1 MiB */
     int grace_ms;          /* shutdown drain before cancelling calls */
     bool sync_writes;      /* fsync acknowledged writes (default on) */
-    int batch_size;        /* sync files per batch (default 10, max 1000) */
+    int batch_size;        /* sync files per batch (default 100, max 1000) */
     int batch_pause_ms;    /* pause between sync batches (default 0) */
     int max_syncs;         /* concurrent syncs (default 4) */
     size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */

@@ -25,14 +25,17 @@
  * numbers of one txn ascend) and puts one block per term; done(true)
  * applies the table changes in order and counts the new blocks.
  *
- * Merges: one at a time (merge_mu). A merge walks the 'p' range of a
- * snapshot term by term and rewrites a term's blocks as one block when it
- * has several, or postings of removed documents, deleting the keys it read
- * and putting the merged block (keyed by its first doc number) in the same
- * write. Writers only ever put blocks with new keys (a document is added
- * once, and a block's key is one of its own doc numbers), so a merge never
- * races with them. Postings of documents whose state is still 0 (their
- * batch is being written) are kept.
+ * Merges: one at a time (merge_mu), on a snapshot. Merging a term reads
+ * its blocks, picks some (the smallest ones logarithmically, or all in a
+ * sweep), and replaces them by one block, dropping postings of removed
+ * documents: the deletes of the keys it read and the put of the merged
+ * block (keyed by its first doc number) go in the same write. Writers only
+ * ever put blocks with new keys (a document is added once, and a block's
+ * key is one of its own doc numbers), so a merge never races with them.
+ * Postings of documents whose state is still 0 (their batch is being
+ * written) are kept. The merger thread learns which terms are due from the
+ * commits (dirty: blocks per term since its last merge; ready: the queue)
+ * and from queries; a sweep walks the whole 'p' range.
  *
  * Search: the blocks of each distinct query term are read with one
  * iterator (one snapshot per query). Each live posting's BM25 term weight,
@@ -56,6 +59,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "bytes.h"
 #include "tokenizer.h"
@@ -71,9 +77,11 @@
 #define MAX_DOCS  (UINT32_MAX - LEASE)
 #define MAP_EMPTY UINT32_MAX
 
-#define MERGE_MIN_BLOCKS  4096 /* new blocks before the merger runs */
-#define MERGE_HINT_BLOCKS 16   /* blocks of one query term that ask for a merge */
+#define MERGE_TERM_BLOCKS 64   /* new blocks of a term that make it due for a merge */
+#define MERGE_HINT_BLOCKS 16   /* blocks of one query term that make it due */
+#define MERGE_SWEEP_DEAD  1024 /* removed documents (and 1/4 of the live) before a sweep */
 #define MERGE_BATCH_BYTES (4u << 20)
+#define MERGER_NICE       10
 
 /* ns 'p' term '\0' be32 */
 #define BLOCK_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + 4)
@@ -102,16 +110,17 @@ struct mnemo_index {
 
     _Atomic uint64_t docs;      /* live documents */
     _Atomic uint64_t total_len; /* sum of their lengths, in terms */
-    _Atomic uint64_t blocks;    /* counted by the last merge, plus written since */
-    _Atomic uint64_t new_blocks;
+    _Atomic uint64_t blocks;    /* posting blocks: exact after a sweep, then tracked */
+    _Atomic uint64_t dead;      /* documents removed since the last sweep */
 
     pthread_mutex_t merge_mu; /* one merge at a time */
-    pthread_mutex_t mu;       /* guards the merger fields below and pool */
+    pthread_mutex_t mu;       /* guards the fields below */
     pthread_cond_t cond;
     pthread_t merger;
-    bool merger_running, stopping, hinted, merged_once;
-    uint64_t merged_blocks; /* blocks left by the last merge */
-    scratch_t *pool;        /* free accumulators */
+    bool merger_running, stopping;
+    struct termset *dirty; /* term -> blocks written since its last merge */
+    mnemo_buf_t ready;     /* terms due for a merge, each u8 length + bytes */
+    scratch_t *pool;       /* free accumulators */
 };
 
 /* ---- small helpers ---- */
@@ -600,7 +609,8 @@ static void txn_prepare(void *ctx, mnemo_store_batch_t *batch)
     free(start);
 }
 
-static void merger_poke(mnemo_index_t *index, bool hint);
+static void merger_note(mnemo_index_t *index, const termset_t *terms, size_t n_changes);
+static void merger_hint(mnemo_index_t *index, const char *term, size_t tlen);
 
 /* done: publish the table changes in order once the batch is written. */
 static void txn_done(void *ctx, bool committed)
@@ -610,15 +620,14 @@ static void txn_done(void *ctx, bool committed)
     if (committed) {
         for (size_t i = 0; i < txn->n_changes; i++) {
             const change_t *c = &txn->changes[i];
-            if (c->dl == DEAD)
+            if (c->dl == DEAD) {
                 doc_kill(index, c->doc);
-            else
+                atomic_fetch_add(&index->dead, 1);
+            } else
                 doc_publish(index, c->doc, c->dl, txn->ids.p + c->id_off);
         }
         atomic_fetch_add(&index->blocks, txn->n_blocks);
-        atomic_fetch_add(&index->new_blocks, txn->n_blocks);
-        if (txn->n_blocks > 0)
-            merger_poke(index, false);
+        merger_note(index, &txn->terms, txn->n_changes);
     }
     txn_free(txn);
 }
@@ -811,7 +820,6 @@ typedef struct search {
     mnemo_store_iter_t *it;
     scratch_t *acc;
     double n_docs, avgdl;
-    bool hint; /* a term is spread over many blocks */
 } search_t;
 
 static void pend_push(scratch_t *s, uint32_t doc, double w)
@@ -879,7 +887,7 @@ static mnemo_status_t score_term(search_t *s, const char *term, size_t tlen, mne
     if (st != MNEMO_OK)
         return st;
     if (n_blocks >= MERGE_HINT_BLOCKS)
-        s->hint = true;
+        merger_hint(s->index, term, tlen);
     double df = (double)s->acc->n_pend;
     double n = s->n_docs > df ? s->n_docs : df;
     double idf = log(1.0 + (n - df + 0.5) / (df + 0.5));
@@ -997,150 +1005,210 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
     mnemo_store_iter_destroy(s.it);
     scratch_give(index, s.acc);
     termset_cleanup(&terms);
-    if (s.hint)
-        merger_poke(index, true);
     return st;
 }
 
 /* ---- merge ---- */
 
+typedef struct blk {
+    size_t off; /* of the key in merge.raw; the value follows it */
+    size_t klen, vlen;
+    uint32_t first;
+    size_t count; /* postings */
+} blk_t;
+
 typedef struct merge {
     mnemo_index_t *index;
+    mnemo_store_iter_t *it;
     mnemo_store_batch_t *batch;
     size_t batch_bytes;
-    char term[MNEMO_TOKEN_MAX + 1];
-    size_t tlen;
-    mnemo_buf_t keys; /* the block keys of term, each be16 length + bytes */
-    size_t n_blocks, n_dead;
-    uint32_t *docs, *tfs; /* postings of term (live or pending) */
+    mnemo_buf_t raw; /* keys and values of the blocks of one term */
+    blk_t *blks;
+    size_t n_blks, cap_blks;
+    uint64_t *posts; /* doc << 32 | tf, sorted by doc before encoding */
+    uint32_t *docs, *tfs;
     size_t n, cap;
     mnemo_buf_t val;
-    uint64_t left_blocks; /* blocks after the merge */
+    uint64_t left; /* blocks of the terms visited, after the merge */
 } merge_t;
 
-static void merge_post(merge_t *m, uint32_t doc, uint32_t tf)
+/* Reads every block of term from m->it into m->blks; leaves the iterator on
+ * the first key after them. */
+static mnemo_status_t gather(merge_t *m, const char *term, size_t tlen, mnemo_err_t *err)
 {
-    if (m->n == m->cap) {
-        m->cap = m->cap != 0 ? m->cap * 2 : 1024;
-        m->docs = mnemo_xrealloc(m->docs, m->cap * sizeof *m->docs);
-        m->tfs = mnemo_xrealloc(m->tfs, m->cap * sizeof *m->tfs);
-    }
-    m->docs[m->n] = doc;
-    m->tfs[m->n++] = tf;
-}
-
-/* Sorts the postings of the term by doc number (insertion sort on runs:
- * blocks are sorted and mostly in order already). */
-static void merge_sort(merge_t *m)
-{
-    for (size_t i = 1; i < m->n; i++) {
-        uint32_t d = m->docs[i], tf = m->tfs[i];
-        size_t j = i;
-        for (; j > 0 && m->docs[j - 1] > d; j--) {
-            m->docs[j] = m->docs[j - 1];
-            m->tfs[j] = m->tfs[j - 1];
-        }
-        m->docs[j] = d;
-        m->tfs[j] = tf;
-    }
-}
-
-/* Rewrites the term gathered in m when it needs it; resets m for the next. */
-static mnemo_status_t merge_flush(merge_t *m, mnemo_err_t *err)
-{
-    mnemo_status_t st = MNEMO_OK;
-    if (m->n_blocks >= 2 || m->n_dead > 0) {
+    char prefix[BLOCK_KEY_MAX];
+    size_t plen = term_prefix(prefix, m->index->ns, term, tlen);
+    m->raw.len = 0;
+    m->n_blks = 0;
+    for (mnemo_store_iter_seek(m->it, prefix, plen); mnemo_store_iter_valid(m->it);
+         mnemo_store_iter_next(m->it)) {
+        size_t klen, vlen, tl;
+        uint32_t first;
+        const char *key = mnemo_store_iter_key(m->it, &klen);
+        if (klen < plen || memcmp(key, prefix, plen) != 0)
+            break;
+        const char *val = mnemo_store_iter_value(m->it, &vlen);
         mnemo_reader_t r;
-        mnemo_reader_init(&r, m->keys.p, m->keys.len);
-        while (r.p < r.end) {
-            size_t klen = (size_t)r.p[0] << 8 | r.p[1];
-            const uint8_t *key = mnemo_read_bytes(&r, 2 + klen) + 2;
-            mnemo_store_batch_delete(m->batch, key, klen);
+        mnemo_reader_init(&r, val, vlen);
+        size_t count = mnemo_read_count(&r);
+        if (!block_key_parse(key, klen, &tl, &first) || !r.ok)
+            return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
+                                 m->index->ns, (int)tlen, term);
+        if (m->n_blks == m->cap_blks) {
+            m->cap_blks = m->cap_blks != 0 ? m->cap_blks * 2 : 16;
+            m->blks = mnemo_xrealloc(m->blks, m->cap_blks * sizeof *m->blks);
         }
-        if (m->n > 0) {
-            merge_sort(m);
-            char key[BLOCK_KEY_MAX];
-            size_t klen = term_prefix(key, m->index->ns, m->term, m->tlen);
-            mnemo_put_be32((uint8_t *)key + klen, m->docs[0]);
-            m->val.len = 0;
-            block_encode(&m->val, m->docs, m->tfs, m->n);
-            mnemo_store_batch_put(m->batch, key, klen + 4, m->val.p, m->val.len);
-            m->batch_bytes += m->val.len;
-            m->left_blocks++;
-        }
-        m->batch_bytes += m->keys.len;
-        if (m->batch_bytes >= MERGE_BATCH_BYTES) {
-            st = mnemo_store_write(m->index->store, m->batch, false, err);
-            mnemo_store_batch_clear(m->batch);
-            m->batch_bytes = 0;
-        }
-    } else {
-        m->left_blocks += m->n_blocks;
+        m->blks[m->n_blks++] = (blk_t){m->raw.len, klen, vlen, first, count};
+        mnemo_buf_add(&m->raw, key, klen);
+        mnemo_buf_add(&m->raw, val, vlen);
     }
-    m->keys.len = 0;
-    m->n_blocks = m->n_dead = m->n = 0;
+    return mnemo_store_iter_status(m->it, err);
+}
+
+static int cmp_blk_count(const void *a, const void *b)
+{
+    const blk_t *x = a, *y = b;
+    return (x->count > y->count) - (x->count < y->count);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Decodes the first k blocks of m->blks into m->posts, dropping postings of
+ * removed documents; returns how many were dropped, or -1 when a block is
+ * malformed. */
+static long decode_blocks(merge_t *m, size_t k)
+{
+    long dropped = 0;
+    m->n = 0;
+    for (size_t b = 0; b < k; b++) {
+        const blk_t *blk = &m->blks[b];
+        if (m->n + blk->count > m->cap) {
+            m->cap = (m->n + blk->count) * 2;
+            m->posts = mnemo_xrealloc(m->posts, m->cap * sizeof *m->posts);
+        }
+        block_reader_t br;
+        block_open(&br, blk->first, m->raw.p + blk->off + blk->klen, blk->vlen);
+        uint32_t doc, tf;
+        while (block_next(&br, &doc, &tf)) {
+            if (doc_state(m->index, doc) == DEAD)
+                dropped++;
+            else
+                m->posts[m->n++] = (uint64_t)doc << 32 | tf;
+        }
+        if (br.left != 0 || !mnemo_reader_done(&br.r))
+            return -1;
+    }
+    return dropped;
+}
+
+/* Replaces the first k blocks of m->blks by one holding m->posts. */
+static mnemo_status_t rewrite(merge_t *m, const char *term, size_t tlen, size_t k, mnemo_err_t *err)
+{
+    for (size_t b = 0; b < k; b++)
+        mnemo_store_batch_delete(m->batch, m->raw.p + m->blks[b].off, m->blks[b].klen);
+    if (m->n > 0) {
+        qsort(m->posts, m->n, sizeof *m->posts, cmp_u64);
+        m->docs = mnemo_xrealloc(m->docs, m->n * sizeof *m->docs);
+        m->tfs = mnemo_xrealloc(m->tfs, m->n * sizeof *m->tfs);
+        for (size_t i = 0; i < m->n; i++) {
+            m->docs[i] = (uint32_t)(m->posts[i] >> 32);
+            m->tfs[i] = (uint32_t)m->posts[i];
+        }
+        char key[BLOCK_KEY_MAX];
+        size_t klen = term_prefix(key, m->index->ns, term, tlen);
+        mnemo_put_be32((uint8_t *)key + klen, m->docs[0]);
+        m->val.len = 0;
+        block_encode(&m->val, m->docs, m->tfs, m->n);
+        mnemo_store_batch_put(m->batch, key, klen + 4, m->val.p, m->val.len);
+        m->batch_bytes += m->val.len;
+    }
+    m->left += m->n_blks - k + (m->n > 0);
+    atomic_sub_floor(&m->index->blocks, k - (m->n > 0));
+    m->batch_bytes += k * BLOCK_KEY_MAX;
+    if (m->batch_bytes < MERGE_BATCH_BYTES)
+        return MNEMO_OK;
+    m->batch_bytes = 0;
+    mnemo_status_t st = mnemo_store_write(m->index->store, m->batch, false, err);
+    mnemo_store_batch_clear(m->batch);
     return st;
 }
 
-/* Adds one block (key, val) of the current term to m. */
-static bool merge_block(merge_t *m, const char *key, size_t klen, uint32_t first, const char *val,
-                        size_t vlen)
+/* Merges the blocks of term. sweep: all of them, when there are several or
+ * some hold removed documents. Otherwise logarithmically: the smallest
+ * blocks, each no larger than twice the ones before it together, so every
+ * posting is rewritten O(log n) times and a term keeps O(log n) blocks. */
+static mnemo_status_t merge_term(merge_t *m, const char *term, size_t tlen, bool sweep,
+                                 mnemo_err_t *err)
 {
-    uint8_t len16[2] = {(uint8_t)(klen >> 8), (uint8_t)klen};
-    mnemo_buf_add(&m->keys, len16, 2);
-    mnemo_buf_add(&m->keys, key, klen);
-    m->n_blocks++;
-    block_reader_t br;
-    block_open(&br, first, val, vlen);
-    uint32_t doc, tf;
-    while (block_next(&br, &doc, &tf)) {
-        if (doc_state(m->index, doc) == DEAD)
-            m->n_dead++;
-        else
-            merge_post(m, doc, tf);
+    mnemo_status_t st = gather(m, term, tlen, err);
+    if (st != MNEMO_OK || m->n_blks == 0)
+        return st;
+    size_t k = m->n_blks;
+    if (!sweep) {
+        qsort(m->blks, m->n_blks, sizeof *m->blks, cmp_blk_count);
+        size_t acc = m->blks[0].count;
+        for (k = 1; k < m->n_blks && m->blks[k].count <= 2 * acc; k++)
+            acc += m->blks[k].count;
+        if (k < 2) {
+            m->left += m->n_blks;
+            return MNEMO_OK;
+        }
     }
-    return br.left == 0 && mnemo_reader_done(&br.r);
+    long dropped = decode_blocks(m, k);
+    if (dropped < 0)
+        return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
+                             m->index->ns, (int)tlen, term);
+    if (k < 2 && dropped == 0) {
+        m->left += m->n_blks;
+        return MNEMO_OK;
+    }
+    return rewrite(m, term, tlen, k, err);
+}
+
+static void merge_init(merge_t *m, mnemo_index_t *index)
+{
+    memset(m, 0, sizeof *m);
+    m->index = index;
+    m->it = mnemo_store_iter_create(index->store);
+    m->batch = mnemo_store_batch_create();
+}
+
+/* Writes what is left in the batch and frees m; returns st or the write's. */
+static mnemo_status_t merge_finish(merge_t *m, mnemo_status_t st, mnemo_err_t *err)
+{
+    if (st == MNEMO_OK && mnemo_store_batch_count(m->batch) > 0)
+        st = mnemo_store_write(m->index->store, m->batch, false, err);
+    mnemo_store_batch_destroy(m->batch);
+    mnemo_store_iter_destroy(m->it);
+    mnemo_buf_cleanup(&m->raw);
+    mnemo_buf_cleanup(&m->val);
+    free(m->blks);
+    free(m->posts);
+    free(m->docs);
+    free(m->tfs);
+    return st;
 }
 
 static bool merger_should_stop(mnemo_index_t *index);
 
-static mnemo_status_t merge_run(merge_t *m, mnemo_err_t *err)
+/* Merges the terms listed in terms (u8 length + bytes each). */
+static mnemo_status_t merge_terms(mnemo_index_t *index, const mnemo_buf_t *terms, mnemo_err_t *err)
 {
-    mnemo_index_t *index = m->index;
-    char prefix[2] = {index->ns, 'p'};
-    mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
+    pthread_mutex_lock(&index->merge_mu);
+    merge_t m;
+    merge_init(&m, index);
     mnemo_status_t st = MNEMO_OK;
-    for (mnemo_store_iter_seek(it, prefix, 2); mnemo_store_iter_valid(it) && st == MNEMO_OK;
-         mnemo_store_iter_next(it)) {
-        size_t klen, vlen, tlen;
-        uint32_t first;
-        const char *key = mnemo_store_iter_key(it, &klen);
-        if (klen < 2 || memcmp(key, prefix, 2) != 0)
-            break;
-        if (!block_key_parse(key, klen, &tlen, &first) || tlen > MNEMO_TOKEN_MAX) {
-            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block key", index->ns);
-            break;
-        }
-        if (tlen != m->tlen || memcmp(key + 2, m->term, tlen) != 0) {
-            if (m->n_blocks > 0 && (st = merge_flush(m, err)) != MNEMO_OK)
-                break;
-            if (merger_should_stop(index))
-                break;
-            memcpy(m->term, key + 2, tlen);
-            m->tlen = tlen;
-        }
-        const char *val = mnemo_store_iter_value(it, &vlen);
-        if (!merge_block(m, key, klen, first, val, vlen))
-            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
-                               index->ns, (int)tlen, key + 2);
+    for (size_t off = 0; off < terms->len && st == MNEMO_OK && !merger_should_stop(index);) {
+        size_t tlen = terms->p[off];
+        st = merge_term(&m, (const char *)terms->p + off + 1, tlen, false, err);
+        off += 1 + tlen;
     }
-    if (st == MNEMO_OK)
-        st = mnemo_store_iter_status(it, err);
-    if (st == MNEMO_OK && m->n_blocks > 0)
-        st = merge_flush(m, err);
-    if (st == MNEMO_OK && mnemo_store_batch_count(m->batch) > 0)
-        st = mnemo_store_write(index->store, m->batch, false, err);
-    mnemo_store_iter_destroy(it);
+    st = merge_finish(&m, st, err);
+    pthread_mutex_unlock(&index->merge_mu);
     return st;
 }
 
@@ -1148,25 +1216,32 @@ mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err)
 {
     assert(index != NULL);
     pthread_mutex_lock(&index->merge_mu);
-    uint64_t seen = atomic_exchange(&index->new_blocks, 0);
-    merge_t m = {.index = index, .batch = mnemo_store_batch_create()};
-    mnemo_status_t st = merge_run(&m, err);
-    if (st == MNEMO_OK) {
-        /* Approximate: a block committed between the exchange above and the
-         * merge's snapshot is counted twice. */
-        atomic_store(&index->blocks, m.left_blocks + atomic_load(&index->new_blocks));
-        pthread_mutex_lock(&index->mu);
-        index->merged_blocks = m.left_blocks;
-        index->merged_once = true;
-        pthread_mutex_unlock(&index->mu);
-    } else {
-        atomic_fetch_add(&index->new_blocks, seen);
+    uint64_t dead = atomic_exchange(&index->dead, 0);
+    merge_t m;
+    merge_init(&m, index);
+    char prefix[2] = {index->ns, 'p'}, term[MNEMO_TOKEN_MAX];
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_seek(m.it, prefix, 2);
+    while (st == MNEMO_OK && mnemo_store_iter_valid(m.it) && !merger_should_stop(index)) {
+        size_t klen, tlen;
+        uint32_t first;
+        const char *key = mnemo_store_iter_key(m.it, &klen);
+        if (klen < 2 || memcmp(key, prefix, 2) != 0)
+            break;
+        if (!block_key_parse(key, klen, &tlen, &first) || tlen > MNEMO_TOKEN_MAX) {
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block key", index->ns);
+            break;
+        }
+        memcpy(term, key + 2, tlen); /* gather moves the iterator past the term */
+        st = merge_term(&m, term, tlen, true, err);
     }
-    mnemo_store_batch_destroy(m.batch);
-    mnemo_buf_cleanup(&m.keys);
-    mnemo_buf_cleanup(&m.val);
-    free(m.docs);
-    free(m.tfs);
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(m.it, err);
+    if (st == MNEMO_OK && !merger_should_stop(index))
+        atomic_store(&index->blocks, m.left);
+    st = merge_finish(&m, st, err);
+    if (st != MNEMO_OK)
+        atomic_fetch_add(&index->dead, dead); /* sweep again later */
     pthread_mutex_unlock(&index->merge_mu);
     return st;
 }
@@ -1181,45 +1256,100 @@ static bool merger_should_stop(mnemo_index_t *index)
     return stop;
 }
 
-/* True when enough new blocks wait for a merge; caller holds mu. */
-static bool merge_due_locked(mnemo_index_t *index)
+/* Queues term for a merge; caller holds mu. */
+static void ready_push_locked(mnemo_index_t *index, const char *term, size_t tlen)
 {
-    uint64_t fresh = atomic_load(&index->new_blocks);
-    uint64_t due =
-        index->merged_blocks > MERGE_MIN_BLOCKS ? index->merged_blocks : MERGE_MIN_BLOCKS;
-    /* A hint (a query met a term spread over many blocks) merges sooner, but
-     * not more often than every 1/8 growth; before the first merge of this
-     * run the index may hold blocks of earlier runs, so it merges at once. */
-    return fresh >= due ||
-           (index->hinted && (!index->merged_once || fresh >= MERGE_HINT_BLOCKS + due / 8));
+    uint8_t len = (uint8_t)tlen;
+    mnemo_buf_add(&index->ready, &len, 1);
+    mnemo_buf_add(&index->ready, term, tlen);
 }
 
-static void merger_poke(mnemo_index_t *index, bool hint)
+static bool sweep_due(mnemo_index_t *index)
+{
+    uint64_t dead = atomic_load(&index->dead), live = atomic_load(&index->docs);
+    return dead >= MERGE_SWEEP_DEAD && dead >= live / 4;
+}
+
+/* Counts the blocks a written batch added per term, queueing the terms that
+ * reach MERGE_TERM_BLOCKS, and wakes the merger when there is work. */
+static void merger_note(mnemo_index_t *index, const termset_t *terms, size_t n_changes)
 {
     pthread_mutex_lock(&index->mu);
-    if (hint)
-        index->hinted = true;
-    if (index->merger_running && merge_due_locked(index))
-        pthread_cond_signal(&index->cond);
+    if (index->merger_running) {
+        for (size_t i = 0; i < terms->cap; i++) {
+            const term_t *t = &terms->slots[i];
+            if (t->len == 0)
+                continue;
+            bool fresh;
+            term_t *d = termset_intern(index->dirty, terms->arena + t->off, t->len, &fresh);
+            if (++d->val == MERGE_TERM_BLOCKS)
+                ready_push_locked(index, terms->arena + t->off, t->len);
+        }
+        if (index->ready.len > 0 || (n_changes > 0 && sweep_due(index)))
+            pthread_cond_signal(&index->cond);
+    }
     pthread_mutex_unlock(&index->mu);
+}
+
+/* A query met term spread over many blocks (written before a restart, say). */
+static void merger_hint(mnemo_index_t *index, const char *term, size_t tlen)
+{
+    pthread_mutex_lock(&index->mu);
+    if (index->merger_running) {
+        bool fresh;
+        term_t *d = termset_intern(index->dirty, term, tlen, &fresh);
+        if (d->val < MERGE_TERM_BLOCKS) {
+            d->val = MERGE_TERM_BLOCKS;
+            ready_push_locked(index, term, tlen);
+            pthread_cond_signal(&index->cond);
+        }
+    }
+    pthread_mutex_unlock(&index->mu);
+}
+
+/* Resets the counts of the terms in work (of every term when work is NULL);
+ * caller holds mu. */
+static void merger_forget_locked(mnemo_index_t *index, const mnemo_buf_t *work)
+{
+    if (work == NULL) {
+        for (size_t i = 0; i < index->dirty->cap; i++)
+            index->dirty->slots[i].val = 0;
+        return;
+    }
+    for (size_t off = 0; off < work->len; off += 1 + work->p[off]) {
+        bool fresh;
+        term_t *d =
+            termset_intern(index->dirty, (const char *)work->p + off + 1, work->p[off], &fresh);
+        d->val = 0;
+    }
 }
 
 static void *merger_main(void *arg)
 {
     mnemo_index_t *index = arg;
+    /* Merging is housekeeping: on a busy machine it waits for the sync and
+     * the requests it would slow (Linux nices threads one by one). */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MERGER_NICE);
     pthread_mutex_lock(&index->mu);
     while (!index->stopping) {
-        if (!merge_due_locked(index)) {
+        bool sweep = sweep_due(index);
+        if (index->ready.len == 0 && !sweep) {
             pthread_cond_wait(&index->cond, &index->mu);
             continue;
         }
-        index->hinted = false;
+        mnemo_buf_t work = index->ready;
+        memset(&index->ready, 0, sizeof index->ready);
         pthread_mutex_unlock(&index->mu);
+        /* A failed merge changed nothing; a failed store refuses every
+         * write and the server reports it. Later writes bring new work. */
         mnemo_err_t err;
-        /* A failed merge changed nothing; a failed store refuses writes and
-         * the server reports it. Try again after more writes. */
-        (void)mnemo_index_merge(index, &err);
+        if (sweep)
+            (void)mnemo_index_merge(index, &err);
+        else
+            (void)merge_terms(index, &work, &err);
         pthread_mutex_lock(&index->mu);
+        merger_forget_locked(index, sweep ? NULL : &work);
+        mnemo_buf_cleanup(&work);
     }
     pthread_mutex_unlock(&index->mu);
     return NULL;
@@ -1229,6 +1359,8 @@ void mnemo_index_start(mnemo_index_t *index)
 {
     assert(index != NULL && !index->merger_running);
     pthread_mutex_lock(&index->mu);
+    index->dirty = mnemo_xcalloc(1, sizeof *index->dirty);
+    termset_init(index->dirty);
     index->merger_running = pthread_create(&index->merger, NULL, merger_main, index) == 0;
     pthread_mutex_unlock(&index->mu);
 }
@@ -1244,6 +1376,10 @@ void mnemo_index_close(mnemo_index_t *index)
     pthread_mutex_unlock(&index->mu);
     if (running)
         pthread_join(index->merger, NULL);
+    if (index->dirty != NULL)
+        termset_cleanup(index->dirty);
+    free(index->dirty);
+    mnemo_buf_cleanup(&index->ready);
     while (index->pool != NULL) {
         scratch_t *s = index->pool;
         index->pool = s->next;

@@ -18,10 +18,14 @@
  * store batch become one block per term when the batch is written (a
  * store.h batch hook), and the in-memory document table (doc number ->
  * length and id, and id -> doc number; loaded from 'd' at open) changes
- * only once the write succeeded. A removed document's postings stay in their blocks until a
- * merge drops them; searches skip them at once. A merge (the background
- * merger, or mnemo_index_merge) rewrites every term that has several blocks
- * or postings of removed documents into one block.
+ * only once the write succeeded. A removed document's postings stay in
+ * their blocks until a merge drops them; searches skip them at once. The
+ * background merger merges a term once 64 new blocks of it were written
+ * (or a query met it spread over 16): logarithmically, folding its
+ * smallest blocks together, so each posting is rewritten O(log n) times.
+ * Once removed documents number 1024 and a quarter of the live ones, it
+ * sweeps: every term with several blocks or removed postings becomes one
+ * block (mnemo_index_merge does the same on demand).
  *
  * Search reads the blocks of each query term, accumulates BM25 (k1 = 1.2,
  * b = 0.75; N, average length and df counted over live documents) per doc
@@ -62,10 +66,9 @@ typedef bool (*mnemo_index_filter_fn)(void *ctx, const void *doc_id, size_t id_l
 mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns, size_t id_len,
                                 mnemo_err_t *err);
 
-/* Starts the background merger: a thread that merges once the blocks
- * written since the last merge outnumber those it left (and at least 4096),
- * or sooner when searches meet terms spread over many blocks. Without it,
- * blocks are merged only by mnemo_index_merge. */
+/* Starts the background merger thread (niced: merging waits for the work
+ * that produces it). Without it, blocks are merged only by
+ * mnemo_index_merge. */
 void mnemo_index_start(mnemo_index_t *index);
 
 /* Stops the merger (at the end of the batch it is writing) and frees the

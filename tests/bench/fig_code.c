@@ -12,9 +12,9 @@
  *           sync (nothing changed); SearchCode passes; SIGTERM, then the
  *           size of the data dir (LevelDB finishes its compactions on close).
  *   FTS5    fresh database; fts5.c indexes the same files with the same
- *           chunker, one transaction per 10 files (mnemod's default batch),
- *           synchronous=FULL; size after close (WAL checkpointed); queries
- *           in-process.
+ *           chunker, one transaction per FTS_BATCH_FILES files (mnemod's
+ *           default batch), synchronous=FULL; size after close (WAL
+ *           checkpointed); queries in-process.
  *   cindex  fresh index file; `cindex PATH` timed; each query is one
  *           `csearch REGEX` process whose output is read through a pipe, as
  *           a user runs it (the query, regex-escaped, as a literal).
@@ -35,9 +35,12 @@
 #include "mnemo/client.h"
 #include "walker.h"
 
-#define MAX_FILE_BYTES (1u << 20) /* mnemod's default size cap */
-#define LIMIT          10
-#define REPO           "bench-code"
+/* Files per FTS5 transaction: mnemod's default --batch-size (server/config.c),
+ * so both commit as often. */
+#define FTS_BATCH_FILES 100
+#define MAX_FILE_BYTES  (1u << 20) /* mnemod's default size cap */
+#define LIMIT           10
+#define REPO            "bench-code"
 
 /* Identifier and phrase queries over C/C++ headers; all occur in the headers
  * of mnemo's own build dependencies. */
@@ -221,7 +224,7 @@ static int round_fts(const bench_opts_t *o, const input_t *in, int round)
     double t0 = bench_now();
     if (bench_fts_code_open(&db, path) != 0)
         return -1;
-    if (bench_fts_code_index(db, o->code_path, MAX_FILE_BYTES, 10, &st) != 0) {
+    if (bench_fts_code_index(db, o->code_path, MAX_FILE_BYTES, FTS_BATCH_FILES, &st) != 0) {
         bench_fts_close(db);
         return -1;
     }

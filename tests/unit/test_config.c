@@ -29,7 +29,7 @@ static void test_config__defaults_match_the_contract(void)
     CU_ASSERT_EQUAL(cfg.limits.max_meta_value_bytes, 4096);
     CU_ASSERT_EQUAL(cfg.max_recv_bytes, (1u << 20) + (1u << 20));
     CU_ASSERT(cfg.sync_writes);
-    CU_ASSERT_EQUAL(cfg.batch_size, 10);
+    CU_ASSERT_EQUAL(cfg.batch_size, 100);
     CU_ASSERT_EQUAL(cfg.n_allow_roots, 0);
     mnemo_config_cleanup(&cfg);
 }

@@ -637,6 +637,35 @@ static void test_index__merges_race_with_adds_and_removes(void)
     fx_teardown(&f);
 }
 
+/* The merger thread folds the blocks of a term written by many batches,
+ * and searches see the same results before and after. */
+static void test_index__background_merger_folds_blocks(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    mnemo_index_start(f.index);
+    char id[16];
+    for (int i = 0; i < 200; i++) { /* 200 batches of two terms: 400 blocks written */
+        snprintf(id, sizeof id, "b%03d", i);
+        add_doc(&f, id, i % 2 ? "folded odd" : "folded even");
+    }
+    char *want = results_of(&f, "folded odd");
+    uint64_t blocks = mnemo_index_block_count(f.index);
+    for (int tries = 0; tries < 500 && blocks > 400 - 63; tries++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        blocks = mnemo_index_block_count(f.index);
+    }
+    /* "folded" reached 64 blocks thrice, "odd" and "even" once each: every
+     * merge folds at least 64 blocks into one */
+    CU_ASSERT(blocks <= 400 - 63);
+    char *got = results_of(&f, "folded odd");
+    CU_ASSERT_STRING_EQUAL(got, want);
+    free(got);
+    free(want);
+    fx_teardown(&f); /* close stops the merger */
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("index");
@@ -659,5 +688,6 @@ int main(void)
     MNEMO_TEST(s, test_index__unwritten_batch_changes_nothing);
     MNEMO_TEST(s, test_index__doc_numbers_are_not_reused_after_reopen);
     MNEMO_TEST(s, test_index__merges_race_with_adds_and_removes);
+    MNEMO_TEST(s, test_index__background_merger_folds_blocks);
     return mnemo_test_run();
 }
