@@ -59,11 +59,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "bytes.h"
+#include "thread.h"
 #include "tokenizer.h"
 
 #define BM25_K1 1.2
@@ -81,7 +79,6 @@
 #define MERGE_HINT_BLOCKS 16   /* blocks of one query term that make it due */
 #define MERGE_SWEEP_DEAD  1024 /* removed documents (and 1/4 of the live) before a sweep */
 #define MERGE_BATCH_BYTES (4u << 20)
-#define MERGER_NICE       10
 
 /* ns 'p' term '\0' be32 */
 #define BLOCK_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + 4)
@@ -565,6 +562,57 @@ static bool block_key_parse(const char *key, size_t klen, size_t *tlen, uint32_t
     return true;
 }
 
+/* Walks the blocks of one term on an iterator: start seeks to the term's
+ * first block; each next steps to the following one. */
+typedef struct term_walk {
+    mnemo_store_iter_t *it;
+    char prefix[BLOCK_KEY_MAX];
+    size_t plen;
+    bool started;
+} term_walk_t;
+
+typedef struct block_ref { /* borrowed from the iterator until it moves */
+    const char *key, *val;
+    size_t klen, vlen;
+    uint32_t first;
+} block_ref_t;
+
+static void term_walk_start(term_walk_t *w, mnemo_store_iter_t *it, char ns, const char *term,
+                            size_t tlen)
+{
+    w->it = it;
+    w->plen = term_prefix(w->prefix, ns, term, tlen);
+    w->started = false;
+    mnemo_store_iter_seek(it, w->prefix, w->plen);
+}
+
+/* 1: *b is the term's next block; 0: no more (the iterator stays on the
+ * first key after them, or it failed: check its status); -1: a malformed
+ * block key. */
+static int term_walk_next(term_walk_t *w, block_ref_t *b)
+{
+    if (w->started)
+        mnemo_store_iter_next(w->it);
+    w->started = true;
+    if (!mnemo_store_iter_valid(w->it))
+        return 0;
+    b->key = mnemo_store_iter_key(w->it, &b->klen);
+    if (b->klen < w->plen || memcmp(b->key, w->prefix, w->plen) != 0)
+        return 0;
+    size_t tlen;
+    if (!block_key_parse(b->key, b->klen, &tlen, &b->first))
+        return -1;
+    b->val = mnemo_store_iter_value(w->it, &b->vlen);
+    return 1;
+}
+
+static mnemo_status_t malformed_block(const mnemo_index_t *index, const char *term, size_t tlen,
+                                      mnemo_err_t *err)
+{
+    return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'", index->ns,
+                         (int)tlen, term);
+}
+
 /* prepare: one block per term, postings grouped by a counting sort. */
 static void txn_prepare(void *ctx, mnemo_store_batch_t *batch)
 {
@@ -866,23 +914,16 @@ static bool score_block(search_t *s, uint32_t first, const char *val, size_t vle
 /* Walks the blocks of one term and adds its BM25 share to each document. */
 static mnemo_status_t score_term(search_t *s, const char *term, size_t tlen, mnemo_err_t *err)
 {
-    char prefix[BLOCK_KEY_MAX];
-    size_t plen = term_prefix(prefix, s->index->ns, term, tlen);
+    term_walk_t w;
+    block_ref_t b;
     size_t n_blocks = 0;
+    int more;
     s->acc->n_pend = 0;
-    for (mnemo_store_iter_seek(s->it, prefix, plen); mnemo_store_iter_valid(s->it);
-         mnemo_store_iter_next(s->it)) {
-        size_t klen, vlen, tl;
-        uint32_t first;
-        const char *key = mnemo_store_iter_key(s->it, &klen);
-        if (klen < plen || memcmp(key, prefix, plen) != 0)
-            break;
-        const char *val = mnemo_store_iter_value(s->it, &vlen);
-        if (!block_key_parse(key, klen, &tl, &first) || !score_block(s, first, val, vlen))
-            return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
-                                 s->index->ns, (int)tlen, term);
+    term_walk_start(&w, s->it, s->index->ns, term, tlen);
+    while ((more = term_walk_next(&w, &b)) > 0 && score_block(s, b.first, b.val, b.vlen))
         n_blocks++;
-    }
+    if (more != 0)
+        return malformed_block(s->index, term, tlen, err);
     mnemo_status_t st = mnemo_store_iter_status(s->it, err);
     if (st != MNEMO_OK)
         return st;
@@ -1036,32 +1077,30 @@ typedef struct merge {
  * the first key after them. */
 static mnemo_status_t gather(merge_t *m, const char *term, size_t tlen, mnemo_err_t *err)
 {
-    char prefix[BLOCK_KEY_MAX];
-    size_t plen = term_prefix(prefix, m->index->ns, term, tlen);
+    term_walk_t w;
+    block_ref_t b;
+    int more;
     m->raw.len = 0;
     m->n_blks = 0;
-    for (mnemo_store_iter_seek(m->it, prefix, plen); mnemo_store_iter_valid(m->it);
-         mnemo_store_iter_next(m->it)) {
-        size_t klen, vlen, tl;
-        uint32_t first;
-        const char *key = mnemo_store_iter_key(m->it, &klen);
-        if (klen < plen || memcmp(key, prefix, plen) != 0)
-            break;
-        const char *val = mnemo_store_iter_value(m->it, &vlen);
+    term_walk_start(&w, m->it, m->index->ns, term, tlen);
+    while ((more = term_walk_next(&w, &b)) > 0) {
         mnemo_reader_t r;
-        mnemo_reader_init(&r, val, vlen);
+        mnemo_reader_init(&r, b.val, b.vlen);
         size_t count = mnemo_read_count(&r);
-        if (!block_key_parse(key, klen, &tl, &first) || !r.ok)
-            return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
-                                 m->index->ns, (int)tlen, term);
+        if (!r.ok) {
+            more = -1;
+            break;
+        }
         if (m->n_blks == m->cap_blks) {
             m->cap_blks = m->cap_blks != 0 ? m->cap_blks * 2 : 16;
             m->blks = mnemo_xrealloc(m->blks, m->cap_blks * sizeof *m->blks);
         }
-        m->blks[m->n_blks++] = (blk_t){m->raw.len, klen, vlen, first, count};
-        mnemo_buf_add(&m->raw, key, klen);
-        mnemo_buf_add(&m->raw, val, vlen);
+        m->blks[m->n_blks++] = (blk_t){m->raw.len, b.klen, b.vlen, b.first, count};
+        mnemo_buf_add(&m->raw, b.key, b.klen);
+        mnemo_buf_add(&m->raw, b.val, b.vlen);
     }
+    if (more != 0)
+        return malformed_block(m->index, term, tlen, err);
     return mnemo_store_iter_status(m->it, err);
 }
 
@@ -1160,8 +1199,7 @@ static mnemo_status_t merge_term(merge_t *m, const char *term, size_t tlen, bool
     }
     long dropped = decode_blocks(m, k);
     if (dropped < 0)
-        return mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed block of '%.*s'",
-                             m->index->ns, (int)tlen, term);
+        return malformed_block(m->index, term, tlen, err);
     if (k < 2 && dropped == 0) {
         m->left += m->n_blks;
         return MNEMO_OK;
@@ -1327,9 +1365,7 @@ static void merger_forget_locked(mnemo_index_t *index, const mnemo_buf_t *work)
 static void *merger_main(void *arg)
 {
     mnemo_index_t *index = arg;
-    /* Merging is housekeeping: on a busy machine it waits for the sync and
-     * the requests it would slow (Linux nices threads one by one). */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), MERGER_NICE);
+    mnemo_thread_background(); /* housekeeping: requests and syncs go first */
     pthread_mutex_lock(&index->mu);
     while (!index->stopping) {
         bool sweep = sweep_due(index);

@@ -1,0 +1,20 @@
+/* thread.h - what mnemo asks of the threads it starts beyond pthreads.
+ *
+ * DESIGN: background threads (sync jobs, index mergers) lower their own
+ * CPU priority, so on a busy machine the requests served by the
+ * completion-queue threads go first. Linux applies a nice value to one
+ * thread (setpriority on its thread id); elsewhere this is a no-op.
+ *
+ * Threads: any; each call affects the calling thread only.
+ */
+#ifndef MNEMO_THREAD_H
+#define MNEMO_THREAD_H
+
+/* Nice value of mnemo's background threads. */
+#define MNEMO_BACKGROUND_NICE 10
+
+/* Lowers the calling thread's CPU priority to MNEMO_BACKGROUND_NICE;
+ * failure (a sandbox refusing it) is ignored: priority is a preference. */
+void mnemo_thread_background(void);
+
+#endif
