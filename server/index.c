@@ -168,8 +168,9 @@ typedef struct term {
 typedef struct termset {
     term_t *slots; /* cap slots, cap a power of two, at most half full */
     size_t cap;
-    size_t count; /* distinct terms */
-    size_t total; /* terms fed, repeats included: the document length */
+    size_t count;   /* distinct terms */
+    size_t total;   /* terms fed, repeats included: the document length */
+    uint32_t *used; /* the slots in use, count of them (cap / 2 room) */
     char *arena;
     size_t arena_len, arena_cap;
 } termset_t;
@@ -179,6 +180,7 @@ static void termset_init(termset_t *ts)
     memset(ts, 0, sizeof *ts);
     ts->cap = 64;
     ts->slots = mnemo_xcalloc(ts->cap, sizeof *ts->slots);
+    ts->used = mnemo_xrealloc(NULL, ts->cap / 2 * sizeof *ts->used);
     ts->arena_cap = 1024;
     ts->arena = mnemo_xrealloc(NULL, ts->arena_cap);
 }
@@ -186,31 +188,42 @@ static void termset_init(termset_t *ts)
 static void termset_cleanup(termset_t *ts)
 {
     free(ts->slots);
+    free(ts->used);
     free(ts->arena);
+}
+
+/* Empties ts for the next text, keeping its memory: clears only the slots
+ * in use, so a table grown by one long text costs nothing to reuse. */
+static void termset_reset(termset_t *ts)
+{
+    for (size_t k = 0; k < ts->count; k++)
+        ts->slots[ts->used[k]].len = 0;
+    ts->count = ts->total = ts->arena_len = 0;
 }
 
 static void termset_grow(termset_t *ts)
 {
     size_t cap = ts->cap * 2;
     term_t *slots = mnemo_xcalloc(cap, sizeof *slots);
-    for (size_t i = 0; i < ts->cap; i++) {
-        if (ts->slots[i].len == 0)
-            continue;
-        size_t j = ts->slots[i].hash & (cap - 1);
+    ts->used = mnemo_xrealloc(ts->used, cap / 2 * sizeof *ts->used);
+    for (size_t k = 0; k < ts->count; k++) {
+        const term_t *t = &ts->slots[ts->used[k]];
+        size_t j = t->hash & (cap - 1);
         while (slots[j].len != 0)
             j = (j + 1) & (cap - 1);
-        slots[j] = ts->slots[i];
+        slots[j] = *t;
+        ts->used[k] = (uint32_t)j;
     }
     free(ts->slots);
     ts->slots = slots;
     ts->cap = cap;
 }
 
-/* The slot of term, inserted with val 0 when new (*fresh says so). The
- * pointer is valid until the next insertion. */
-static term_t *termset_intern(termset_t *ts, const char *term, size_t len, bool *fresh)
+/* The slot of term, whose hash_bytes is h, inserted with val 0 when new
+ * (*fresh says so). The pointer is valid until the next insertion. */
+static term_t *termset_intern_hashed(termset_t *ts, const char *term, size_t len, uint64_t h,
+                                     bool *fresh)
 {
-    uint64_t h = hash_bytes(term, len);
     size_t i = h & (ts->cap - 1);
     for (; ts->slots[i].len != 0; i = (i + 1) & (ts->cap - 1)) {
         term_t *t = &ts->slots[i];
@@ -227,14 +240,20 @@ static term_t *termset_intern(termset_t *ts, const char *term, size_t len, bool 
     memcpy(ts->arena + ts->arena_len, term, len);
     ts->slots[i] = (term_t){.hash = h, .off = (uint32_t)ts->arena_len, .len = (uint32_t)len};
     ts->arena_len += len;
+    ts->used[ts->count] = (uint32_t)i;
     *fresh = true;
-    if (++ts->count * 2 > ts->cap) {
+    if (++ts->count * 2 >= ts->cap) { /* keep room for used[count] */
         termset_grow(ts);
-        term_t *moved = termset_intern(ts, term, len, fresh); /* found at once now */
+        term_t *moved = termset_intern_hashed(ts, term, len, h, fresh); /* found at once */
         *fresh = true;
         return moved;
     }
     return &ts->slots[i];
+}
+
+static term_t *termset_intern(termset_t *ts, const char *term, size_t len, bool *fresh)
+{
+    return termset_intern_hashed(ts, term, len, hash_bytes(term, len), fresh);
 }
 
 /* mnemo_token_fn: counts one occurrence of term. */
@@ -428,6 +447,7 @@ typedef struct change {
 
 typedef struct txn {
     mnemo_index_t *index;
+    termset_t doc;     /* the terms of the document being added (reused) */
     termset_t terms;   /* val = term number */
     uint32_t *term_at; /* term number -> slot in terms (rebuilt at prepare) */
     posting_t *posts;
@@ -449,6 +469,7 @@ static txn_t *txn_of(mnemo_index_t *index, mnemo_store_batch_t *batch)
     if (txn == NULL) {
         txn = mnemo_xcalloc(1, sizeof *txn);
         txn->index = index;
+        termset_init(&txn->doc);
         termset_init(&txn->terms);
         mnemo_store_batch_attach(batch, index, &txn_hook, txn);
     }
@@ -469,12 +490,11 @@ static void txn_change(txn_t *txn, uint32_t doc, uint32_t dl, const void *id)
 /* Appends a posting of doc for every term of doc_terms. */
 static void txn_post(txn_t *txn, const termset_t *doc_terms, uint32_t doc)
 {
-    for (size_t i = 0; i < doc_terms->cap; i++) {
-        const term_t *t = &doc_terms->slots[i];
-        if (t->len == 0)
-            continue;
+    for (size_t k = 0; k < doc_terms->count; k++) {
+        const term_t *t = &doc_terms->slots[doc_terms->used[k]];
         bool fresh;
-        term_t *tt = termset_intern(&txn->terms, doc_terms->arena + t->off, t->len, &fresh);
+        term_t *tt =
+            termset_intern_hashed(&txn->terms, doc_terms->arena + t->off, t->len, t->hash, &fresh);
         if (fresh)
             tt->val = (uint32_t)(txn->terms.count - 1);
         if (txn->n_posts == txn->cap_posts) {
@@ -487,6 +507,7 @@ static void txn_post(txn_t *txn, const termset_t *doc_terms, uint32_t doc)
 
 static void txn_free(txn_t *txn)
 {
+    termset_cleanup(&txn->doc);
     termset_cleanup(&txn->terms);
     free(txn->term_at);
     free(txn->posts);
@@ -698,12 +719,10 @@ mnemo_status_t mnemo_index_add(mnemo_index_t *index, mnemo_store_batch_t *batch,
     if (st != MNEMO_OK)
         return st;
     txn_t *txn = txn_of(index, batch);
-    termset_t ts;
-    termset_init(&ts);
-    mnemo_tokenize(text, len, termset_add, &ts);
-    uint32_t dl = ts.total < DEAD - 1 ? (uint32_t)ts.total : DEAD - 2;
-    txn_post(txn, &ts, doc);
-    termset_cleanup(&ts);
+    termset_reset(&txn->doc);
+    mnemo_tokenize(text, len, termset_add, &txn->doc);
+    uint32_t dl = txn->doc.total < DEAD - 1 ? (uint32_t)txn->doc.total : DEAD - 2;
+    txn_post(txn, &txn->doc, doc);
     txn_change(txn, doc, dl, doc_id);
 
     uint8_t key[6], val[MNEMO_VARINT_MAX + MNEMO_INDEX_MAX_ID];
