@@ -15,7 +15,9 @@
  *     starts the next part ("HTTPRequest" -> http|request).
  * Bytes >= 0x80 are word bytes without case: they never start or end a part
  * and are copied unchanged, so a boundary always falls on an ASCII byte and
- * never inside a UTF-8 sequence. A part or identifier longer than
+ * never inside a UTF-8 sequence. An identifier without capitals or bytes
+ * >= 0x80 (most of them in code) takes a fast path: its terms are fed
+ * straight from the text. A part or identifier longer than
  * MNEMO_TOKEN_MAX bytes is truncated to its first MNEMO_TOKEN_MAX bytes,
  * backed off to the last complete UTF-8 sequence (mnemo_utf8_boundary).
  *
@@ -23,6 +25,7 @@
  */
 #include "tokenizer.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "utf8.h"
@@ -127,6 +130,31 @@ static void ident_byte(ident_t *id, char c, int k, int prev, int prev2)
     id->wtrim = id->wlen;
 }
 
+/* The common case, an identifier of lower-case letters, digits and '_'
+ * only: every part and the whole (underscores trimmed) are already
+ * lowercase substrings of the text, fed without a copy. */
+static void ident_feed_lower(ident_t *id, const char *text, size_t len)
+{
+    size_t first = 0, last = len, nparts = 0;
+    while (first < len && text[first] == '_')
+        first++;
+    while (last > first && text[last - 1] == '_')
+        last--;
+    for (size_t i = first; i < last;) {
+        size_t start = i;
+        while (i < last && text[i] != '_')
+            i++;
+        if (i > start) {
+            emit(id, text + start, i - start);
+            nparts++;
+        }
+        while (i < last && text[i] == '_')
+            i++;
+    }
+    if (nparts > 1)
+        emit(id, text + first, last - first);
+}
+
 /* Feeds the terms of the identifier text[0..len) (all word bytes). */
 static void ident_feed(ident_t *id, const uint8_t *text, size_t len)
 {
@@ -155,9 +183,14 @@ size_t mnemo_tokenize(const char *text, size_t len, mnemo_token_fn fn, void *ctx
         while (i < len && byte_class[p[i]] == S)
             i++;
         size_t start = i;
-        while (i < len && byte_class[p[i]] != S)
-            i++;
-        if (i > start)
+        bool lower = true; /* no capital and no byte >= 0x80 */
+        for (int k; i < len && (k = byte_class[p[i]]) != S; i++)
+            lower = lower && k != U && k != H;
+        if (i == start)
+            continue;
+        if (lower)
+            ident_feed_lower(&id, text + start, i - start);
+        else
             ident_feed(&id, p + start, i - start);
     }
     return id.nterms;

@@ -171,6 +171,55 @@ static void test_tokenizer__exact_token_max_is_not_cut(void)
     CU_ASSERT_EQUAL(t.term[0][MNEMO_TOKEN_MAX - 1], 'z');
 }
 
+/* The rule for identifiers of lower-case letters, digits and '_' (which
+ * take the tokenizer's fast path), written out plainly: parts between
+ * underscores, then the whole without outer underscores when there are
+ * several parts; every term cut at MNEMO_TOKEN_MAX. */
+static void reference_lower(terms_t *t, const char *s, size_t len)
+{
+    memset(t, 0, sizeof *t);
+    size_t first = 0, last = len, parts = 0;
+    while (first < last && s[first] == '_')
+        first++;
+    while (last > first && s[last - 1] == '_')
+        last--;
+    for (size_t i = first; i < last; i++) {
+        if (s[i] == '_')
+            continue;
+        size_t j = i;
+        while (j < last && s[j] != '_')
+            j++;
+        collect(t, s + i, j - i < MNEMO_TOKEN_MAX ? j - i : MNEMO_TOKEN_MAX);
+        parts++;
+        i = j;
+    }
+    if (parts > 1)
+        collect(t, s + first, last - first < MNEMO_TOKEN_MAX ? last - first : MNEMO_TOKEN_MAX);
+}
+
+static void test_tokenizer__lower_case_identifiers_follow_the_rule(void)
+{
+    static const char alphabet[] = "ab9_";
+    unsigned seed = 7;
+    char ident[160];
+    for (int round = 0; round < 3000; round++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 16) % (round < 2000 ? 12 : 150);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* long runs of one letter make parts longer than the cut */
+            ident[i] = round >= 2000 && (seed >> 16) % 8 != 0 ? 'a' : alphabet[(seed >> 16) % 4];
+        }
+        ident[len] = '\0';
+        terms_t got, want;
+        tokenize(&got, ident);
+        reference_lower(&want, ident, len);
+        CU_ASSERT_EQUAL_FATAL(got.n, want.n);
+        for (size_t k = 0; k < got.n; k++)
+            CU_ASSERT_STRING_EQUAL(got.term[k], want.term[k]);
+    }
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("tokenizer");
@@ -184,5 +233,6 @@ int main(void)
     MNEMO_TEST(s, test_tokenizer__cuts_long_runs_at_token_max);
     MNEMO_TEST(s, test_tokenizer__cut_never_splits_utf8);
     MNEMO_TEST(s, test_tokenizer__exact_token_max_is_not_cut);
+    MNEMO_TEST(s, test_tokenizer__lower_case_identifiers_follow_the_rule);
     return mnemo_test_run();
 }
