@@ -75,10 +75,10 @@
 #define MAX_DOCS  (UINT32_MAX - LEASE)
 #define MAP_EMPTY UINT32_MAX
 
-#define MERGE_TERM_BLOCKS 64   /* new blocks of a term that make it due for a merge */
-#define MERGE_HINT_BLOCKS 16   /* blocks of one query term that make it due */
-#define MERGE_SWEEP_DEAD  1024 /* removed documents (and 1/4 of the live) before a sweep */
-#define MERGE_BATCH_BYTES (4u << 20)
+#define MERGE_TERM_BLOCKS 64           /* new blocks of a term that make it due for a merge */
+#define MERGE_HINT_BLOCKS 16           /* blocks of one query term that make it due */
+#define MERGE_SWEEP_DEAD  1024         /* removed documents (and 1/4 of the live) before a sweep */
+#define MERGE_BATCH_BYTES (256u << 10) /* a merge write holds LevelDB's writer queue */
 
 /* ns 'p' term '\0' be32 */
 #define BLOCK_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + 4)
