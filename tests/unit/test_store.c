@@ -1,5 +1,6 @@
 /* test_store.c - unit tests of store.c: reads and writes, atomic batches,
- * snapshot iterators, the directory lock and the sticky write failure.
+ * batch hooks, snapshot iterators, the directory lock and the sticky write
+ * failure.
  */
 #include "store.h"
 #include "testutil.h"
@@ -337,6 +338,78 @@ static void test_store__open_fails_on_a_file(void)
 
 /* A write that fails (here: the file size limit makes the log append fail)
  * fails the store for good, even once the cause is gone. */
+/* A batch hook that records what happened to it. */
+typedef struct probe {
+    mnemo_store_t *store; /* to check what is visible when done runs */
+    int prepared, done, committed;
+    int saw_own_key; /* in done: the key prepare added was readable */
+} probe_t;
+
+static void probe_prepare(void *ctx, mnemo_store_batch_t *batch)
+{
+    probe_t *p = ctx;
+    p->prepared++;
+    mnemo_store_batch_put(batch, "hooked", 6, "yes", 3);
+}
+
+static void probe_done(void *ctx, bool committed)
+{
+    probe_t *p = ctx;
+    p->done++;
+    p->committed += committed;
+    p->saw_own_key = has(p->store, "hooked", "yes");
+}
+
+static const mnemo_store_hook_t probe_hook = {probe_prepare, probe_done};
+
+static void test_store__hook_prepares_before_and_publishes_after_write(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    probe_t p = {.store = s};
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, "plain", 5, "v", 1);
+    mnemo_store_batch_attach(b, &p, &probe_hook, &p);
+    CU_ASSERT_PTR_EQUAL(mnemo_store_batch_attached(b, &p), &p);
+    CU_ASSERT_PTR_NULL(mnemo_store_batch_attached(b, s));
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(p.prepared, 1);
+    CU_ASSERT_EQUAL(p.done, 1);
+    CU_ASSERT_EQUAL(p.committed, 1);
+    CU_ASSERT_EQUAL(p.saw_own_key, 1); /* done runs once the write is visible */
+    CU_ASSERT(has(s, "plain", "v"));
+    /* detached after done: a second write of the same batch runs nothing */
+    CU_ASSERT_PTR_NULL(mnemo_store_batch_attached(b, &p));
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(p.done, 1);
+    mnemo_store_batch_destroy(b);
+    CU_ASSERT_EQUAL(p.done, 1);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__hook_is_told_of_unwritten_batches(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    probe_t cleared = {.store = s}, destroyed = {.store = s};
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_attach(b, &cleared, &probe_hook, &cleared);
+    mnemo_store_batch_clear(b);
+    CU_ASSERT_EQUAL(cleared.done, 1);
+    CU_ASSERT_EQUAL(cleared.committed, 0);
+    CU_ASSERT_EQUAL(cleared.prepared, 0);
+    mnemo_store_batch_attach(b, &destroyed, &probe_hook, &destroyed);
+    mnemo_store_batch_destroy(b);
+    CU_ASSERT_EQUAL(destroyed.done, 1);
+    CU_ASSERT_EQUAL(destroyed.committed, 0);
+    CU_ASSERT(absent(s, "hooked"));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
 static void test_store__failed_write_is_sticky(void)
 {
     char *dir = mnemo_test_tmpdir();
@@ -353,11 +426,15 @@ static void test_store__failed_write_is_sticky(void)
     memset(val, 'v', big);
     mnemo_store_batch_t *b = mnemo_store_batch_create();
     mnemo_store_batch_put(b, "big", 3, val, big);
+    probe_t p = {.store = s};
+    mnemo_store_batch_attach(b, &p, &probe_hook, &p);
     mnemo_err_t err = {{0}};
     CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, &err), MNEMO_EIO);
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_handler);
     CU_ASSERT(mnemo_store_failed(s));
+    CU_ASSERT_EQUAL(p.done, 1); /* a failed write tells the hook so */
+    CU_ASSERT_EQUAL(p.committed, 0);
     mnemo_store_batch_clear(b);
     mnemo_store_batch_put(b, "small", 5, "s", 1);
     CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, &err), MNEMO_EIO);
@@ -385,6 +462,8 @@ int main(void)
     MNEMO_TEST(s, test_store__open_from_other_process_is_unavailable);
     MNEMO_TEST(s, test_store__reopen_keeps_data);
     MNEMO_TEST(s, test_store__open_fails_on_a_file);
+    MNEMO_TEST(s, test_store__hook_prepares_before_and_publishes_after_write);
+    MNEMO_TEST(s, test_store__hook_is_told_of_unwritten_batches);
     MNEMO_TEST(s, test_store__failed_write_is_sticky);
     return mnemo_test_run();
 }
