@@ -75,6 +75,7 @@
 #define MAX_DOCS  (UINT32_MAX - LEASE)
 #define MAP_EMPTY UINT32_MAX
 
+#define FLUSH_POSTS       (512u << 10) /* buffered postings that make a flush due */
 #define MERGE_TERM_BLOCKS 64           /* new blocks of a term that make it due for a merge */
 #define MERGE_HINT_BLOCKS 16           /* blocks of one query term that make it due */
 #define MERGE_SWEEP_DEAD  1024         /* removed documents (and 1/4 of the live) before a sweep */
@@ -89,6 +90,7 @@ typedef struct page {
 } page_t;
 
 typedef struct scratch scratch_t;
+typedef struct membuf membuf_t;
 
 struct mnemo_index {
     mnemo_store_t *store; /* borrowed; outlives the index */
@@ -107,8 +109,13 @@ struct mnemo_index {
 
     _Atomic uint64_t docs;      /* live documents */
     _Atomic uint64_t total_len; /* sum of their lengths, in terms */
-    _Atomic uint64_t blocks;    /* posting blocks: exact after a sweep, then tracked */
-    _Atomic uint64_t dead;      /* documents removed since the last sweep */
+    pthread_rwlock_t buf_lock;  /* guards active and flushing (not their contents' use) */
+    struct membuf *active;      /* postings of written batches not yet in blocks */
+    struct membuf *flushing;    /* the buffer a flush is turning into blocks, or NULL */
+    _Atomic size_t buffered;    /* postings in active */
+
+    _Atomic uint64_t blocks; /* posting blocks: exact after a sweep, then tracked */
+    _Atomic uint64_t dead;   /* documents removed since the last sweep */
 
     pthread_mutex_t merge_mu; /* one merge at a time */
     pthread_mutex_t mu;       /* guards the fields below */
@@ -263,6 +270,82 @@ static void termset_add(void *ctx, const char *term, size_t len)
     bool fresh;
     ts->total++;
     termset_intern(ts, term, len, &fresh)->val++;
+}
+
+/* ---- the buffer: postings of written batches not yet in blocks ---- */
+
+typedef struct plist {
+    uint32_t *docs, *tfs;
+    size_t n, cap;
+} plist_t;
+
+struct membuf {
+    termset_t terms; /* val = index into lists */
+    plist_t *lists;
+    size_t n_lists, cap_lists;
+    mnemo_buf_t segs; /* be32 key suffix of every segment record held */
+    size_t n_posts;
+};
+
+static membuf_t *membuf_create(void)
+{
+    membuf_t *mb = mnemo_xcalloc(1, sizeof *mb);
+    termset_init(&mb->terms);
+    return mb;
+}
+
+static void membuf_destroy(membuf_t *mb)
+{
+    if (mb == NULL)
+        return;
+    for (size_t i = 0; i < mb->n_lists; i++) {
+        free(mb->lists[i].docs);
+        free(mb->lists[i].tfs);
+    }
+    free(mb->lists);
+    termset_cleanup(&mb->terms);
+    mnemo_buf_cleanup(&mb->segs);
+    free(mb);
+}
+
+/* Appends n postings of term (its hash_bytes is hash). */
+static void membuf_add(membuf_t *mb, const char *term, size_t tlen, uint64_t hash,
+                       const uint32_t *docs, const uint32_t *tfs, size_t n)
+{
+    bool fresh;
+    term_t *t = termset_intern_hashed(&mb->terms, term, tlen, hash, &fresh);
+    if (fresh) {
+        if (mb->n_lists == mb->cap_lists) {
+            mb->cap_lists = mb->cap_lists != 0 ? mb->cap_lists * 2 : 256;
+            mb->lists = mnemo_xrealloc(mb->lists, mb->cap_lists * sizeof *mb->lists);
+        }
+        memset(&mb->lists[mb->n_lists], 0, sizeof *mb->lists);
+        t->val = (uint32_t)mb->n_lists++;
+    }
+    plist_t *l = &mb->lists[t->val];
+    if (l->n + n > l->cap) {
+        l->cap = (l->n + n) * 2;
+        l->docs = mnemo_xrealloc(l->docs, l->cap * sizeof *l->docs);
+        l->tfs = mnemo_xrealloc(l->tfs, l->cap * sizeof *l->tfs);
+    }
+    memcpy(l->docs + l->n, docs, n * sizeof *docs);
+    memcpy(l->tfs + l->n, tfs, n * sizeof *tfs);
+    l->n += n;
+    mb->n_posts += n;
+}
+
+/* The postings of term in mb, or NULL. */
+static const plist_t *membuf_find(const membuf_t *mb, const char *term, size_t tlen, uint64_t hash)
+{
+    if (mb == NULL || mb->terms.count == 0)
+        return NULL;
+    size_t mask = mb->terms.cap - 1;
+    for (size_t i = hash & mask; mb->terms.slots[i].len != 0; i = (i + 1) & mask) {
+        const term_t *t = &mb->terms.slots[i];
+        if (t->hash == hash && t->len == tlen && memcmp(mb->terms.arena + t->off, term, tlen) == 0)
+            return &mb->lists[t->val];
+    }
+    return NULL;
 }
 
 /* ---- the document table ---- */
@@ -455,7 +538,8 @@ typedef struct txn {
     change_t *changes;
     size_t n_changes, cap_changes;
     mnemo_buf_t ids;
-    size_t n_blocks; /* written by prepare */
+    uint32_t *sdocs, *stfs; /* prepare: postings grouped by term number */
+    size_t *start;          /* term t: sdocs[start[t] .. start[t + 1]) */
 } txn_t;
 
 static void txn_prepare(void *ctx, mnemo_store_batch_t *batch);
@@ -507,6 +591,9 @@ static void txn_post(txn_t *txn, const termset_t *doc_terms, uint32_t doc)
 
 static void txn_free(txn_t *txn)
 {
+    free(txn->sdocs);
+    free(txn->stfs);
+    free(txn->start);
     termset_cleanup(&txn->doc);
     termset_cleanup(&txn->terms);
     free(txn->term_at);
@@ -517,6 +604,15 @@ static void txn_free(txn_t *txn)
 }
 
 /* ---- blocks ---- */
+
+/* ns 'g' be32 first: the segment record of the batch whose first added
+ * document is first. */
+static void seg_key(const mnemo_index_t *index, uint8_t key[6], uint32_t first)
+{
+    key[0] = (uint8_t)index->ns;
+    key[1] = 'g';
+    mnemo_put_be32(key + 2, first);
+}
 
 /* Writes ns 'p' term '\0' into key; returns its length. */
 static size_t term_prefix(char *key, char ns, const char *term, size_t tlen)
@@ -657,29 +753,49 @@ static void txn_prepare(void *ctx, mnemo_store_batch_t *batch)
     }
     free(fill);
     txn->term_at = mnemo_xrealloc(NULL, nt * sizeof *txn->term_at);
-    for (size_t i = 0; i < txn->terms.cap; i++)
-        if (txn->terms.slots[i].len != 0)
-            txn->term_at[txn->terms.slots[i].val] = (uint32_t)i;
-    char key[BLOCK_KEY_MAX];
+    for (size_t k = 0; k < txn->terms.count; k++)
+        txn->term_at[txn->terms.slots[txn->terms.used[k]].val] = txn->terms.used[k];
+    /* One segment record for the whole batch: n_terms, then per term its
+     * bytes, its first doc number and its block. */
     mnemo_buf_t val = {0};
+    mnemo_buf_varint(&val, nt);
     for (size_t t = 0; t < nt; t++) {
         const term_t *term = &txn->terms.slots[txn->term_at[t]];
         size_t at = start[t], n = start[t + 1] - at;
-        size_t klen = term_prefix(key, txn->index->ns, txn->terms.arena + term->off, term->len);
-        mnemo_put_be32((uint8_t *)key + klen, docs[at]);
-        val.len = 0;
+        mnemo_buf_str(&val, txn->terms.arena + term->off, term->len);
+        mnemo_buf_varint(&val, docs[at]);
         block_encode(&val, docs + at, tfs + at, n);
-        mnemo_store_batch_put(batch, key, klen + 4, val.p, val.len);
     }
-    txn->n_blocks = nt;
+    uint8_t key[6];
+    seg_key(txn->index, key, txn->posts[0].doc);
+    mnemo_store_batch_put(batch, key, sizeof key, val.p, val.len);
     mnemo_buf_cleanup(&val);
-    free(docs);
-    free(tfs);
-    free(start);
+    txn->sdocs = docs;
+    txn->stfs = tfs;
+    txn->start = start;
 }
 
-static void merger_note(mnemo_index_t *index, const termset_t *terms, size_t n_changes);
+static void merger_note(mnemo_index_t *index, const termset_t *terms);
 static void merger_hint(mnemo_index_t *index, const char *term, size_t tlen);
+static void merger_poke(mnemo_index_t *index);
+
+/* Adds a written txn's postings to the active buffer (before its documents
+ * are published, so a live document is always searchable). */
+static void buffer_txn(mnemo_index_t *index, const txn_t *txn)
+{
+    uint8_t key[6];
+    seg_key(index, key, txn->posts[0].doc);
+    pthread_rwlock_wrlock(&index->buf_lock);
+    for (size_t t = 0; t < txn->terms.count; t++) {
+        const term_t *term = &txn->terms.slots[txn->term_at[t]];
+        size_t at = txn->start[t], n = txn->start[t + 1] - at;
+        membuf_add(index->active, txn->terms.arena + term->off, term->len, term->hash,
+                   txn->sdocs + at, txn->stfs + at, n);
+    }
+    mnemo_buf_add(&index->active->segs, key + 2, 4);
+    atomic_store(&index->buffered, index->active->n_posts);
+    pthread_rwlock_unlock(&index->buf_lock);
+}
 
 /* done: publish the table changes in order once the batch is written. */
 static void txn_done(void *ctx, bool committed)
@@ -687,6 +803,8 @@ static void txn_done(void *ctx, bool committed)
     txn_t *txn = ctx;
     mnemo_index_t *index = txn->index;
     if (committed) {
+        if (txn->sdocs != NULL)
+            buffer_txn(index, txn);
         for (size_t i = 0; i < txn->n_changes; i++) {
             const change_t *c = &txn->changes[i];
             if (c->dl == DEAD) {
@@ -695,8 +813,7 @@ static void txn_done(void *ctx, bool committed)
             } else
                 doc_publish(index, c->doc, c->dl, txn->ids.p + c->id_off);
         }
-        atomic_fetch_add(&index->blocks, txn->n_blocks);
-        merger_note(index, &txn->terms, txn->n_changes);
+        merger_poke(index);
     }
     txn_free(txn);
 }
@@ -791,6 +908,64 @@ static mnemo_status_t load_docs(mnemo_index_t *index, mnemo_err_t *err)
     return st;
 }
 
+/* Puts the postings of one segment record (see txn_prepare) into the
+ * active buffer; false when it is malformed. */
+static bool replay_segment(mnemo_index_t *index, const char *val, size_t vlen, uint32_t *docs,
+                           uint32_t *tfs)
+{
+    mnemo_reader_t r;
+    mnemo_reader_init(&r, val, vlen);
+    size_t nt = mnemo_read_count(&r);
+    for (size_t t = 0; t < nt && r.ok; t++) {
+        size_t tlen;
+        const char *term = mnemo_read_str(&r, &tlen);
+        uint64_t first = mnemo_read_varint(&r);
+        if (!r.ok || tlen == 0 || tlen > MNEMO_TOKEN_MAX || first > UINT32_MAX)
+            return false;
+        block_reader_t br;
+        block_open(&br, (uint32_t)first, r.p, (size_t)(r.end - r.p));
+        size_t n = 0;
+        while (n < vlen && block_next(&br, &docs[n], &tfs[n]))
+            n++;
+        if (br.left != 0 || !br.r.ok)
+            return false;
+        r.p = br.r.p;
+        membuf_add(index->active, term, tlen, hash_bytes(term, tlen), docs, tfs, n);
+    }
+    return mnemo_reader_done(&r);
+}
+
+/* Loads the segment records of batches not yet flushed into blocks. */
+static mnemo_status_t load_segments(mnemo_index_t *index, mnemo_err_t *err)
+{
+    char prefix[2] = {index->ns, 'g'};
+    mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
+    mnemo_status_t st = MNEMO_OK;
+    uint32_t *docs = NULL, *tfs = NULL;
+    for (mnemo_store_iter_seek(it, prefix, 2); mnemo_store_iter_valid(it) && st == MNEMO_OK;
+         mnemo_store_iter_next(it)) {
+        size_t klen, vlen;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < 2 || memcmp(key, prefix, 2) != 0)
+            break;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        docs = mnemo_xrealloc(docs, (vlen + 1) * sizeof *docs); /* a posting takes a byte */
+        tfs = mnemo_xrealloc(tfs, (vlen + 1) * sizeof *tfs);
+        if (klen != 6 || !replay_segment(index, val, vlen, docs, tfs))
+            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed segment record",
+                               index->ns);
+        else
+            mnemo_buf_add(&index->active->segs, key + 2, 4);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    free(docs);
+    free(tfs);
+    atomic_store(&index->buffered, index->active->n_posts);
+    return st;
+}
+
 mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char ns, size_t id_len,
                                 mnemo_err_t *err)
 {
@@ -802,10 +977,14 @@ mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char 
     index->dir = mnemo_xcalloc(DIR_PAGES, sizeof *index->dir);
     pthread_mutex_init(&index->alloc_mu, NULL);
     pthread_mutex_init(&index->map_mu, NULL);
+    pthread_rwlock_init(&index->buf_lock, NULL);
+    index->active = membuf_create();
     pthread_mutex_init(&index->merge_mu, NULL);
     pthread_mutex_init(&index->mu, NULL);
     pthread_cond_init(&index->cond, NULL);
     mnemo_status_t st = load_docs(index, err);
+    if (st == MNEMO_OK)
+        st = load_segments(index, err);
     if (st != MNEMO_OK) {
         mnemo_index_close(index);
         return st;
@@ -831,6 +1010,8 @@ struct scratch {
     scratch_t *next; /* in the pool */
     double *score;   /* [doc], valid where mark[doc] == epoch */
     uint32_t *mark;
+    uint32_t *seen; /* [doc] == term_epoch: already counted for this term */
+    uint32_t term_epoch;
     size_t cap; /* doc numbers covered */
     uint32_t epoch;
     uint32_t *touched; /* docs scored by this query */
@@ -854,6 +1035,8 @@ static scratch_t *scratch_take(mnemo_index_t *index, size_t docs)
         s->score = mnemo_xrealloc(s->score, cap * sizeof *s->score);
         s->mark = mnemo_xrealloc(s->mark, cap * sizeof *s->mark);
         memset(s->mark + s->cap, 0, (cap - s->cap) * sizeof *s->mark);
+        s->seen = mnemo_xrealloc(s->seen, cap * sizeof *s->seen);
+        memset(s->seen + s->cap, 0, (cap - s->cap) * sizeof *s->seen);
         s->cap = cap;
     }
     if (++s->epoch == 0) { /* wrapped: forget every old mark */
@@ -876,6 +1059,7 @@ static void scratch_free(scratch_t *s)
 {
     free(s->score);
     free(s->mark);
+    free(s->seen);
     free(s->touched);
     free(s->pend_doc);
     free(s->pend_w);
@@ -887,7 +1071,39 @@ typedef struct search {
     mnemo_store_iter_t *it;
     scratch_t *acc;
     double n_docs, avgdl;
+    uint32_t *rdocs, *rtfs; /* buffered postings of the query terms */
+    size_t n_r, cap_r;
+    size_t *rstart; /* query term k: rdocs[rstart[k] .. rstart[k + 1]) */
 } search_t;
+
+/* Copies the buffered postings of every query term (before the snapshot is
+ * taken: a flush writes its blocks before it drops the buffer it flushed,
+ * so each posting is in the copy, in the snapshot, or in both). */
+static void ram_copy(search_t *s, const termset_t *terms)
+{
+    mnemo_index_t *index = s->index;
+    s->rstart = mnemo_xcalloc(terms->count + 1, sizeof *s->rstart);
+    pthread_rwlock_rdlock(&index->buf_lock);
+    membuf_t *bufs[2] = {index->active, index->flushing};
+    for (size_t k = 0; k < terms->count; k++) {
+        const term_t *t = &terms->slots[terms->used[k]];
+        for (int b = 0; b < 2; b++) {
+            const plist_t *l = membuf_find(bufs[b], terms->arena + t->off, t->len, t->hash);
+            if (l == NULL)
+                continue;
+            if (s->n_r + l->n > s->cap_r) {
+                s->cap_r = (s->n_r + l->n) * 2;
+                s->rdocs = mnemo_xrealloc(s->rdocs, s->cap_r * sizeof *s->rdocs);
+                s->rtfs = mnemo_xrealloc(s->rtfs, s->cap_r * sizeof *s->rtfs);
+            }
+            memcpy(s->rdocs + s->n_r, l->docs, l->n * sizeof *l->docs);
+            memcpy(s->rtfs + s->n_r, l->tfs, l->n * sizeof *l->tfs);
+            s->n_r += l->n;
+        }
+        s->rstart[k + 1] = s->n_r;
+    }
+    pthread_rwlock_unlock(&index->buf_lock);
+}
 
 static void pend_push(scratch_t *s, uint32_t doc, double w)
 {
@@ -914,30 +1130,48 @@ static void acc_add(scratch_t *s, uint32_t doc, double v)
     s->score[doc] += v;
 }
 
-/* Queues the BM25 term weight of every live posting of one block. */
+/* Queues the BM25 term weight of one posting of the current term, once per
+ * live document. */
+static void score_posting(search_t *s, uint32_t doc, uint32_t tf)
+{
+    scratch_t *acc = s->acc;
+    if (doc >= acc->cap || acc->seen[doc] == acc->term_epoch)
+        return;
+    acc->seen[doc] = acc->term_epoch;
+    uint32_t st = doc_state(s->index, doc);
+    if (st == 0 || st == DEAD)
+        return;
+    double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)(st - 1) / s->avgdl);
+    pend_push(acc, doc, (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm));
+}
+
 static bool score_block(search_t *s, uint32_t first, const char *val, size_t vlen)
 {
     block_reader_t br;
     block_open(&br, first, val, vlen);
     uint32_t doc, tf;
-    while (block_next(&br, &doc, &tf)) {
-        uint32_t st = doc < s->acc->cap ? doc_state(s->index, doc) : 0;
-        if (st == 0 || st == DEAD)
-            continue;
-        double norm = BM25_K1 * (1.0 - BM25_B + BM25_B * (double)(st - 1) / s->avgdl);
-        pend_push(s->acc, doc, (double)tf * (BM25_K1 + 1.0) / ((double)tf + norm));
-    }
+    while (block_next(&br, &doc, &tf))
+        score_posting(s, doc, tf);
     return br.left == 0 && mnemo_reader_done(&br.r);
 }
 
-/* Walks the blocks of one term and adds its BM25 share to each document. */
-static mnemo_status_t score_term(search_t *s, const char *term, size_t tlen, mnemo_err_t *err)
+/* Walks the buffered postings and the blocks of query term k and adds its
+ * BM25 share to each document. */
+static mnemo_status_t score_term(search_t *s, size_t k, const char *term, size_t tlen,
+                                 mnemo_err_t *err)
 {
     term_walk_t w;
     block_ref_t b;
     size_t n_blocks = 0;
     int more;
-    s->acc->n_pend = 0;
+    scratch_t *acc = s->acc;
+    acc->n_pend = 0;
+    if (++acc->term_epoch == 0) { /* wrapped: forget every old mark */
+        memset(acc->seen, 0, acc->cap * sizeof *acc->seen);
+        acc->term_epoch = 1;
+    }
+    for (size_t i = s->rstart[k]; i < s->rstart[k + 1]; i++)
+        score_posting(s, s->rdocs[i], s->rtfs[i]);
     term_walk_start(&w, s->it, s->index->ns, term, tlen);
     while ((more = term_walk_next(&w, &b)) > 0 && score_block(s, b.first, b.val, b.vlen))
         n_blocks++;
@@ -1048,6 +1282,7 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
         return MNEMO_OK;
     }
     search_t s = {.index = index};
+    ram_copy(&s, &terms);
     s.it = mnemo_store_iter_create(index->store);
     /* After the snapshot: every doc number in it is below next_doc. */
     s.acc = scratch_take(index, atomic_load(&index->next_doc));
@@ -1055,14 +1290,16 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
     s.n_docs = (double)docs;
     s.avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
     mnemo_status_t st = MNEMO_OK;
-    for (size_t i = 0; i < terms.cap && st == MNEMO_OK; i++) {
-        const term_t *t = &terms.slots[i];
-        if (t->len != 0)
-            st = score_term(&s, terms.arena + t->off, t->len, err);
+    for (size_t k = 0; k < terms.count && st == MNEMO_OK; k++) {
+        const term_t *t = &terms.slots[terms.used[k]];
+        st = score_term(&s, k, terms.arena + t->off, t->len, err);
     }
     if (st == MNEMO_OK)
         *count = select_top(&s, hits, limit, min_score, filter, ctx);
     mnemo_store_iter_destroy(s.it);
+    free(s.rdocs);
+    free(s.rtfs);
+    free(s.rstart);
     scratch_give(index, s.acc);
     termset_cleanup(&terms);
     return st;
@@ -1269,10 +1506,106 @@ static mnemo_status_t merge_terms(mnemo_index_t *index, const mnemo_buf_t *terms
     return st;
 }
 
+/* Sorts a buffered posting list by doc number (batches written at once by
+ * several threads interleave) into m->docs / m->tfs, dropping removed
+ * documents; returns how many are left. */
+static size_t flush_list(merge_t *m, const plist_t *l)
+{
+    if (l->n > m->cap) {
+        m->cap = l->n * 2;
+        m->posts = mnemo_xrealloc(m->posts, m->cap * sizeof *m->posts);
+    }
+    size_t n = 0;
+    bool sorted = true;
+    for (size_t i = 0; i < l->n; i++) {
+        if (doc_state(m->index, l->docs[i]) == DEAD)
+            continue;
+        m->posts[n] = (uint64_t)l->docs[i] << 32 | l->tfs[i];
+        sorted = sorted && (n == 0 || m->posts[n - 1] < m->posts[n]);
+        n++;
+    }
+    if (!sorted)
+        qsort(m->posts, n, sizeof *m->posts, cmp_u64);
+    m->docs = mnemo_xrealloc(m->docs, (n > 0 ? n : 1) * sizeof *m->docs);
+    m->tfs = mnemo_xrealloc(m->tfs, (n > 0 ? n : 1) * sizeof *m->tfs);
+    for (size_t i = 0; i < n; i++) {
+        m->docs[i] = (uint32_t)(m->posts[i] >> 32);
+        m->tfs[i] = (uint32_t)m->posts[i];
+    }
+    return n;
+}
+
+/* Turns the active buffer into one block per term, deleting the segment
+ * records it came from in the same write; caller holds merge_mu. Searches
+ * keep reading the buffer (as flushing) until the blocks are written. */
+static mnemo_status_t flush_buffer(mnemo_index_t *index, mnemo_err_t *err)
+{
+    pthread_rwlock_wrlock(&index->buf_lock);
+    membuf_t *mb = index->active;
+    if (mb->segs.len == 0) {
+        pthread_rwlock_unlock(&index->buf_lock);
+        return MNEMO_OK;
+    }
+    index->flushing = mb;
+    index->active = membuf_create();
+    atomic_store(&index->buffered, 0);
+    pthread_rwlock_unlock(&index->buf_lock);
+
+    merge_t m;
+    merge_init(&m, index);
+    char key[BLOCK_KEY_MAX];
+    uint64_t written = 0;
+    for (size_t k = 0; k < mb->terms.count; k++) {
+        const term_t *t = &mb->terms.slots[mb->terms.used[k]];
+        size_t n = flush_list(&m, &mb->lists[t->val]);
+        if (n == 0)
+            continue;
+        size_t klen = term_prefix(key, index->ns, mb->terms.arena + t->off, t->len);
+        mnemo_put_be32((uint8_t *)key + klen, m.docs[0]);
+        m.val.len = 0;
+        block_encode(&m.val, m.docs, m.tfs, n);
+        mnemo_store_batch_put(m.batch, key, klen + 4, m.val.p, m.val.len);
+        written++;
+    }
+    for (size_t off = 0; off + 4 <= mb->segs.len; off += 4) {
+        uint8_t sk[6];
+        seg_key(index, sk, mnemo_get_be32(mb->segs.p + off));
+        mnemo_store_batch_delete(m.batch, sk, sizeof sk);
+    }
+    /* One write: a crash leaves either the segments or the blocks. */
+    mnemo_status_t st = merge_finish(&m, MNEMO_OK, err);
+    pthread_rwlock_wrlock(&index->buf_lock);
+    index->flushing = NULL;
+    if (st != MNEMO_OK) { /* keep the postings searchable: back into active */
+        membuf_t *old = mb;
+        mb = index->active;
+        index->active = old;
+        for (size_t k = 0; k < mb->terms.count; k++) {
+            const term_t *t = &mb->terms.slots[mb->terms.used[k]];
+            const plist_t *l = &mb->lists[t->val];
+            membuf_add(old, mb->terms.arena + t->off, t->len, t->hash, l->docs, l->tfs, l->n);
+        }
+        mnemo_buf_add(&old->segs, mb->segs.p, mb->segs.len);
+        atomic_store(&index->buffered, old->n_posts);
+    }
+    pthread_rwlock_unlock(&index->buf_lock);
+    if (st == MNEMO_OK) {
+        atomic_fetch_add(&index->blocks, written);
+        merger_note(index, &mb->terms);
+    }
+    membuf_destroy(mb);
+    return st;
+}
+
 mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err)
 {
     assert(index != NULL);
     pthread_mutex_lock(&index->merge_mu);
+    mnemo_status_t fst = flush_buffer(index, err);
+    if (fst != MNEMO_OK) {
+        pthread_mutex_unlock(&index->merge_mu);
+        return fst;
+    }
     uint64_t dead = atomic_exchange(&index->dead, 0);
     merge_t m;
     merge_init(&m, index);
@@ -1327,24 +1660,37 @@ static bool sweep_due(mnemo_index_t *index)
     return dead >= MERGE_SWEEP_DEAD && dead >= live / 4;
 }
 
-/* Counts the blocks a written batch added per term, queueing the terms that
- * reach MERGE_TERM_BLOCKS, and wakes the merger when there is work. */
-static void merger_note(mnemo_index_t *index, const termset_t *terms, size_t n_changes)
+/* Counts the block a flush added to each of terms, queueing the terms that
+ * reach MERGE_TERM_BLOCKS for a merge. */
+static void merger_note(mnemo_index_t *index, const termset_t *terms)
 {
     pthread_mutex_lock(&index->mu);
     if (index->merger_running) {
-        for (size_t i = 0; i < terms->cap; i++) {
-            const term_t *t = &terms->slots[i];
-            if (t->len == 0)
-                continue;
+        for (size_t k = 0; k < terms->count; k++) {
+            const term_t *t = &terms->slots[terms->used[k]];
             bool fresh;
-            term_t *d = termset_intern(index->dirty, terms->arena + t->off, t->len, &fresh);
+            term_t *d =
+                termset_intern_hashed(index->dirty, terms->arena + t->off, t->len, t->hash, &fresh);
             if (++d->val == MERGE_TERM_BLOCKS)
                 ready_push_locked(index, terms->arena + t->off, t->len);
         }
-        if (index->ready.len > 0 || (n_changes > 0 && sweep_due(index)))
-            pthread_cond_signal(&index->cond);
     }
+    pthread_mutex_unlock(&index->mu);
+}
+
+static bool flush_due(mnemo_index_t *index)
+{
+    return atomic_load(&index->buffered) >= FLUSH_POSTS;
+}
+
+/* Wakes the merger when a flush or a sweep is due (after every write). */
+static void merger_poke(mnemo_index_t *index)
+{
+    if (!flush_due(index) && !sweep_due(index))
+        return;
+    pthread_mutex_lock(&index->mu);
+    if (index->merger_running)
+        pthread_cond_signal(&index->cond);
     pthread_mutex_unlock(&index->mu);
 }
 
@@ -1388,6 +1734,21 @@ static void *merger_main(void *arg)
     pthread_mutex_lock(&index->mu);
     while (!index->stopping) {
         bool sweep = sweep_due(index);
+        if (flush_due(index) && !sweep) {
+            pthread_mutex_unlock(&index->mu);
+            mnemo_err_t err;
+            pthread_mutex_lock(&index->merge_mu);
+            mnemo_status_t fst = flush_buffer(index, &err); /* a failure keeps the buffer */
+            pthread_mutex_unlock(&index->merge_mu);
+            pthread_mutex_lock(&index->mu);
+            if (fst != MNEMO_OK && !index->stopping) { /* a failed store: do not spin */
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1;
+                pthread_cond_timedwait(&index->cond, &index->mu, &until);
+            }
+            continue;
+        }
         if (index->ready.len == 0 && !sweep) {
             pthread_cond_wait(&index->cond, &index->mu);
             continue;
@@ -1448,6 +1809,9 @@ void mnemo_index_close(mnemo_index_t *index)
     pthread_mutex_destroy(&index->merge_mu);
     pthread_mutex_destroy(&index->alloc_mu);
     pthread_mutex_destroy(&index->map_mu);
+    membuf_destroy(index->active);
+    membuf_destroy(index->flushing);
+    pthread_rwlock_destroy(&index->buf_lock);
     free(index->map);
     free(index);
 }

@@ -5,8 +5,11 @@
  * gets a small number (doc number, never reused) when it is added; postings
  * refer to doc numbers, so a posting costs 1-3 bytes instead of a key with
  * the whole id. Keys, all after the namespace byte:
- *   'p' term '\0' be32 first  posting block: the postings of term that one
- *                             batch (or one merge) wrote, sorted by doc
+ *   'g' be32 first            segment record: every posting one written
+ *                             batch added (varint n_terms, then per term
+ *                             str term | varint first doc | block), until
+ *                             a flush has turned it into blocks
+ *   'p' term '\0' be32 first  posting block: postings of term sorted by doc
  *                             number; first is its first doc number
  *   'd' be32 doc              live document: varint length (terms) | id
  *   'n'                       be32 doc numbers handed out up to (a lease)
@@ -15,23 +18,31 @@
  * for the first posting).
  *
  * add and remove only stage: the postings of every document added to one
- * store batch become one block per term when the batch is written (a
- * store.h batch hook), and the in-memory document table (doc number ->
- * length and id, and id -> doc number; loaded from 'd' at open) changes
- * only once the write succeeded. A removed document's postings stay in
- * their blocks until a merge drops them; searches skip them at once. The
- * background merger merges a term once 64 new blocks of it were written
- * (or a query met it spread over 16): logarithmically, folding its
- * smallest blocks together, so each posting is rewritten O(log n) times.
- * Once removed documents number 1024 and a quarter of the live ones, it
- * sweeps: every term with several blocks or removed postings becomes one
- * block (mnemo_index_merge does the same on demand).
+ * store batch become ONE segment record when the batch is written (a
+ * store.h batch hook), so a memory costs a handful of keys and a sync batch
+ * hundreds, not one per term. Once the write succeeded, the postings join
+ * an in-memory buffer (searched with the blocks; rebuilt from the segment
+ * records at open) and the in-memory document table (doc number -> length
+ * and id, and id -> doc number; loaded from 'd' at open) changes. The
+ * merger flushes the buffer once it holds 512 Ki postings: one block per
+ * term and the deletion of the segment records it came from, in one write.
+ * A removed document's postings stay until a flush or merge drops them;
+ * searches skip them at once. The merger also merges a term once 64 new
+ * blocks of it were written (or a query met it spread over 16):
+ * logarithmically, folding its smallest blocks together, so each posting
+ * is rewritten O(log n) times. Once removed documents number 1024 and a
+ * quarter of the live ones, it sweeps: every term with several blocks or
+ * removed postings becomes one block (mnemo_index_merge flushes and sweeps
+ * on demand).
  *
- * Search reads the blocks of each query term, accumulates BM25 (k1 = 1.2,
- * b = 0.75; N, average length and df counted over live documents) per doc
- * number in a dense array, and keeps the best `limit` (ties: smaller id
- * first). The filter is asked only about documents that would enter the
- * top `limit`.
+ * Search copies the buffered postings of each query term, then reads their
+ * blocks from a snapshot taken after that copy (a flush writes its blocks
+ * before it drops the buffer it flushed, so every posting is in the copy,
+ * the snapshot or both, and each document counts once per term);
+ * accumulates BM25 (k1 = 1.2, b = 0.75; N, average length and df counted
+ * over live documents) per doc number in a dense array, and keeps the best
+ * `limit` (ties: smaller id first). The filter is asked only about
+ * documents that would enter the top `limit`.
  *
  * Threads: every function may be called from any thread concurrently; the
  * caller serialises add/remove of one id and commits the batches of one id
@@ -97,17 +108,17 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
                                   const char *query, size_t qlen, size_t limit, double min_score,
                                   mnemo_index_filter_fn filter, void *ctx, mnemo_err_t *err);
 
-/* Merges, now, every term with more than one block or with postings of
- * removed documents into one block (writes without fsync: a merge changes
- * no result, and a lost one leaves the blocks it read). MNEMO_EIO or
- * MNEMO_ECORRUPT on store errors. */
+/* Flushes the buffer, then merges every term with more than one block or
+ * with postings of removed documents into one block, now (writes without
+ * fsync: neither changes a result, and a lost one leaves what it read).
+ * MNEMO_EIO or MNEMO_ECORRUPT on store errors. */
 mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err);
 
 /* Number of documents indexed. */
 uint64_t mnemo_index_doc_count(const mnemo_index_t *index);
 
-/* Number of posting blocks, counted by the last merge plus those written
- * since (for tests and benchmarks). */
+/* Number of posting blocks (not counting the buffer), exact after
+ * mnemo_index_merge, tracked since (for tests and benchmarks). */
 uint64_t mnemo_index_block_count(const mnemo_index_t *index);
 
 #endif
