@@ -220,6 +220,11 @@ static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, cons
 
 static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
 {
+    char scratch[PATH_MAX];
+    if (mkdir(srv->cfg->data_dir, 0755) == 0 || errno == EEXIST)
+        if (snprintf(scratch, sizeof scratch, "%s/.background", srv->cfg->data_dir) <
+            (int)sizeof scratch)
+            mnemo_store_start_background(scratch);
     mnemo_status_t st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", err);
     if (st == MNEMO_OK)
         st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", err);

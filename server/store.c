@@ -23,12 +23,15 @@
 
 #include <assert.h>
 #include <leveldb/c.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
+#include "thread.h"
 
 #define DEFAULT_CACHE_BYTES  (32u << 20)
 #define DEFAULT_WRITE_BUFFER (16u << 20)
@@ -286,6 +289,52 @@ void *mnemo_store_batch_attached(const mnemo_store_batch_t *batch, const void *o
         if (batch->hooks[i].owner == owner)
             return batch->hooks[i].ctx;
     return NULL;
+}
+
+/* ---- LevelDB's background thread ---- */
+
+#define WARM_BUFFER (64 << 10) /* LevelDB's smallest memtable */
+#define WARM_VALUE  4096
+#define WARM_VALUES 64 /* 256 KiB: fills the memtable, so a flush is scheduled */
+
+/* Runs on a niced thread: opens a throwaway store with the smallest
+ * memtable and overfills it, so that this thread is the one that schedules
+ * the process's first compaction (and so starts LevelDB's background
+ * thread), then closes (waiting for that compaction) and destroys it. */
+static void *warm_main(void *arg)
+{
+    const char *dir = arg;
+    mnemo_thread_background();
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_options_set_create_if_missing(o, 1);
+    leveldb_options_set_write_buffer_size(o, WARM_BUFFER);
+    char *errptr = NULL;
+    leveldb_t *db = leveldb_open(o, dir, &errptr);
+    if (db != NULL) {
+        leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+        static const char val[WARM_VALUE];
+        for (int i = 0; i < WARM_VALUES && errptr == NULL; i++) {
+            char key[16];
+            int n = snprintf(key, sizeof key, "k%04d", i);
+            leveldb_put(db, wo, key, (size_t)n, val, sizeof val, &errptr);
+        }
+        leveldb_writeoptions_destroy(wo);
+        leveldb_close(db);
+    }
+    ldb_free(errptr);
+    errptr = NULL;
+    leveldb_destroy_db(o, dir, &errptr);
+    ldb_free(errptr);
+    leveldb_options_destroy(o);
+    return NULL;
+}
+
+void mnemo_store_start_background(const char *scratch_dir)
+{
+    assert(scratch_dir != NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, warm_main, (void *)scratch_dir) == 0)
+        pthread_join(t, NULL);
 }
 
 mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)

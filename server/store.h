@@ -92,6 +92,15 @@ void mnemo_store_batch_attach(mnemo_store_batch_t *batch, const void *owner,
 /* The ctx attached by owner, or NULL. */
 void *mnemo_store_batch_attached(const mnemo_store_batch_t *batch, const void *owner);
 
+/* LevelDB runs every compaction of every store of the process on one
+ * background thread, started by whichever thread schedules the first
+ * compaction and inheriting its CPU priority. Called before any store is
+ * opened, this starts it from a niced thread (thread.h), so compactions
+ * yield to the threads serving requests. scratch_dir (created and removed
+ * again) holds a throwaway store meanwhile. Best effort: a failure leaves
+ * the thread to start as it would have. */
+void mnemo_store_start_background(const char *scratch_dir);
+
 /* Iterators see a consistent snapshot of the store taken at create. */
 mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store);
 void mnemo_store_iter_destroy(mnemo_store_iter_t *it);
