@@ -1730,6 +1730,7 @@ static void merger_forget_locked(mnemo_index_t *index, const mnemo_buf_t *work)
 static void *merger_main(void *arg)
 {
     mnemo_index_t *index = arg;
+    mnemo_thread_name(index->ns == 'M' ? "mnemod-merge-m" : "mnemod-merge-c");
     mnemo_thread_background(); /* housekeeping: requests and syncs go first */
     pthread_mutex_lock(&index->mu);
     while (!index->stopping) {

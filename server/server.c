@@ -28,6 +28,7 @@
 #include "bytes.h"
 #include "mnemo/codec.h"
 #include "rpc.h"
+#include "thread.h"
 
 #define SLOTS_PER_METHOD 4
 #define GENERIC_SLOTS    2
@@ -97,6 +98,7 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
 static void *cq_thread(void *arg)
 {
     grpc_completion_queue *cq = arg;
+    mnemo_thread_name("mnemod-cq");
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)

@@ -304,6 +304,7 @@ void *mnemo_store_batch_attached(const mnemo_store_batch_t *batch, const void *o
 static void *warm_main(void *arg)
 {
     const char *dir = arg;
+    mnemo_thread_name("mnemod-leveldb"); /* LevelDB's thread inherits it */
     mnemo_thread_background();
     leveldb_options_t *o = leveldb_options_create();
     leveldb_options_set_create_if_missing(o, 1);

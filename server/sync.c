@@ -506,6 +506,7 @@ static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_
 static void *run_job(void *arg)
 {
     mnemo_sync_job_t *job = arg;
+    mnemo_thread_name("mnemod-sync");
     mnemo_thread_background(); /* memory RPCs go first on a busy machine */
     mnemo_repos_t *repos = job->syncs->env.repos;
     mnemo_err_t err = {{0}};

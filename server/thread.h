@@ -13,6 +13,10 @@
 /* Nice value of mnemo's background threads. */
 #define MNEMO_BACKGROUND_NICE 10
 
+/* Names the calling thread (shown by top -H, perf, gdb; at most 15
+ * bytes are kept). */
+void mnemo_thread_name(const char *name);
+
 /* Lowers the calling thread's CPU priority to MNEMO_BACKGROUND_NICE;
  * failure (a sandbox refusing it) is ignored: priority is a preference. */
 void mnemo_thread_background(void);
