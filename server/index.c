@@ -1714,9 +1714,9 @@ static void merger_hint(mnemo_index_t *index, const char *term, size_t tlen)
  * caller holds mu. */
 static void merger_forget_locked(mnemo_index_t *index, const mnemo_buf_t *work)
 {
-    if (work == NULL) {
-        for (size_t i = 0; i < index->dirty->cap; i++)
-            index->dirty->slots[i].val = 0;
+    if (work == NULL) { /* after a sweep: start afresh, so the set does not grow forever */
+        termset_cleanup(index->dirty);
+        termset_init(index->dirty);
         return;
     }
     for (size_t off = 0; off < work->len; off += 1 + work->p[off]) {
@@ -1727,46 +1727,62 @@ static void merger_forget_locked(mnemo_index_t *index, const mnemo_buf_t *work)
     }
 }
 
+/* One round of merger work, with no lock held: a sweep (which flushes
+ * first), a flush, or the term merges queued in work. */
+static mnemo_status_t merger_round(mnemo_index_t *index, bool sweep, bool flush,
+                                   const mnemo_buf_t *work)
+{
+    mnemo_err_t err;
+    if (sweep)
+        return mnemo_index_merge(index, &err);
+    if (!flush)
+        return merge_terms(index, work, &err);
+    pthread_mutex_lock(&index->merge_mu);
+    mnemo_status_t st = flush_buffer(index, &err); /* a failure keeps the buffer */
+    pthread_mutex_unlock(&index->merge_mu);
+    return st;
+}
+
 static void *merger_main(void *arg)
 {
     mnemo_index_t *index = arg;
     mnemo_thread_name(index->ns == 'M' ? "mnemod-merge-m" : "mnemod-merge-c");
     mnemo_thread_background(); /* housekeeping: requests and syncs go first */
+    /* After a failed round (a failed store, a corrupt block) the same work
+     * would fail again at once: wait, 1 s doubling to 60 s, whatever new
+     * writes say meanwhile. */
+    long backoff_ms = 0;
+    struct timespec retry_at = {0, 0};
     pthread_mutex_lock(&index->mu);
     while (!index->stopping) {
-        bool sweep = sweep_due(index);
-        if (flush_due(index) && !sweep) {
-            pthread_mutex_unlock(&index->mu);
-            mnemo_err_t err;
-            pthread_mutex_lock(&index->merge_mu);
-            mnemo_status_t fst = flush_buffer(index, &err); /* a failure keeps the buffer */
-            pthread_mutex_unlock(&index->merge_mu);
-            pthread_mutex_lock(&index->mu);
-            if (fst != MNEMO_OK && !index->stopping) { /* a failed store: do not spin */
-                struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += 1;
-                pthread_cond_timedwait(&index->cond, &index->mu, &until);
-            }
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (backoff_ms > 0 && (now.tv_sec < retry_at.tv_sec ||
+                               (now.tv_sec == retry_at.tv_sec && now.tv_nsec < retry_at.tv_nsec))) {
+            pthread_cond_timedwait(&index->cond, &index->mu, &retry_at);
             continue;
         }
-        if (index->ready.len == 0 && !sweep) {
+        bool sweep = sweep_due(index), flush = !sweep && flush_due(index);
+        if (!sweep && !flush && index->ready.len == 0) {
             pthread_cond_wait(&index->cond, &index->mu);
             continue;
         }
-        mnemo_buf_t work = index->ready;
-        memset(&index->ready, 0, sizeof index->ready);
+        mnemo_buf_t work = {0};
+        if (!sweep && !flush) {
+            work = index->ready;
+            memset(&index->ready, 0, sizeof index->ready);
+        }
         pthread_mutex_unlock(&index->mu);
-        /* A failed merge changed nothing; a failed store refuses every
-         * write and the server reports it. Later writes bring new work. */
-        mnemo_err_t err;
-        if (sweep)
-            (void)mnemo_index_merge(index, &err);
-        else
-            (void)merge_terms(index, &work, &err);
+        mnemo_status_t st = merger_round(index, sweep, flush, &work);
         pthread_mutex_lock(&index->mu);
-        merger_forget_locked(index, sweep ? NULL : &work);
+        if (!flush)
+            merger_forget_locked(index, sweep ? NULL : &work);
         mnemo_buf_cleanup(&work);
+        backoff_ms = st == MNEMO_OK ? 0 : backoff_ms == 0 ? 1000 : backoff_ms * 2;
+        if (backoff_ms > 60000)
+            backoff_ms = 60000;
+        clock_gettime(CLOCK_REALTIME, &retry_at);
+        retry_at.tv_sec += backoff_ms / 1000;
     }
     pthread_mutex_unlock(&index->mu);
     return NULL;

@@ -733,6 +733,52 @@ static void test_index__flushes_race_with_searches(void)
     fx_teardown(&f);
 }
 
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A sweep that keeps failing (here on a corrupt block) must not make the
+ * merger retry at once, forever: found spinning at 100 % CPU by review. */
+static void test_index__merger_backs_off_after_a_failed_sweep(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    static const char key[] = "Mpzzbroken\0\0\0\0\1";
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, key, sizeof key - 1, "\xff", 1);
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_clear(b);
+    char id[16];
+    for (int i = 0; i < 1200; i++) {
+        snprintf(id, sizeof id, "d%d", i);
+        stage_add(f.index, b, id, "alpha beta");
+    }
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_clear(b);
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL(mnemo_index_merge(f.index, &err), MNEMO_ECORRUPT);
+    for (int i = 0; i < 1100; i++) { /* a sweep is now due */
+        snprintf(id, sizeof id, "d%d", i);
+        stage_remove(f.index, b, id);
+    }
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    double c0 = cpu_seconds();
+    mnemo_index_start(f.index);
+    struct timespec two = {2, 0};
+    nanosleep(&two, NULL);
+    /* A spinning merger burns about 2 s of CPU here; one that waits, a few
+     * milliseconds (two failed sweeps of a tiny index). */
+    CU_ASSERT(cpu_seconds() - c0 < 0.5);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "alpha", 1000), 100); /* and the index still serves */
+    free(hits);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("index");
@@ -757,5 +803,6 @@ int main(void)
     MNEMO_TEST(s, test_index__merges_race_with_adds_and_removes);
     MNEMO_TEST(s, test_index__background_merger_flushes_the_buffer);
     MNEMO_TEST(s, test_index__flushes_race_with_searches);
+    MNEMO_TEST(s, test_index__merger_backs_off_after_a_failed_sweep);
     return mnemo_test_run();
 }
