@@ -1019,9 +1019,76 @@ struct scratch {
     uint32_t *pend_doc; /* live postings of the current term */
     double *pend_w;
     size_t n_pend, cap_pend;
+    /* Sparse mode, when doc numbers far outnumber live documents (they are
+     * never reused): the same per-doc fields in a table keyed by doc + 1,
+     * emptied for every query, so memory follows what a query touches. */
+    bool sparse;
+    uint32_t limit; /* doc numbers of this query are below it */
+    uint32_t *hkey; /* doc + 1; 0: empty */
+    double *hscore;
+    uint32_t *hseen;
+    bool *hscored;
+    size_t hcap, hcount;
 };
 
-static scratch_t *scratch_take(mnemo_index_t *index, size_t docs)
+#define SPARSE_SLACK 65536 /* dense while doc numbers <= 4 x live + this */
+
+static void sparse_alloc(scratch_t *s, size_t cap)
+{
+    s->hkey = mnemo_xcalloc(cap, sizeof *s->hkey);
+    s->hscore = mnemo_xrealloc(NULL, cap * sizeof *s->hscore);
+    s->hseen = mnemo_xrealloc(NULL, cap * sizeof *s->hseen);
+    s->hscored = mnemo_xrealloc(NULL, cap * sizeof *s->hscored);
+    s->hcap = cap;
+    s->hcount = 0;
+}
+
+static void sparse_free(scratch_t *s)
+{
+    free(s->hkey);
+    free(s->hscore);
+    free(s->hseen);
+    free(s->hscored);
+}
+
+static size_t sparse_home(const scratch_t *s, uint32_t doc)
+{
+    return (size_t)(((uint64_t)doc * 0x9E3779B97F4A7C15ull) >> 32) & (s->hcap - 1);
+}
+
+/* The slot of doc; inserted (unscored, unseen) when absent. */
+static size_t sparse_slot(scratch_t *s, uint32_t doc)
+{
+    if ((s->hcount + 1) * 2 > s->hcap) {
+        scratch_t old = *s;
+        sparse_alloc(s, old.hcap * 2);
+        for (size_t i = 0; i < old.hcap; i++) {
+            if (old.hkey[i] == 0)
+                continue;
+            size_t j = sparse_home(s, old.hkey[i] - 1);
+            while (s->hkey[j] != 0)
+                j = (j + 1) & (s->hcap - 1);
+            s->hkey[j] = old.hkey[i];
+            s->hscore[j] = old.hscore[i];
+            s->hseen[j] = old.hseen[i];
+            s->hscored[j] = old.hscored[i];
+        }
+        s->hcount = old.hcount;
+        sparse_free(&old);
+    }
+    size_t i = sparse_home(s, doc);
+    while (s->hkey[i] != 0 && s->hkey[i] != doc + 1)
+        i = (i + 1) & (s->hcap - 1);
+    if (s->hkey[i] == 0) {
+        s->hkey[i] = doc + 1;
+        s->hseen[i] = 0;
+        s->hscored[i] = false;
+        s->hcount++;
+    }
+    return i;
+}
+
+static scratch_t *scratch_take(mnemo_index_t *index, size_t docs, uint64_t live)
 {
     pthread_mutex_lock(&index->mu);
     scratch_t *s = index->pool;
@@ -1030,6 +1097,16 @@ static scratch_t *scratch_take(mnemo_index_t *index, size_t docs)
     pthread_mutex_unlock(&index->mu);
     if (s == NULL)
         s = mnemo_xcalloc(1, sizeof *s);
+    s->n_touched = 0;
+    s->limit = (uint32_t)docs;
+    s->sparse = docs > 4 * live + SPARSE_SLACK;
+    if (s->sparse) {
+        if (s->hcap == 0)
+            sparse_alloc(s, 1024);
+        memset(s->hkey, 0, s->hcap * sizeof *s->hkey);
+        s->hcount = 0;
+        return s;
+    }
     if (s->cap < docs) {
         size_t cap = docs + docs / 4 + 1024;
         s->score = mnemo_xrealloc(s->score, cap * sizeof *s->score);
@@ -1057,6 +1134,7 @@ static void scratch_give(mnemo_index_t *index, scratch_t *s)
 
 static void scratch_free(scratch_t *s)
 {
+    sparse_free(s);
     free(s->score);
     free(s->mark);
     free(s->seen);
@@ -1116,18 +1194,66 @@ static void pend_push(scratch_t *s, uint32_t doc, double w)
     s->pend_w[s->n_pend++] = w;
 }
 
+static void touch(scratch_t *s, uint32_t doc)
+{
+    if (s->n_touched == s->cap_touched) {
+        s->cap_touched = s->cap_touched != 0 ? s->cap_touched * 2 : 1024;
+        s->touched = mnemo_xrealloc(s->touched, s->cap_touched * sizeof *s->touched);
+    }
+    s->touched[s->n_touched++] = doc;
+}
+
 static void acc_add(scratch_t *s, uint32_t doc, double v)
 {
+    if (s->sparse) {
+        size_t i = sparse_slot(s, doc);
+        if (!s->hscored[i]) {
+            s->hscored[i] = true;
+            s->hscore[i] = 0;
+            touch(s, doc);
+        }
+        s->hscore[i] += v;
+        return;
+    }
     if (s->mark[doc] != s->epoch) {
         s->mark[doc] = s->epoch;
         s->score[doc] = 0;
-        if (s->n_touched == s->cap_touched) {
-            s->cap_touched = s->cap_touched != 0 ? s->cap_touched * 2 : 1024;
-            s->touched = mnemo_xrealloc(s->touched, s->cap_touched * sizeof *s->touched);
-        }
-        s->touched[s->n_touched++] = doc;
+        touch(s, doc);
     }
     s->score[doc] += v;
+}
+
+/* The slot of doc, which is present. */
+static size_t sparse_find(const scratch_t *s, uint32_t doc)
+{
+    size_t i = sparse_home(s, doc);
+    while (s->hkey[i] != doc + 1)
+        i = (i + 1) & (s->hcap - 1);
+    return i;
+}
+
+/* The score of a touched doc. */
+static double acc_score(const scratch_t *s, uint32_t doc)
+{
+    return s->sparse ? s->hscore[sparse_find(s, doc)] : s->score[doc];
+}
+
+/* True the first time doc is met for the current term. */
+static bool acc_first_seen(scratch_t *s, uint32_t doc)
+{
+    if (doc >= s->limit)
+        return false;
+    uint32_t *seen;
+    if (s->sparse)
+        seen = &s->hseen[sparse_slot(s, doc)];
+    else if (doc < s->cap)
+        seen = &s->seen[doc];
+    else
+        return false;
+    if (*seen == s->term_epoch)
+        return false;
+    *seen = s->term_epoch;
+    return true;
 }
 
 /* Queues the BM25 term weight of one posting of the current term, once per
@@ -1135,9 +1261,8 @@ static void acc_add(scratch_t *s, uint32_t doc, double v)
 static void score_posting(search_t *s, uint32_t doc, uint32_t tf)
 {
     scratch_t *acc = s->acc;
-    if (doc >= acc->cap || acc->seen[doc] == acc->term_epoch)
+    if (!acc_first_seen(acc, doc))
         return;
-    acc->seen[doc] = acc->term_epoch;
     uint32_t st = doc_state(s->index, doc);
     if (st == 0 || st == DEAD)
         return;
@@ -1168,6 +1293,8 @@ static mnemo_status_t score_term(search_t *s, size_t k, const char *term, size_t
     acc->n_pend = 0;
     if (++acc->term_epoch == 0) { /* wrapped: forget every old mark */
         memset(acc->seen, 0, acc->cap * sizeof *acc->seen);
+        if (acc->hcap > 0)
+            memset(acc->hseen, 0, acc->hcap * sizeof *acc->hseen);
         acc->term_epoch = 1;
     }
     for (size_t i = s->rstart[k]; i < s->rstart[k + 1]; i++)
@@ -1193,7 +1320,7 @@ static mnemo_status_t score_term(search_t *s, size_t k, const char *term, size_t
 /* True when doc a ranks below doc b: lower score, or same score and larger id. */
 static bool ranks_below(const search_t *s, uint32_t a, uint32_t b)
 {
-    double sa = s->acc->score[a], sb = s->acc->score[b];
+    double sa = acc_score(s->acc, a), sb = acc_score(s->acc, b);
     if (sa != sb)
         return sa < sb;
     return memcmp(doc_id(s->index, a), doc_id(s->index, b), s->index->id_len) > 0;
@@ -1241,7 +1368,7 @@ static size_t select_top(const search_t *s, mnemo_index_hit_t **hits, size_t lim
     uint32_t *heap = mnemo_xrealloc(NULL, (k > 0 ? k : 1) * sizeof *heap);
     for (size_t i = 0; i < acc->n_touched && k > 0; i++) {
         uint32_t d = acc->touched[i];
-        if (acc->score[d] < min_score || (n == k && !ranks_below(s, heap[0], d)))
+        if (acc_score(acc, d) < min_score || (n == k && !ranks_below(s, heap[0], d)))
             continue;
         if (filter != NULL && !filter(ctx, doc_id(s->index, d), s->index->id_len))
             continue;
@@ -1259,7 +1386,7 @@ static size_t select_top(const search_t *s, mnemo_index_hit_t **hits, size_t lim
         mnemo_index_hit_t *hit = &(*hits)[left - 1];
         memcpy(hit->id, doc_id(s->index, d), s->index->id_len);
         hit->id_len = s->index->id_len;
-        hit->score = acc->score[d];
+        hit->score = acc_score(acc, d);
         heap[0] = heap[left - 1];
         heap_down(s, heap, left - 1, 0);
     }
@@ -1285,8 +1412,8 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
     ram_copy(&s, &terms);
     s.it = mnemo_store_iter_create(index->store);
     /* After the snapshot: every doc number in it is below next_doc. */
-    s.acc = scratch_take(index, atomic_load(&index->next_doc));
     uint64_t docs = atomic_load(&index->docs), total = atomic_load(&index->total_len);
+    s.acc = scratch_take(index, atomic_load(&index->next_doc), docs);
     s.n_docs = (double)docs;
     s.avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
     mnemo_status_t st = MNEMO_OK;

@@ -40,8 +40,9 @@
  * before it drops the buffer it flushed, so every posting is in the copy,
  * the snapshot or both, and each document counts once per term);
  * accumulates BM25 (k1 = 1.2, b = 0.75; N, average length and df counted
- * over live documents) per doc number in a dense array, and keeps the best
- * `limit` (ties: smaller id first). The filter is asked only about
+ * over live documents) per doc number in a dense array (a hash table when
+ * doc numbers outnumber live documents more than 4 to 1), and keeps the
+ * best `limit` (ties: smaller id first). The filter is asked only about
  * documents that would enter the top `limit`.
  *
  * Threads: every function may be called from any thread concurrently; the

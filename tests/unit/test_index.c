@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define ID_LEN 12
@@ -779,6 +780,40 @@ static void test_index__merger_backs_off_after_a_failed_sweep(void)
     fx_teardown(&f);
 }
 
+/* Doc numbers are never reused: after a long history they far outnumber
+ * live documents, and a search must not allocate per doc number ever handed
+ * out (found by review: 957 MB of RSS for one document). */
+static void test_index__sparse_when_doc_numbers_outnumber_documents(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    uint8_t lease[4] = {0x05, 0xf5, 0xe1, 0x00}; /* 100,000,000 handed out */
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    mnemo_store_batch_put(b, "Mn", 2, lease, sizeof lease);
+    CU_ASSERT_EQUAL(mnemo_store_write(f.store, b, false, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    fx_close_index(&f);
+    fx_open_index(&f);
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    add_doc(&f, "d1", "alpha beta");
+    add_doc(&f, "d2", "beta gamma delta");
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "alpha", 10), 1);
+    double idf = log(1.0 + (2.0 - 1.0 + 0.5) / (1.0 + 0.5)); /* as in scores_match_bm25 */
+    CU_ASSERT_DOUBLE_EQUAL(hits[0].score, idf * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 2.0 / 2.5)),
+                           1e-9);
+    free(hits);
+    merge(&f); /* blocks now; d3 stays in the buffer */
+    add_doc(&f, "d3", "beta");
+    CU_ASSERT_EQUAL_FATAL(search(&f, &hits, "beta delta", 10), 3);
+    CU_ASSERT(hit_is(&hits[0], "d2"));
+    free(hits);
+    getrusage(RUSAGE_SELF, &r1);
+    CU_ASSERT(r1.ru_maxrss - r0.ru_maxrss < 64 * 1024); /* KiB; dense would be ~2 GiB */
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("index");
@@ -804,5 +839,6 @@ int main(void)
     MNEMO_TEST(s, test_index__background_merger_flushes_the_buffer);
     MNEMO_TEST(s, test_index__flushes_race_with_searches);
     MNEMO_TEST(s, test_index__merger_backs_off_after_a_failed_sweep);
+    MNEMO_TEST(s, test_index__sparse_when_doc_numbers_outnumber_documents);
     return mnemo_test_run();
 }
