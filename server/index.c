@@ -177,7 +177,7 @@ typedef struct termset {
     size_t cap;
     size_t count;   /* distinct terms */
     size_t total;   /* terms fed, repeats included: the document length */
-    uint32_t *used; /* the slots in use, count of them (cap / 2 room) */
+    uint32_t *used; /* the slots in use, in insertion order (kept by grow) */
     char *arena;
     size_t arena_len, arena_cap;
 } termset_t;
@@ -530,9 +530,8 @@ typedef struct change {
 
 typedef struct txn {
     mnemo_index_t *index;
-    termset_t doc;     /* the terms of the document being added (reused) */
-    termset_t terms;   /* val = term number */
-    uint32_t *term_at; /* term number -> slot in terms (rebuilt at prepare) */
+    termset_t doc;   /* the terms of the document being added (reused) */
+    termset_t terms; /* val = term number */
     posting_t *posts;
     size_t n_posts, cap_posts;
     change_t *changes;
@@ -596,7 +595,6 @@ static void txn_free(txn_t *txn)
     free(txn->start);
     termset_cleanup(&txn->doc);
     termset_cleanup(&txn->terms);
-    free(txn->term_at);
     free(txn->posts);
     free(txn->changes);
     mnemo_buf_cleanup(&txn->ids);
@@ -752,15 +750,12 @@ static void txn_prepare(void *ctx, mnemo_store_batch_t *batch)
         tfs[at] = txn->posts[i].tf;
     }
     free(fill);
-    txn->term_at = mnemo_xrealloc(NULL, nt * sizeof *txn->term_at);
-    for (size_t k = 0; k < txn->terms.count; k++)
-        txn->term_at[txn->terms.slots[txn->terms.used[k]].val] = txn->terms.used[k];
     /* One segment record for the whole batch: n_terms, then per term its
      * bytes, its first doc number and its block. */
     mnemo_buf_t val = {0};
     mnemo_buf_varint(&val, nt);
     for (size_t t = 0; t < nt; t++) {
-        const term_t *term = &txn->terms.slots[txn->term_at[t]];
+        const term_t *term = &txn->terms.slots[txn->terms.used[t]] /* term t was inserted t-th */;
         size_t at = start[t], n = start[t + 1] - at;
         mnemo_buf_str(&val, txn->terms.arena + term->off, term->len);
         mnemo_buf_varint(&val, docs[at]);
@@ -787,7 +782,7 @@ static void buffer_txn(mnemo_index_t *index, const txn_t *txn)
     seg_key(index, key, txn->posts[0].doc);
     pthread_rwlock_wrlock(&index->buf_lock);
     for (size_t t = 0; t < txn->terms.count; t++) {
-        const term_t *term = &txn->terms.slots[txn->term_at[t]];
+        const term_t *term = &txn->terms.slots[txn->terms.used[t]];
         size_t at = txn->start[t], n = txn->start[t + 1] - at;
         membuf_add(index->active, txn->terms.arena + term->off, term->len, term->hash,
                    txn->sdocs + at, txn->stfs + at, n);

@@ -20,10 +20,11 @@
  * set_status, so the persisted counts always match the manifest. Removing
  * a file's old chunks reads nothing (the index knows their doc numbers), so
  * it cannot fail; a put that fails half-way (the index could not add a
- * chunk: the store failed) poisons the batch, whose commit then fails. Deleting a repository reuses
- * the batch object: pages of 1000 manifest entries are removed and committed in turn (the record,
- * with shrinking counts, goes in the last batch). A corrupt record is reported by get_status and
- * list but neither stops open nor prevents delete.
+ * chunk: the store failed) poisons the batch, whose commit then fails.
+ * Deleting a repository reuses the batch object: pages of 1000 manifest
+ * entries are removed and committed in turn (the record, with shrinking
+ * counts, goes in the last batch). A corrupt record is reported by
+ * get_status and list but neither stops open nor prevents delete.
  *
  * A list page token is hex(version | last name | first 8 bytes of
  * SHA-256(tag | version | name)): opaque, and a mistyped or truncated token

@@ -207,27 +207,34 @@ static mnemo_status_t resolve_roots(mnemo_server_t *srv, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
-/* Opens <data-dir>/<name> (creating the data dir first if needed). */
-static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, const char *name,
-                                 mnemo_err_t *err)
+/* Writes <data-dir>/<name> into path, creating the data dir if needed. */
+static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const char *name,
+                                mnemo_err_t *err)
 {
     if (mkdir(data_dir, 0755) != 0 && errno != EEXIST)
         return mnemo_err_set(err, MNEMO_EIO, "--data-dir: cannot create %s: %s", data_dir,
                              strerror(errno));
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", data_dir, name) >= (int)sizeof path)
+    if (snprintf(path, PATH_MAX, "%s/%s", data_dir, name) >= PATH_MAX)
         return mnemo_err_set(err, MNEMO_EINVAL, "--data-dir: path too long");
-    return mnemo_store_open(out, path, NULL, err);
+    return MNEMO_OK;
+}
+
+static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, const char *name,
+                                 mnemo_err_t *err)
+{
+    char path[PATH_MAX];
+    mnemo_status_t st = data_path(path, data_dir, name, err);
+    return st == MNEMO_OK ? mnemo_store_open(out, path, NULL, err) : st;
 }
 
 static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
 {
     char scratch[PATH_MAX];
-    if (mkdir(srv->cfg->data_dir, 0755) == 0 || errno == EEXIST)
-        if (snprintf(scratch, sizeof scratch, "%s/.background", srv->cfg->data_dir) <
-            (int)sizeof scratch)
-            mnemo_store_start_background(scratch);
-    mnemo_status_t st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", err);
+    mnemo_status_t st = data_path(scratch, srv->cfg->data_dir, ".background", err);
+    if (st != MNEMO_OK)
+        return st;
+    mnemo_store_start_background(scratch); /* before any store opens: see store.h */
+    st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", err);
     if (st == MNEMO_OK)
         st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", err);
     if (st == MNEMO_OK)
