@@ -755,7 +755,8 @@ static void txn_prepare(void *ctx, mnemo_store_batch_t *batch)
     mnemo_buf_t val = {0};
     mnemo_buf_varint(&val, nt);
     for (size_t t = 0; t < nt; t++) {
-        const term_t *term = &txn->terms.slots[txn->terms.used[t]] /* term t was inserted t-th */;
+        /* term number t is the t-th inserted: used[t] is its slot */
+        const term_t *term = &txn->terms.slots[txn->terms.used[t]];
         size_t at = start[t], n = start[t + 1] - at;
         mnemo_buf_str(&val, txn->terms.arena + term->off, term->len);
         mnemo_buf_varint(&val, docs[at]);
