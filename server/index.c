@@ -228,17 +228,26 @@ static void termset_grow(termset_t *ts)
 
 /* The slot of term, whose hash_bytes is h, inserted with val 0 when new
  * (*fresh says so). The pointer is valid until the next insertion. */
-static term_t *termset_intern_hashed(termset_t *ts, const char *term, size_t len, uint64_t h,
-                                     bool *fresh)
+/* The slot holding term (hash_bytes h), or the empty slot where it would
+ * go. */
+static size_t termset_probe(const termset_t *ts, const char *term, size_t len, uint64_t h)
 {
     size_t i = h & (ts->cap - 1);
     for (; ts->slots[i].len != 0; i = (i + 1) & (ts->cap - 1)) {
-        term_t *t = &ts->slots[i];
-        if (t->hash == h && t->len == len && memcmp(ts->arena + t->off, term, len) == 0) {
-            *fresh = false;
-            return t;
-        }
+        const term_t *t = &ts->slots[i];
+        if (t->hash == h && t->len == len && memcmp(ts->arena + t->off, term, len) == 0)
+            break;
     }
+    return i;
+}
+
+static term_t *termset_intern_hashed(termset_t *ts, const char *term, size_t len, uint64_t h,
+                                     bool *fresh)
+{
+    size_t i = termset_probe(ts, term, len, h);
+    *fresh = ts->slots[i].len == 0;
+    if (!*fresh)
+        return &ts->slots[i];
     if (ts->arena_len + len > ts->arena_cap) {
         while (ts->arena_len + len > ts->arena_cap)
             ts->arena_cap *= 2;
@@ -337,15 +346,10 @@ static void membuf_add(membuf_t *mb, const char *term, size_t tlen, uint64_t has
 /* The postings of term in mb, or NULL. */
 static const plist_t *membuf_find(const membuf_t *mb, const char *term, size_t tlen, uint64_t hash)
 {
-    if (mb == NULL || mb->terms.count == 0)
+    if (mb == NULL)
         return NULL;
-    size_t mask = mb->terms.cap - 1;
-    for (size_t i = hash & mask; mb->terms.slots[i].len != 0; i = (i + 1) & mask) {
-        const term_t *t = &mb->terms.slots[i];
-        if (t->hash == hash && t->len == tlen && memcmp(mb->terms.arena + t->off, term, tlen) == 0)
-            return &mb->lists[t->val];
-    }
-    return NULL;
+    const term_t *t = &mb->terms.slots[termset_probe(&mb->terms, term, tlen, hash)];
+    return t->len != 0 ? &mb->lists[t->val] : NULL;
 }
 
 /* ---- the document table ---- */
