@@ -364,6 +364,13 @@ typedef struct shared {
     atomic_int errors;
 } shared_t;
 
+static void shared_init(shared_t *sh, fixture_t *f)
+{
+    sh->f = f;
+    atomic_init(&sh->done, false);
+    atomic_init(&sh->errors, 0);
+}
+
 static void *searcher(void *arg)
 {
     shared_t *sh = arg;
@@ -388,9 +395,8 @@ static void test_index__concurrent_searches_while_adding(void)
 {
     fixture_t f;
     fx_setup(&f);
-    shared_t sh = {.f = &f};
-    atomic_init(&sh.done, false);
-    atomic_init(&sh.errors, 0);
+    shared_t sh;
+    shared_init(&sh, &f);
     pthread_t threads[4];
     for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[i], NULL, searcher, &sh), 0);
@@ -588,15 +594,9 @@ static void test_index__doc_numbers_are_not_reused_after_reopen(void)
     fx_teardown(&f);
 }
 
-typedef struct churn {
-    fixture_t *f;
-    atomic_bool done;
-    atomic_int errors;
-} churn_t;
-
 static void *merger_loop(void *arg)
 {
-    churn_t *c = arg;
+    shared_t *c = arg;
     while (!atomic_load(&c->done))
         if (mnemo_index_merge(c->f->index, NULL) != MNEMO_OK)
             atomic_fetch_add(&c->errors, 1);
@@ -609,9 +609,8 @@ static void test_index__merges_race_with_adds_and_removes(void)
 {
     fixture_t f;
     fx_setup(&f);
-    churn_t c = {.f = &f};
-    atomic_init(&c.done, false);
-    atomic_init(&c.errors, 0);
+    shared_t c;
+    shared_init(&c, &f);
     pthread_t t;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, merger_loop, &c), 0);
     char id[16];
@@ -679,19 +678,13 @@ static void test_index__background_merger_flushes_the_buffer(void)
     fx_teardown(&f); /* close stops the merger */
 }
 
-typedef struct racer {
-    fixture_t *f;
-    atomic_bool done;
-    atomic_int errors;
-} racer_t;
-
 /* Searches "race" until done: every hit has the same score (identical
  * documents: a posting counted twice would stand out) and the number of
  * hits never drops (documents are only added: a posting lost between the
  * buffer and the blocks would). */
 static void *race_searcher(void *arg)
 {
-    racer_t *r = arg;
+    shared_t *r = arg;
     size_t last = 0;
     while (!atomic_load(&r->done)) {
         mnemo_index_hit_t *hits = NULL;
@@ -713,9 +706,8 @@ static void test_index__flushes_race_with_searches(void)
 {
     fixture_t f;
     fx_setup(&f);
-    racer_t r = {.f = &f};
-    atomic_init(&r.done, false);
-    atomic_init(&r.errors, 0);
+    shared_t r;
+    shared_init(&r, &f);
     pthread_t t;
     CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, race_searcher, &r), 0);
     char id[16];
