@@ -51,6 +51,9 @@ typedef struct mnemo_method {
     /* Serve under this service name instead of service->name (the same
      * messages under two names, as reflection v1 and v1alpha). */
     const char *service_name;
+    /* Someone is waiting on these (memory operations, SearchCode): while
+     * they arrive, syncs pace themselves (pace.h). */
+    bool interactive;
 } mnemo_method_t;
 
 /* Runs on a CQ thread for a call the server accepted: wraps it, decodes its

@@ -43,6 +43,7 @@ static const opt_t options[] = {
     {"--sync-writes", "MNEMO_SYNC_WRITES", OPT_BOOL, FIELD(sync_writes), 0, 1, 0},
     {"--batch-size", "MNEMO_BATCH_SIZE", OPT_INT, FIELD(batch_size), 1, 1000, 0},
     {"--batch-pause-ms", "MNEMO_BATCH_PAUSE_MS", OPT_INT, FIELD(batch_pause_ms), 0, 600000, 0},
+    {"--sync-share", "MNEMO_SYNC_SHARE", OPT_INT, FIELD(sync_share), 1, 100, 0},
     {"--max-syncs", "MNEMO_MAX_SYNCS", OPT_INT, FIELD(max_syncs), 1, 64, 0},
     {"--max-file-bytes", "MNEMO_MAX_FILE_BYTES", OPT_SIZE, FIELD(max_file_bytes), 1, 64LL << 20, 0},
 };
@@ -66,6 +67,7 @@ void mnemo_config_init(mnemo_config_t *cfg)
     cfg->sync_writes = true;
     cfg->batch_size = 100;
     cfg->batch_pause_ms = 0;
+    cfg->sync_share = MNEMO_DEFAULT_SYNC_SHARE;
     cfg->max_syncs = 4;
     cfg->max_file_bytes = 1u << 20;
     cfg->limits = (mnemo_limits_t){
@@ -287,6 +289,10 @@ const char *mnemo_config_usage(void)
            "                          [MNEMO_GRACE_MS] (default 5000)\n"
            "  --batch-size N          files per sync batch [MNEMO_BATCH_SIZE] (default 100)\n"
            "  --batch-pause-ms N      pause between sync batches [MNEMO_BATCH_PAUSE_MS]\n"
+           "  --sync-share PERCENT    CPU a sync may use, in % of one core, while memory\n"
+           "                          or code-search requests keep the machine busy;\n"
+           "                          100: no pacing\n"
+           "                          [MNEMO_SYNC_SHARE] (default 5)\n"
            "  --max-syncs N           concurrent syncs [MNEMO_MAX_SYNCS] (default 4)\n"
            "  --max-file-bytes N      sync skips larger files [MNEMO_MAX_FILE_BYTES]\n"
            "                          (default 1048576)\n"

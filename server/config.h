@@ -18,6 +18,8 @@
 #define MNEMO_CONFIG_MAX_ROOTS 32
 #define MNEMO_DEFAULT_LISTEN   "127.0.0.1:50051"
 #define MNEMO_DEFAULT_DATA_DIR "./mnemo-data"
+/* Percent of one core a sync uses while interactive requests arrive. */
+#define MNEMO_DEFAULT_SYNC_SHARE 5
 
 typedef enum mnemo_config_action {
     MNEMO_CONFIG_RUN,
@@ -49,6 +51,7 @@ typedef struct mnemo_config {
     bool sync_writes;      /* fsync acknowledged writes (default on) */
     int batch_size;        /* sync files per batch (default 100, max 1000) */
     int batch_pause_ms;    /* pause between sync batches (default 0) */
+    int sync_share;        /* % of a core a sync uses while requests arrive (pace.h) */
     int max_syncs;         /* concurrent syncs (default 4) */
     size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */
     mnemo_limits_t limits;

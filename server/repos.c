@@ -8,7 +8,9 @@
  *   'R' record:   u8 version | str path | varint file_count, chunk_count,
  *                 last_synced_at_ms | varint state | 9 varint progress
  *                 counters | u64le percentage bits | varint started,
- *                 finished | u8 flags (1 background, 2 error) [| str error]
+ *                 finished | u8 flags (1 background, 2 error, 4 paced)
+ *                 [| str error] [| varint paced_ms] (flag 4 came later: a
+ *                 record with it reads as corrupt to older mnemods)
  *   'F' manifest: u8 version | varint size | varint mtime_ns | sha256[32] |
  *                 varint n_chunks
  *   'K' chunk:    u8 version | str name | str path | varint start_line,
@@ -57,6 +59,7 @@
 #define INDEX_NS           'C'
 #define FLAG_BACKGROUND    1
 #define FLAG_ERROR         2
+#define FLAG_PACED         4 /* a varint paced_ms follows the error, if any */
 #define INTERRUPTED_ERROR  "interrupted: the server stopped during this sync"
 
 static const char token_tag[] = "mnemo.repos.page";
@@ -170,10 +173,13 @@ static void record_encode(mnemo_buf_t *b, const repo_record_t *rec)
     mnemo_buf_u64le(b, bits);
     mnemo_buf_varint(b, (uint64_t)s->started_at_ms);
     mnemo_buf_varint(b, (uint64_t)s->finished_at_ms);
-    mnemo_buf_byte(
-        b, (uint8_t)((s->background ? FLAG_BACKGROUND : 0) | (s->error != NULL ? FLAG_ERROR : 0)));
+    mnemo_buf_byte(b, (uint8_t)((s->background ? FLAG_BACKGROUND : 0) |
+                                (s->error != NULL ? FLAG_ERROR : 0) |
+                                (p->paced_ms > 0 ? FLAG_PACED : 0)));
     if (s->error != NULL)
         mnemo_buf_str(b, s->error, strlen(s->error));
+    if (p->paced_ms > 0)
+        mnemo_buf_varint(b, (uint64_t)p->paced_ms);
 }
 
 static void progress_decode(mnemo_reader_t *r, mnemo_sync_progress_t *p)
@@ -217,6 +223,8 @@ static mnemo_status_t record_decode(repo_record_t *rec, const char *name, size_t
         str = mnemo_read_str(&r, &n);
         s->error = mnemo_xstrndup(str, n);
     }
+    if (flags != NULL && (*flags & FLAG_PACED) != 0)
+        s->progress.paced_ms = (int64_t)mnemo_read_varint(&r);
     if (!mnemo_reader_done(&r))
         return mnemo_err_set(err, MNEMO_ECORRUPT, "repository %.*s: corrupt record",
                              (int)(name_len > MNEMO_REPO_NAME_MAX ? 0 : name_len), name);

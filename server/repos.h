@@ -59,6 +59,7 @@ typedef struct mnemo_sync_progress {
     int64_t bytes_processed;
     int64_t batches_committed;
     double percentage;
+    int64_t paced_ms; /* paused for interactive requests (pace.h) */
 } mnemo_sync_progress_t;
 
 typedef struct mnemo_sync_status {

@@ -21,6 +21,7 @@
 #include "call.h"
 #include "config.h"
 #include "memories.h"
+#include "pace.h"
 #include "repos.h"
 #include "store.h"
 #include "sync.h"
@@ -41,6 +42,8 @@ typedef struct mnemo_app {
     /* Orders readers of the code index (SearchCode, ListRepositories, sync
      * status) against a sync's batch commit and DeleteRepository. */
     pthread_rwlock_t lock;
+    /* Interactive requests note their arrival; sync jobs pace by it. */
+    mnemo_pace_t pace;
 } mnemo_app_t;
 
 /* Method tables, one per service; each ends with a row whose name is NULL. */

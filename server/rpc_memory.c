@@ -341,30 +341,19 @@ static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_memory_list_cleanup(&list);
 }
 
+/* Every memory RPC is interactive: a sync paces itself while they arrive. */
+#define MEMORY_METHOD(method, fn)                                                                  \
+    {                                                                                              \
+        .service = &mnemo__v1__memory_service__descriptor, .name = method, .handler = fn,          \
+        .interactive = true                                                                        \
+    }
+
 const mnemo_method_t mnemo_rpc_memory_methods[] = {
-    {.service = &mnemo__v1__memory_service__descriptor,
-     .name = "StoreMemory",
-     .server_streaming = false,
-     .handler = store_memory},
-    {.service = &mnemo__v1__memory_service__descriptor,
-     .name = "GetMemory",
-     .server_streaming = false,
-     .handler = get_memory},
-    {.service = &mnemo__v1__memory_service__descriptor,
-     .name = "DeleteMemory",
-     .server_streaming = false,
-     .handler = delete_memory},
-    {.service = &mnemo__v1__memory_service__descriptor,
-     .name = "ListMemories",
-     .server_streaming = false,
-     .handler = list_memories},
-    {.service = &mnemo__v1__memory_service__descriptor,
-     .name = "RetrieveMemory",
-     .server_streaming = false,
-     .handler = retrieve_memory},
-    {.service = &mnemo__v1__memory_service__descriptor,
-     .name = "SearchByTag",
-     .server_streaming = false,
-     .handler = search_by_tag},
+    MEMORY_METHOD("StoreMemory", store_memory),
+    MEMORY_METHOD("GetMemory", get_memory),
+    MEMORY_METHOD("DeleteMemory", delete_memory),
+    MEMORY_METHOD("ListMemories", list_memories),
+    MEMORY_METHOD("RetrieveMemory", retrieve_memory),
+    MEMORY_METHOD("SearchByTag", search_by_tag),
     {.name = NULL},
 };

@@ -290,10 +290,11 @@ static void server_reflection_info(mnemo_call_t *call, const ProtobufCMessage *m
     mnemo_call_read(call, on_request, ctx);
 }
 
-#define REFLECTION_METHOD(service_name)                                                            \
+#define REFLECTION_METHOD(served_as)                                                               \
     {                                                                                              \
-        &grpc__reflection__v1__server_reflection__descriptor, "ServerReflectionInfo", true,        \
-            server_reflection_info, true, service_name                                             \
+        .service = &grpc__reflection__v1__server_reflection__descriptor,                           \
+        .name = "ServerReflectionInfo", .server_streaming = true,                                  \
+        .handler = server_reflection_info, .client_streaming = true, .service_name = served_as     \
     }
 
 const mnemo_method_t mnemo_rpc_reflection_methods[] = {

@@ -57,6 +57,7 @@ static void pb_status_init(pb_status_t *pb, const mnemo_sync_status_t *s)
     pb->progress.bytes_processed = p->bytes_processed;
     pb->progress.batches_committed = p->batches_committed;
     pb->progress.percentage = p->percentage;
+    pb->progress.paced_ms = p->paced_ms;
     pb->msg.repository_name = (char *)s->name;
     pb->msg.repository_path = s->path != NULL ? s->path : "";
     pb->msg.state = (Mnemo__V1__SyncState)s->state;
@@ -561,19 +562,20 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     mnemo_code_hits_free(hits, n);
 }
 
-#define REPO_METHOD(method, streaming, fn)                                                         \
+/* interactive: a sync paces itself while these arrive (SearchCode). */
+#define REPO_METHOD(method, streaming, fn, is_interactive)                                         \
     {                                                                                              \
         .service = &mnemo__v1__repository_service__descriptor, .name = method,                     \
-        .server_streaming = streaming, .handler = fn                                               \
+        .server_streaming = streaming, .handler = fn, .interactive = is_interactive                \
     }
 
 const mnemo_method_t mnemo_rpc_repo_methods[] = {
-    REPO_METHOD("SyncRepository", true, sync_repository),
-    REPO_METHOD("WatchSync", true, watch_sync),
-    REPO_METHOD("GetSyncStatus", false, get_sync_status),
-    REPO_METHOD("CancelSync", false, cancel_sync),
-    REPO_METHOD("ListRepositories", false, list_repositories),
-    REPO_METHOD("DeleteRepository", false, delete_repository),
-    REPO_METHOD("SearchCode", false, search_code),
+    REPO_METHOD("SyncRepository", true, sync_repository, false),
+    REPO_METHOD("WatchSync", true, watch_sync, false),
+    REPO_METHOD("GetSyncStatus", false, get_sync_status, false),
+    REPO_METHOD("CancelSync", false, cancel_sync, false),
+    REPO_METHOD("ListRepositories", false, list_repositories, false),
+    REPO_METHOD("DeleteRepository", false, delete_repository, false),
+    REPO_METHOD("SearchCode", false, search_code, true),
     {.name = NULL},
 };

@@ -87,10 +87,13 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
     grpc_metadata_array_init(&slot->md);
     grpc_call_details_init(&slot->details);
     request_slot(slot);
-    if (slot->method == NULL)
+    if (slot->method == NULL) {
         mnemo_call_reject_unknown(call, &details, &md);
-    else
+    } else {
+        if (slot->method->interactive)
+            mnemo_pace_note_request(&slot->srv->app.pace);
         mnemo_call_dispatch(slot->method, slot->desc, call, &md, payload, &slot->srv->app);
+    }
     grpc_metadata_array_destroy(&md);
     grpc_call_details_destroy(&details);
 }
@@ -255,9 +258,11 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&srv->app.lock, &attr);
     pthread_rwlockattr_destroy(&attr);
+    mnemo_pace_init(&srv->app.pace, srv->cfg->sync_share);
     mnemo_sync_env_t env = {
         .repos = srv->app.repos,
         .lock = &srv->app.lock,
+        .pace = &srv->app.pace,
         .cfg = srv->cfg,
         .exclude_dirs = (const char *const *)&srv->app.data_dir,
         .n_exclude_dirs = 1,

@@ -7,7 +7,8 @@
  * under job->mu; the registry's list under syncs->mu; lock order is
  * syncs->mu, then job->mu. The job thread holds neither while reading files
  * or committing; it takes the application lock's write side only inside
- * commit_batch().
+ * commit_batch(). While interactive requests arrive, the job thread paces
+ * itself after every file (pace.h).
  *
  * Threads: job threads run run_job(); everything else is called from CQ
  * threads or the main thread (shutdown).
@@ -38,6 +39,8 @@ struct mnemo_sync_job {
     bool dry_run;
     int batch_size;
     atomic_bool cancel;
+    mnemo_pacer_t pacer;         /* the job thread's CPU use (job thread only) */
+    int64_t paced_ns;            /* paused so far (job thread only) */
     struct mnemo_sync_job *next; /* registry list (syncs->mu) */
 
     pthread_mutex_t mu; /* guards everything below */
@@ -355,6 +358,10 @@ static mnemo_status_t run_batch(mnemo_sync_job_t *job, mnemo_repos_batch_t *batc
         } else {
             put_file(job, batch, &work[i], &bs);
         }
+        if (!atomic_load(&job->cancel)) {
+            job->paced_ns += mnemo_pace_yield(job->syncs->env.pace, &job->pacer);
+            bs.progress.paced_ms = job->paced_ns / 1000000;
+        }
     }
     if (st == MNEMO_OK) {
         bs.progress.batches_committed++;
@@ -508,6 +515,7 @@ static void *run_job(void *arg)
     mnemo_sync_job_t *job = arg;
     mnemo_thread_name("mnemod-sync");
     mnemo_thread_background(); /* memory RPCs go first on a busy machine */
+    mnemo_pacer_init(&job->pacer);
     mnemo_repos_t *repos = job->syncs->env.repos;
     mnemo_err_t err = {{0}};
     mnemo_walk_result_t walk = {0};

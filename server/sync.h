@@ -39,6 +39,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "pace.h"
 #include "repos.h"
 #include "walker.h"
 
@@ -71,6 +72,7 @@ typedef struct mnemo_sync_request {
 typedef struct mnemo_sync_env {
     mnemo_repos_t *repos;
     pthread_rwlock_t *lock; /* write side taken around each batch commit */
+    mnemo_pace_t *pace;     /* jobs yield to requests by it; NULL: never pace */
     const mnemo_config_t *cfg;
     const char *const *exclude_dirs; /* canonical; the data dir */
     size_t n_exclude_dirs;

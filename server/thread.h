@@ -2,7 +2,8 @@
  *
  * DESIGN: background threads (sync jobs, index mergers) lower their own
  * CPU priority, so on a busy machine the requests served by the
- * completion-queue threads go first. Linux applies a nice value to one
+ * completion-queue threads go first. pace.c relies on it too: it counts
+ * CPU time the kernel accounts as niced as background work. Linux applies a nice value to one
  * thread (setpriority on its thread id); elsewhere this is a no-op.
  *
  * Threads: any; each call affects the calling thread only.

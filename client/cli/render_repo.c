@@ -82,6 +82,7 @@ static void json_progress(cli_json_t *j, const Mnemo__V1__SyncProgress *p)
     cli_json_field_int(j, "bytes_processed", p->bytes_processed);
     cli_json_field_int(j, "batches_committed", p->batches_committed);
     cli_json_field_double(j, "percentage", p->percentage);
+    cli_json_field_int(j, "paced_ms", p->paced_ms);
     cli_json_end_object(j);
 }
 
@@ -134,7 +135,8 @@ static void label(FILE *f, const char *name)
     fprintf(f, "  %-*s", LABEL_WIDTH, name);
 }
 
-/* The file counts, chunks, bytes and batches of p, one labelled line each. */
+/* The file counts, chunks, bytes and batches of p, one labelled line each,
+ * and the time the sync paused for requests when it did. */
 static void print_counts(FILE *f, const Mnemo__V1__SyncProgress *p)
 {
     static const Mnemo__V1__SyncProgress zero = MNEMO__V1__SYNC_PROGRESS__INIT;
@@ -152,6 +154,10 @@ static void print_counts(FILE *f, const Mnemo__V1__SyncProgress *p)
     fprintf(f, "%s\n", cli_format_bytes(bytes, sizeof(bytes), p->bytes_processed));
     label(f, "batches");
     fprintf(f, "%" PRId64 "\n", p->batches_committed);
+    if (p->paced_ms > 0) {
+        label(f, "paced");
+        fprintf(f, "%.1f s (paused for requests)\n", (double)p->paced_ms / 1e3);
+    }
 }
 
 /* Prints the labelled elapsed line: server times when they make sense. */

@@ -27,8 +27,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1669,6 +1671,101 @@ static void test_sync__memory_rpcs_during_sync(void)
     free(root);
 }
 
+/* Two threads retrieving back to back on one client: enough to keep two
+ * CPUs busy. */
+typedef struct retriever {
+    mnemo_client_t *c;
+    atomic_bool stop;
+    atomic_int failures;
+} retriever_t;
+
+static void *retrieve_loop(void *arg)
+{
+    retriever_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        Mnemo__V1__RetrieveMemoryRequest rreq = MNEMO__V1__RETRIEVE_MEMORY_REQUEST__INIT;
+        rreq.query = "pacing probe";
+        Mnemo__V1__RetrieveMemoryResponse *rr = NULL;
+        mnemo_call_error_t err;
+        if (mnemo_client_retrieve_memory(&rr, r->c, &rreq, &err) != 0)
+            atomic_fetch_add(&r->failures, 1);
+        mnemo_client_free_message(rr);
+    }
+    return NULL;
+}
+
+/* Polls name's sync until it reports a pause (paced_ms > 0) or ends, at
+ * most WAIT_MS, while two threads retrieve; the last status seen, the
+ * caller's, or NULL. */
+static Mnemo__V1__SyncStatus *retrieve_until_paced(mnemo_client_t *c, const char *name)
+{
+    retriever_t r = {.c = c};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, retrieve_loop, &r);
+    long long until = mnemo_harness_now_ms() + WAIT_MS;
+    Mnemo__V1__SyncStatus *s = NULL;
+    for (;;) {
+        sleep_ms(20);
+        int code = 0;
+        mnemo_call_error_t err;
+        s = get_status(c, name, &code, &err);
+        if (s == NULL || s->progress->paced_ms > 0 ||
+            (s->state != ST_PENDING && s->state != ST_RUNNING) || mnemo_harness_now_ms() > until)
+            break;
+        mnemo_client_free_message(s);
+    }
+    atomic_store(&r.stop, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    int failures = atomic_load(&r.failures);
+    CHECK(failures == 0, "%d RetrieveMemory calls failed", failures);
+    return s;
+}
+
+/* --sync-share: a sync on a quiet server never pauses; memory RPCs arriving
+ * back to back keep two CPUs busy enough that it pauses, says so in
+ * paced_ms, and the pause is persisted. With more CPUs one client leaves
+ * the sync room, so it need not pause there. */
+static void test_sync__paces_while_memory_rpcs_arrive(void)
+{
+    const char *extra[] = {"--sync-share", "1", NULL};
+    mnemo_harness_t *h = start_server(extra, NULL);
+    if (h == NULL)
+        return;
+    mnemo_client_t *c = open_client(mnemo_harness_address(h), 0);
+    char *root = make_flat_tree("paced", "pcd", 3000);
+    run_t r;
+    if (c != NULL && sync_ok(&r, c, root, "quiet", 20, false, false))
+        CHECK(progress_of(r.last)->paced_ms == 0, "no requests, no pause (paced_ms %lld)",
+              (long long)progress_of(r.last)->paced_ms);
+    run_cleanup(&r);
+    Mnemo__V1__SyncStatus *s = NULL;
+    if (c != NULL && start_background(c, root, "busy", 5))
+        s = retrieve_until_paced(c, "busy");
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (s != NULL) {
+        long long paced = (long long)s->progress->paced_ms;
+        if (ncpu <= 2)
+            CHECK(paced > 0, "the sync paused while RetrieveMemory calls arrived (state %s)",
+                  state_name(s->state));
+        else
+            printf("\n[info] %ld CPUs: the sync paused %lld ms for the calls\n", ncpu, paced);
+        mnemo_client_free_message(s);
+        cancel_and_wait(c, "busy");
+        int code = 0;
+        mnemo_call_error_t err;
+        s = get_status(c, "busy", &code, &err);
+        CHECK(s != NULL && s->progress->paced_ms >= paced,
+              "the final status keeps paced_ms (%lld, then %lld)", paced,
+              s != NULL ? (long long)s->progress->paced_ms : -1LL);
+        mnemo_client_free_message(s);
+    }
+    mnemo_client_close(c);
+    stop_clean(h, "--sync-share 1 server");
+    free(root);
+}
+
 /* ---- 8. allowed roots and the data directory -------------------------------- */
 
 static void expect_sync_refused(mnemo_client_t *c, const char *path, int want, const char *field,
@@ -2008,6 +2105,7 @@ int main(void)
     MNEMO_TEST(s, test_sync__incremental);
     MNEMO_TEST(s, test_sync__crash_then_resume);
     MNEMO_TEST(s, test_sync__memory_rpcs_during_sync);
+    MNEMO_TEST(s, test_sync__paces_while_memory_rpcs_arrive);
     MNEMO_TEST(s, test_sync__allowed_roots);
     MNEMO_TEST(s, test_sync__data_dir_inside_tree_never_indexed);
     MNEMO_TEST(s, test_sync__sigterm_during_foreground_sync);

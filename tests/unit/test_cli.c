@@ -839,7 +839,7 @@ static void test_cli__sync_event_json_uses_proto_names(void)
              "\"state\":\"SYNC_STATE_FAILED\",\"progress\":{\"total_files\":10,"
              "\"processed_files\":3,\"unchanged_files\":4,\"skipped_files\":1,"
              "\"failed_files\":2,\"deleted_files\":0,\"chunks_written\":7,"
-             "\"bytes_processed\":2048,\"batches_committed\":2,\"percentage\":100},"
+             "\"bytes_processed\":2048,\"batches_committed\":2,\"percentage\":100,\"paced_ms\":0},"
              "\"started_at_ms\":1000,\"finished_at_ms\":61000,"
              "\"started_at\":\"1970-01-01T00:00:01.000Z\","
              "\"finished_at\":\"1970-01-01T00:01:01.000Z\",\"error\":\"disk full\\u001b\","

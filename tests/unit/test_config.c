@@ -30,6 +30,7 @@ static void test_config__defaults_match_the_contract(void)
     CU_ASSERT_EQUAL(cfg.max_recv_bytes, (1u << 20) + (1u << 20));
     CU_ASSERT(cfg.sync_writes);
     CU_ASSERT_EQUAL(cfg.batch_size, 100);
+    CU_ASSERT_EQUAL(cfg.sync_share, MNEMO_DEFAULT_SYNC_SHARE);
     CU_ASSERT_EQUAL(cfg.n_allow_roots, 0);
     mnemo_config_cleanup(&cfg);
 }
@@ -38,12 +39,14 @@ static void test_config__flags_win_over_environment(void)
 {
     mnemo_config_t cfg;
     mnemo_config_action_t action;
-    char *argv[] = {"mnemod", "--listen", "127.0.0.1:0", "--threads=3", NULL};
+    char *argv[] = {"mnemod",       "--listen", "127.0.0.1:0", "--threads=3",
+                    "--sync-share", "100",      NULL};
     char *envp[] = {"MNEMO_LISTEN=0.0.0.0:9", "MNEMO_THREADS=7", "MNEMO_DATA_DIR=/tmp/d",
-                    "PATH=/bin", NULL};
+                    "MNEMO_SYNC_SHARE=10",    "PATH=/bin",       NULL};
     CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, envp, NULL), MNEMO_OK);
     CU_ASSERT_STRING_EQUAL(cfg.listen, "127.0.0.1:0");
     CU_ASSERT_EQUAL(cfg.threads, 3);
+    CU_ASSERT_EQUAL(cfg.sync_share, 100);
     CU_ASSERT_STRING_EQUAL(cfg.data_dir, "/tmp/d");
     mnemo_config_cleanup(&cfg);
 }
@@ -83,6 +86,8 @@ static void test_config__bad_values_name_their_source(void)
     expect_error((char *[]){"mnemod", "--threads", "zero", NULL}, NULL, "--threads");
     expect_error((char *[]){"mnemod", "--threads", "0", NULL}, NULL, "out of range");
     expect_error((char *[]){"mnemod", "--batch-size", "1001", NULL}, NULL, "--batch-size");
+    expect_error((char *[]){"mnemod", "--sync-share", "0", NULL}, NULL, "--sync-share");
+    expect_error(plain, (char *[]){"MNEMO_SYNC_SHARE=101", NULL}, "MNEMO_SYNC_SHARE");
     expect_error((char *[]){"mnemod", "--listen", NULL}, NULL, "missing value");
     expect_error((char *[]){"mnemod", "--bogus", NULL}, NULL, "--bogus");
     expect_error((char *[]){"mnemod", "--data-dir=", NULL}, NULL, "--data-dir");

@@ -658,10 +658,18 @@ static void test_repos__status_fields_round_trip(void)
                                           .chunks_written = 4,
                                           .bytes_processed = 1LL << 40,
                                           .batches_committed = 2,
-                                          .percentage = 33.333333333333336};
+                                          .percentage = 33.333333333333336,
+                                          .paced_ms = 1234};
     mnemo_repos_batch_t *b = mnemo_repos_batch_create(e.repos, "proj");
     mnemo_repos_batch_set_status(b, &in);
     mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_repos_commit(b, &err), MNEMO_OK);
+    mnemo_repos_batch_destroy(b);
+    /* Paced without an error: the optional fields stand alone. */
+    mnemo_sync_status_t paced = make_status("paced", MNEMO_SYNC_COMPLETED);
+    paced.progress.paced_ms = 7;
+    b = mnemo_repos_batch_create(e.repos, "paced");
+    mnemo_repos_batch_set_status(b, &paced);
     CU_ASSERT_EQUAL(mnemo_repos_commit(b, &err), MNEMO_OK);
     mnemo_repos_batch_destroy(b);
 
@@ -680,6 +688,10 @@ static void test_repos__status_fields_round_trip(void)
     CU_ASSERT_EQUAL(s.progress.percentage, 33.333333333333336);
     mnemo_sync_status_cleanup(&s);
     mnemo_sync_status_cleanup(&s); /* idempotent */
+    s = status_of(&e, "paced");
+    CU_ASSERT_EQUAL(s.progress.paced_ms, 7);
+    CU_ASSERT_PTR_NULL(s.error);
+    mnemo_sync_status_cleanup(&s);
     env_finish(&e);
 }
 

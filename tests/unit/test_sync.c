@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,7 @@ typedef struct env {
     mnemo_store_t *store;
     mnemo_repos_t *repos;
     pthread_rwlock_t lock;
+    mnemo_pace_t pace; /* share 100 (no pacing) unless a test sets it */
     mnemo_config_t cfg;
     const char *exclude[1];
     mnemo_syncs_t *syncs;
@@ -246,12 +248,18 @@ static void env_start(env_t *e, int batch_pause_ms, int max_syncs)
     CU_ASSERT_EQUAL_FATAL(mnemo_store_open(&e->store, e->data, NULL, &err), MNEMO_OK);
     CU_ASSERT_EQUAL_FATAL(mnemo_repos_open(&e->repos, e->store, &err), MNEMO_OK);
     pthread_rwlock_init(&e->lock, NULL);
+    mnemo_pace_init(&e->pace, 100);
     e->cfg.batch_size = 10;
     e->cfg.batch_pause_ms = batch_pause_ms;
     e->cfg.max_syncs = max_syncs;
     e->cfg.max_file_bytes = 1u << 20;
     e->exclude[0] = e->data;
-    mnemo_sync_env_t senv = {e->repos, &e->lock, &e->cfg, e->exclude, 1};
+    mnemo_sync_env_t senv = {.repos = e->repos,
+                             .lock = &e->lock,
+                             .pace = &e->pace,
+                             .cfg = &e->cfg,
+                             .exclude_dirs = e->exclude,
+                             .n_exclude_dirs = 1};
     e->syncs = mnemo_syncs_create(&senv);
 }
 
@@ -1185,6 +1193,80 @@ done:
     fixture_finish(&f);
 }
 
+/* Notes a request every millisecond until stop, as a client would. */
+typedef struct requester {
+    mnemo_pace_t *pace;
+    atomic_bool stop;
+} requester_t;
+
+static void *note_requests(void *arg)
+{
+    requester_t *q = arg;
+    while (!atomic_load(&q->stop)) {
+        mnemo_pace_note_request(q->pace);
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
+    return NULL;
+}
+
+/* n files of about 32 KiB each: enough tokenizing for several quanta. */
+static char *make_big_tree(env_t *e, const char *name, int n)
+{
+    char *root = join(e->dir, name);
+    CU_ASSERT_EQUAL(mkdir(root, 0755), 0);
+    size_t cap = 32 * 1024, len = 0;
+    char *text = xrealloc(NULL, cap + 64);
+    for (int i = 0; i < n; i++) {
+        char rel[32];
+        file_name(rel, sizeof rel, i);
+        for (len = 0; len < cap;)
+            len += (size_t)snprintf(text + len, 64, "int ident_%d_%zu = %zu;\n", i, len, len * 7);
+        write_file(root, rel, text, len);
+    }
+    free(text);
+    return root;
+}
+
+static void test_sync__paces_itself_while_requests_arrive(void)
+{
+    fixture_t f;
+    fixture_start(&f, 0, -1);
+    char *root = make_big_tree(&f.e, "big", 40);
+    rec_t quiet;
+    rec_init(&quiet);
+    mnemo_sync_request_t req = request(root, "quiet", 10);
+    /* No requests: flat out, even at the smallest share. */
+    mnemo_pace_init(&f.e.pace, 1);
+    if (!run_sync(&f.e, &req, &quiet))
+        goto done;
+    CU_ASSERT_EQUAL(quiet.final.state, MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_EQUAL(quiet.final.progress.paced_ms, 0);
+
+    f.e.pace.busy_limit = -1; /* count the machine as busy, whatever its load */
+    requester_t q = {.pace = &f.e.pace};
+    pthread_t t;
+    pthread_create(&t, NULL, note_requests, &q);
+    req = request(root, "busy", 10);
+    bool ended = run_sync(&f.e, &req, &f.r);
+    atomic_store(&q.stop, true);
+    pthread_join(t, NULL);
+    if (!ended)
+        goto done;
+    const mnemo_sync_progress_t *p = &f.r.final.progress;
+    CU_ASSERT_EQUAL(f.r.final.state, MNEMO_SYNC_COMPLETED);
+    CU_ASSERT_EQUAL(p->processed_files, 40);
+    CU_ASSERT(p->paced_ms > 0);
+    mnemo_sync_status_t s;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL_FATAL(mnemo_repos_get_status(f.e.repos, &s, "busy", &err), MNEMO_OK);
+    CU_ASSERT_EQUAL(s.progress.paced_ms, p->paced_ms); /* persisted with the final state */
+    mnemo_sync_status_cleanup(&s);
+done:
+    rec_cleanup(&quiet);
+    free(root);
+    fixture_finish(&f);
+}
+
 static void test_sync__missing_root_fails_with_an_error(void)
 {
     fixture_t f;
@@ -1228,5 +1310,6 @@ int main(void)
     MNEMO_TEST(s, test_sync__skips_of_every_event_add_up_to_the_final_count);
     MNEMO_TEST(s, test_sync__data_dir_is_never_indexed);
     MNEMO_TEST(s, test_sync__missing_root_fails_with_an_error);
+    MNEMO_TEST(s, test_sync__paces_itself_while_requests_arrive);
     return mnemo_test_run();
 }
