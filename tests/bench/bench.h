@@ -103,6 +103,11 @@ unsigned long long bench_disk_usage(const char *path);
 unsigned long long bench_apparent_size(const char *path);
 /* Peak resident set (VmHWM) of pid in KiB, or -1. */
 long bench_vm_hwm_kib(pid_t pid);
+/* CPU time (user + system) pid has used, in seconds, or -1. */
+double bench_cpu_seconds(pid_t pid);
+/* Waits until pid uses under 5 % of a core over half a second (its
+ * background work is done), or max_seconds; returns the seconds waited. */
+double bench_wait_idle(pid_t pid, double max_seconds);
 /* True when an executable named name is on PATH. */
 bool bench_have_program(const char *name);
 
@@ -152,8 +157,9 @@ int bench_mnemod_sync(bench_mnemod_t *m, bench_sync_result_t *out, const char *p
                       const char *name, bool full);
 /* Starts a background sync (the stream ends after its first event). */
 int bench_mnemod_sync_background(bench_mnemod_t *m, const char *path, const char *name);
-/* The state of name's sync (GetSyncStatus), or -1 on error. */
-int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name);
+/* The state of name's sync (GetSyncStatus), or -1 on error; *paced_ms
+ * (when not NULL) gets the time it paused for requests. */
+int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name, int64_t *paced_ms);
 
 /* ---- figures ---- */
 

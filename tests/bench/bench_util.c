@@ -197,6 +197,40 @@ long bench_vm_hwm_kib(pid_t pid)
     return kib;
 }
 
+double bench_cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* utime and stime are fields 14 and 15; the command (field 2) may hold
+     * spaces, so count from the ')' that closes it. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_wait_idle(pid_t pid, double max_seconds)
+{
+    double t0 = bench_now(), last = bench_cpu_seconds(pid);
+    while (last >= 0 && bench_now() - t0 < max_seconds) {
+        struct timespec ts = {0, 500 * 1000000L};
+        nanosleep(&ts, NULL);
+        double now = bench_cpu_seconds(pid);
+        if (now < 0 || now - last < 0.025) /* under 5 % of a core */
+            break;
+        last = now;
+    }
+    return bench_now() - t0;
+}
+
 bool bench_have_program(const char *name)
 {
     const char *path = getenv("PATH");

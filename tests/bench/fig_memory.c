@@ -19,6 +19,9 @@
  *    two client threads (sequential RetrieveMemory over the queries, and
  *    sequential StoreMemory of new texts) run once with no sync (idle) and
  *    once while a background full sync of o->code_path runs; p99 of each.
+ *    An idle run after the sync first waits for mnemod's CPU use to drop
+ *    (the sync's compactions and merges finish), so both idle runs are
+ *    idle.
  * Latencies are recorded in milliseconds.
  *
  * Threads: the main thread, plus the load threads of 1 and 7, which share
@@ -476,8 +479,10 @@ static void *mix_store(void *arg)
     return NULL;
 }
 
-/* Runs the two load threads until *done() or max seconds; samples in x. */
-static int run_mix(mix_t *x, bench_mnemod_t *m, const char *sync_name, double seconds)
+/* Runs the two load threads until sync_name's sync ends (NULL: for
+ * seconds) or max seconds; samples in x, the sync's paced time in *paced_ms. */
+static int run_mix(mix_t *x, bench_mnemod_t *m, const char *sync_name, double seconds,
+                   int64_t *paced_ms)
 {
     atomic_store(&x->stop, false);
     pthread_t a, b;
@@ -490,7 +495,7 @@ static int run_mix(mix_t *x, bench_mnemod_t *m, const char *sync_name, double se
         nanosleep(&ts, NULL);
         if (sync_name == NULL)
             continue;
-        int state = bench_mnemod_sync_state(m, sync_name);
+        int state = bench_mnemod_sync_state(m, sync_name, paced_ms);
         if (state != MNEMO__V1__SYNC_STATE__SYNC_STATE_RUNNING &&
             state != MNEMO__V1__SYNC_STATE__SYNC_STATE_PENDING) {
             rc = state == MNEMO__V1__SYNC_STATE__SYNC_STATE_COMPLETED ? 0 : -1;
@@ -537,14 +542,20 @@ static int during_round(const bench_opts_t *o, const bench_corpus_t *c, int roun
     for (int k = 0; k < 2 && rc == 0; k++) {
         if ((k == 0) == mnemo_first(round)) {
             double t0 = bench_now();
+            int64_t paced_ms = 0;
             rc = bench_mnemod_sync_background(&m, o->code_path, "bench-during");
             if (rc == 0)
-                rc = run_mix(&x, &m, "bench-during", 1800);
+                rc = run_mix(&x, &m, "bench-during", 1800, &paced_ms);
             if (rc == 0)
                 report_mix(&x, "mnemo", round, "during sync");
-            bench_log("  (background sync took %.1f s)", bench_now() - t0);
+            bench_log("  (background sync took %.1f s, %.1f s of it paused for requests)",
+                      bench_now() - t0, (double)paced_ms / 1e3);
         } else {
-            rc = run_mix(&x, &m, NULL, idle_s);
+            /* After the sync, its compactions and index merges run on for
+             * seconds: the idle baseline starts once they are done. */
+            if (k == 1)
+                bench_log("  (server idle after %.1f s)", bench_wait_idle(m.pid, 60));
+            rc = run_mix(&x, &m, NULL, idle_s, NULL);
             if (rc == 0)
                 report_mix(&x, "base", round, "idle");
         }

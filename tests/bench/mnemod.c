@@ -144,7 +144,7 @@ int bench_mnemod_sync_background(bench_mnemod_t *m, const char *path, const char
     return rc;
 }
 
-int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name)
+int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name, int64_t *paced_ms)
 {
     Mnemo__V1__GetSyncStatusRequest req = MNEMO__V1__GET_SYNC_STATUS_REQUEST__INIT;
     req.repository_name = (char *)name;
@@ -153,6 +153,8 @@ int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name)
     if (mnemo_client_get_sync_status(&st, m->client, &req, &err) != 0)
         return -1;
     int state = (int)st->state;
+    if (paced_ms != NULL)
+        *paced_ms = st->progress != NULL ? st->progress->paced_ms : 0;
     mnemo_client_free_message(st);
     return state;
 }
