@@ -17,11 +17,11 @@
  *    round alternating with an FTS5 in-process pass (the baseline column).
  * 7. during-sync: per round a copy of work/mem-mnemo under a fresh mnemod;
  *    two client threads (sequential RetrieveMemory over the queries, and
- *    sequential StoreMemory of new texts) run once with no sync (idle) and
- *    once while a background full sync of o->code_path runs; p99 of each.
- *    An idle run after the sync first waits for mnemod's CPU use to drop
- *    (the sync's compactions and merges finish), so both idle runs are
- *    idle.
+ *    sequential StoreMemory of new texts) run with no sync (idle), while a
+ *    background full sync of o->code_path runs, and idle again once mnemod
+ *    is quiet (its CPU use drops when the sync's compactions and merges
+ *    finish); p99 of each, the baseline being the mean of the two idle
+ *    runs (see during_round).
  * Latencies are recorded in milliseconds.
  *
  * Threads: the main thread, plus the load threads of 1 and 7, which share
@@ -512,17 +512,32 @@ static int run_mix(mix_t *x, bench_mnemod_t *m, const char *sync_name, double se
     return x->errors == 0 ? rc : -1;
 }
 
-static void report_mix(mix_t *x, const char *side, int round, const char *what)
+/* The p99s of x's samples into p99[2] (retrieve, store); logs the p50s. */
+static void summarize_mix(mix_t *x, double p99[2], const char *what)
 {
-    double r50 = bench_percentile(&x->retr, 0.5), s50 = bench_percentile(&x->store, 0.5);
-    bench_result("during_retr_p99", side, round, bench_percentile(&x->retr, 0.99));
-    bench_result("during_store_p99", side, round, bench_percentile(&x->store, 0.99));
-    bench_log("  (%s: %zu retrieves p50 %.3f ms, %zu stores p50 %.3f ms)", what, x->retr.n, r50,
-              x->store.n, s50);
+    p99[0] = bench_percentile(&x->retr, 0.99);
+    p99[1] = bench_percentile(&x->store, 0.99);
+    bench_log("  (%s: %zu retrieves p50 %.3f ms p99 %.3f, %zu stores p50 %.3f ms p99 %.3f)", what,
+              x->retr.n, bench_percentile(&x->retr, 0.5), p99[0], x->store.n,
+              bench_percentile(&x->store, 0.5), p99[1]);
     bench_samples_cleanup(&x->retr);
     bench_samples_cleanup(&x->store);
 }
 
+/* The mix with no sync for seconds; p99s into p99[2]. */
+static int idle_mix(mix_t *x, bench_mnemod_t *m, double seconds, double p99[2], const char *what)
+{
+    int rc = run_mix(x, m, NULL, seconds, NULL);
+    if (rc == 0)
+        summarize_mix(x, p99, what);
+    return rc;
+}
+
+/* One round: idle, during a background full sync, idle again once the
+ * server is quiet. The stores of the mix grow the data set all along (a
+ * paced sync lasts a minute), so the baseline is the mean of the idle run
+ * before (smaller) and after (larger) the sync, as figure 1 brackets
+ * mnemo with two FTS5 runs. */
 static int during_round(const bench_opts_t *o, const bench_corpus_t *c, int round)
 {
     char name[64];
@@ -537,28 +552,29 @@ static int during_round(const bench_opts_t *o, const bench_corpus_t *c, int roun
     if (bench_mnemod_start(&m, dir, o->code_path) != 0)
         return -1;
     mix_t x = {.client = m.client, .corpus = c, .round = round};
-    double idle_s = o->smoke ? 1.0 : 5.0;
+    double idle_s = o->smoke ? 1.0 : 5.0, before[2], during[2], after[2];
     int rc = query_passes(&(retriever_t){.client = m.client}, END_TO_END, c, 1, NULL) < 0 ? -1 : 0;
-    for (int k = 0; k < 2 && rc == 0; k++) {
-        if ((k == 0) == mnemo_first(round)) {
-            double t0 = bench_now();
-            int64_t paced_ms = 0;
-            rc = bench_mnemod_sync_background(&m, o->code_path, "bench-during");
-            if (rc == 0)
-                rc = run_mix(&x, &m, "bench-during", 1800, &paced_ms);
-            if (rc == 0)
-                report_mix(&x, "mnemo", round, "during sync");
-            bench_log("  (background sync took %.1f s, %.1f s of it paused for requests)",
-                      bench_now() - t0, (double)paced_ms / 1e3);
-        } else {
-            /* After the sync, its compactions and index merges run on for
-             * seconds: the idle baseline starts once they are done. */
-            if (k == 1)
-                bench_log("  (server idle after %.1f s)", bench_wait_idle(m.pid, 60));
-            rc = run_mix(&x, &m, NULL, idle_s, NULL);
-            if (rc == 0)
-                report_mix(&x, "base", round, "idle");
-        }
+    if (rc == 0)
+        rc = idle_mix(&x, &m, idle_s, before, "idle before");
+    double t0 = bench_now();
+    int64_t paced_ms = 0;
+    if (rc == 0)
+        rc = bench_mnemod_sync_background(&m, o->code_path, "bench-during");
+    if (rc == 0)
+        rc = run_mix(&x, &m, "bench-during", 1800, &paced_ms);
+    if (rc == 0) {
+        summarize_mix(&x, during, "during sync");
+        bench_log("  (background sync took %.1f s, %.1f s of it paused for requests)",
+                  bench_now() - t0, (double)paced_ms / 1e3);
+        /* The sync's compactions and merges run on for a while. */
+        bench_log("  (server idle after %.1f s)", bench_wait_idle(m.pid, 60));
+        rc = idle_mix(&x, &m, idle_s, after, "idle after");
+    }
+    if (rc == 0) {
+        bench_result("during_retr_p99", "mnemo", round, during[0]);
+        bench_result("during_store_p99", "mnemo", round, during[1]);
+        bench_result("during_retr_p99", "base", round, (before[0] + after[0]) / 2);
+        bench_result("during_store_p99", "base", round, (before[1] + after[1]) / 2);
     }
     bench_samples_cleanup(&x.retr);
     bench_samples_cleanup(&x.store);
