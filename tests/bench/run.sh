@@ -7,7 +7,7 @@
 # Usage: bash tests/bench/run.sh [--smoke] [--build-dir DIR] [--no-build]
 #                                [--code-path DIR]
 #   (default)    all changelog entries, /usr/include, several rounds; needs
-#                root (or sudo) for apt the first time; about 6 minutes on 2 cores.
+#                root (or sudo) for apt the first time; about 7 minutes on 2 cores.
 #   --smoke      300 entries, /usr/include/linux/netfilter, one round, short
 #                durations; installs nothing, skips baselines whose packages
 #                are missing. ctest runs it (label bench-smoke).
