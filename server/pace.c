@@ -107,11 +107,17 @@ void mnemo_pacer_init(mnemo_pacer_t *pacer)
     start_interval(pacer, clock_ns(CLOCK_MONOTONIC));
 }
 
-/* Ends the load interval once it is MNEMO_PACE_SAMPLE_MS long: fg_cores
+/* Starts a fresh interval when the last one went stale (sample_ns 0);
+ * else ends the load interval once it is MNEMO_PACE_SAMPLE_MS long: fg_cores
  * becomes the machine's un-niced load over it, less this thread's own
  * system time; -1 when /proc/stat could not be read (or went backwards). */
 static void sample_load(mnemo_pacer_t *pacer, int64_t now_ns)
 {
+    if (pacer->sample_ns == 0) { /* stale after a quiet spell: start over */
+        start_interval(pacer, now_ns);
+        pacer->fg_cores = -1;
+        return;
+    }
     int64_t span = now_ns - pacer->sample_ns;
     if (span < MNEMO_PACE_SAMPLE_MS * NS_PER_MS)
         return;
@@ -135,10 +141,15 @@ int64_t mnemo_pace_yield(mnemo_pace_t *pace, mnemo_pacer_t *pacer)
         return 0;
     int64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     int64_t now = clock_ns(CLOCK_MONOTONIC);
-    sample_load(pacer, now);
-    /* Unknown load: only a machine without a core to spare is busy. */
-    bool busy = pacer->fg_cores >= 0 ? pacer->fg_cores > pace->busy_limit : pace->busy_limit < 0;
-    if (!busy || !mnemo_pace_active(pace, now)) {
+    bool busy = false;
+    if (mnemo_pace_active(pace, now)) {
+        sample_load(pacer, now);
+        /* Unknown load: only a machine without a core to spare is busy. */
+        busy = pacer->fg_cores >= 0 ? pacer->fg_cores > pace->busy_limit : pace->busy_limit < 0;
+    } else {
+        pacer->sample_ns = 0; /* no /proc/stat reads while no request comes */
+    }
+    if (!busy) {
         pacer->mark_ns = cpu; /* CPU used while not pacing is not owed */
         return 0;
     }

@@ -18,12 +18,13 @@
  * - A background thread calls mnemo_pace_yield between units of work
  *   (files). It paces only when both hold: a request arrived in the last
  *   MNEMO_PACE_WINDOW_MS, and the machine is busy: the CPU time of the
- *   last MNEMO_PACE_SAMPLE_MS not spent by niced threads (/proc/stat; all
- *   of mnemo's background threads are niced, thread.h), less the calling
- *   thread's own system time, exceeds busy_limit, i.e. leaves less than
- *   one core plus MNEMO_PACE_HEADROOM of the machine idle. Before the
- *   first sample, or without /proc/stat, only a machine whose busy_limit
- *   is negative (one CPU) counts as busy.
+ *   last MNEMO_PACE_SAMPLE_MS not spent by niced threads (/proc/stat,
+ *   read only while requests arrive; all of mnemo's background threads
+ *   are niced, thread.h), less the calling thread's own system time,
+ *   exceeds busy_limit, i.e. leaves less than one core plus
+ *   MNEMO_PACE_HEADROOM of the machine idle. Before the first sample (for
+ *   MNEMO_PACE_SAMPLE_MS after requests start), or without /proc/stat,
+ *   only a machine whose busy_limit is negative (one CPU) counts as busy.
  * - Then each MNEMO_PACE_QUANTUM_MS of the thread's CPU time buys a pause
  *   that keeps it at `share` percent of one core; a pause longer than
  *   MNEMO_PACE_MAX_PAUSE_MS is split over the following yields.
@@ -65,7 +66,7 @@ typedef struct mnemo_pace {
 
 typedef struct mnemo_pacer {
     int64_t mark_ns;    /* CPU clock up to which the thread's CPU is paid for */
-    int64_t sample_ns;  /* CLOCK_MONOTONIC start of the current load interval */
+    int64_t sample_ns;  /* CLOCK_MONOTONIC start of the load interval; 0: none */
     bool have_ticks;    /* fg_ticks was read at that start */
     uint64_t fg_ticks;  /* un-niced CPU ticks of the machine then */
     int64_t own_sys_ns; /* the thread's system time then */

@@ -152,6 +152,8 @@ static void test_pace__room_to_spare_means_no_pause(void)
     mnemo_pacer_t pacer;
     mnemo_pacer_init(&pacer);
     CU_ASSERT_EQUAL(mnemo_pace_yield(&pace, &pacer), 0); /* no request yet */
+    mnemo_pace_note_request(&pace);
+    CU_ASSERT_EQUAL(mnemo_pace_yield(&pace, &pacer), 0); /* starts a load sample */
     nanosleep(&(struct timespec){0, (MNEMO_PACE_SAMPLE_MS + 10) * MS}, NULL);
     mnemo_pace_note_request(&pace);
     burn_cpu(MNEMO_PACE_QUANTUM_MS + 1);
