@@ -12,7 +12,7 @@
 const char *mnemo_status_text(mnemo_status_t st)
 {
     switch (st) {
-#define MNEMO_STATUS_CASE(name, value, text, grpc)                                                 \
+#define MNEMO_STATUS_CASE(name, value, text, code)                                                 \
     case name:                                                                                     \
         return text;
         MNEMO_STATUS_TABLE(MNEMO_STATUS_CASE)
@@ -24,7 +24,7 @@ const char *mnemo_status_text(mnemo_status_t st)
 const char *mnemo_status_name(mnemo_status_t st)
 {
     switch (st) {
-#define MNEMO_STATUS_CASE(name, value, text, grpc)                                                 \
+#define MNEMO_STATUS_CASE(name, value, text, code)                                                 \
     case name:                                                                                     \
         return #name;
         MNEMO_STATUS_TABLE(MNEMO_STATUS_CASE)
@@ -33,28 +33,16 @@ const char *mnemo_status_name(mnemo_status_t st)
     return "MNEMO_UNKNOWN";
 }
 
-int mnemo_status_to_grpc(mnemo_status_t st)
+mnemo_code_t mnemo_status_to_code(mnemo_status_t st)
 {
     switch (st) {
-#define MNEMO_STATUS_CASE(name, value, text, grpc)                                                 \
+#define MNEMO_STATUS_CASE(name, value, text, code)                                                 \
     case name:                                                                                     \
-        return grpc;
+        return code;
         MNEMO_STATUS_TABLE(MNEMO_STATUS_CASE)
 #undef MNEMO_STATUS_CASE
     }
-    return 2; /* UNKNOWN */
-}
-
-mnemo_status_t mnemo_status_from_grpc(int grpc_code)
-{
-    /* The first table row with this gRPC code wins: the table lists the
-     * canonical mnemo code for each gRPC code before its aliases. */
-#define MNEMO_STATUS_IF(name, value, text, grpc)                                                   \
-    if (grpc_code == grpc)                                                                         \
-        return name;
-    MNEMO_STATUS_TABLE(MNEMO_STATUS_IF)
-#undef MNEMO_STATUS_IF
-    return MNEMO_EINTERNAL;
+    return MNEMO_CODE_UNKNOWN;
 }
 
 /* Cuts s at its last complete UTF-8 sequence so a truncated message stays

@@ -21,9 +21,16 @@
 
 #include <grpc/byte_buffer.h>
 #include <grpc/slice.h>
+#include <grpc/status.h>
 
 #include "bytes.h"
 #include "mnemo/codec.h"
+
+/* codes.h re-exports gRPC's codes value for value: the casts below rely on it. */
+#define CHECK_CODE(name, value)                                                                    \
+    _Static_assert(MNEMO_CODE_##name == (int)GRPC_STATUS_##name, "codes.h: " #name);
+MNEMO_CODE_TABLE(CHECK_CODE)
+#undef CHECK_CODE
 
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -288,7 +295,7 @@ static bool set_status_locked(mnemo_call_t *call, mnemo_status_t st, const char 
     if (call->finishing)
         return false;
     call->finishing = true;
-    call->code = (grpc_status_code)mnemo_status_to_grpc(st);
+    call->code = (grpc_status_code)mnemo_status_to_code(st);
     call->details =
         mnemo_xstrdup(message != NULL ? message : (st == MNEMO_OK ? "" : mnemo_status_text(st)));
     return true;
@@ -319,7 +326,7 @@ void mnemo_call_reply(mnemo_call_t *call, const ProtobufCMessage *resp)
 void mnemo_call_cancel(mnemo_call_t *call, mnemo_status_t st, const char *message)
 {
     atomic_store(&call->cancelled, true);
-    grpc_call_cancel_with_status(call->call, (grpc_status_code)mnemo_status_to_grpc(st), message,
+    grpc_call_cancel_with_status(call->call, (grpc_status_code)mnemo_status_to_code(st), message,
                                  NULL);
 }
 

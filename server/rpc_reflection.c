@@ -176,7 +176,7 @@ static void write_error(mnemo_call_t *call, response_t *resp, mnemo_status_t st,
                         const char *message)
 {
     Grpc__Reflection__V1__ErrorResponse e = GRPC__REFLECTION__V1__ERROR_RESPONSE__INIT;
-    e.error_code = mnemo_status_to_grpc(st);
+    e.error_code = mnemo_status_to_code(st);
     e.error_message = (char *)message;
     resp->message_response_case =
         GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE;
