@@ -22,8 +22,9 @@
  * the chunks. Only one sync per repository runs at a time (sync.c), so the
  * manifest of a repository has a single writer.
  *
- * Threads: any; the caller holds app->lock (read side for reads, write side
- * around mnemo_repos_commit).
+ * Threads: any; the caller holds the code index lock (codeindex.h, the
+ * only caller besides the sync jobs it runs): the read side for reads, the
+ * write side around mnemo_repos_commit and mnemo_repos_delete.
  */
 #ifndef MNEMO_REPOS_H
 #define MNEMO_REPOS_H

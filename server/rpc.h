@@ -1,30 +1,28 @@
 /* rpc.h - what the rpc_* translation layer shares: the application context
  * handed to every handler, the method tables, and request validation.
  *
- * DESIGN: an rpc_* handler reads top to bottom: validate the decoded request
- * (every failure names the field), call the domain, encode and reply.
- * Memories and the code index live in two LevelDB stores under the data
- * dir, so a sync's bulk writes and compactions never queue in front of a
- * memory store's fsync. Code-index readers take the read side of app->lock;
- * a sync's batch commit and DeleteRepository take the write side; memory
- * RPCs take neither, so a running sync never delays them on a lock. Handlers
- * run on CQ threads and must not block beyond one storage operation.
+ * DESIGN: an rpc_* handler reads top to bottom: validate the limits of the
+ * decoded request's fields (every failure names the field), call one
+ * domain function, encode and reply. The domain owns its rules and its
+ * locking: memories (memories.h) and the code index (codeindex.h) live in
+ * two LevelDB stores under the data dir, so a sync's bulk writes and
+ * compactions never queue in front of a memory store's fsync, and memory
+ * RPCs take no lock that a sync holds. Handlers run on CQ threads and must
+ * not block beyond one storage operation.
  */
 #ifndef MNEMO_RPC_H
 #define MNEMO_RPC_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "call.h"
+#include "codeindex.h"
 #include "config.h"
 #include "memories.h"
 #include "pace.h"
-#include "repos.h"
 #include "store.h"
-#include "sync.h"
 
 typedef struct mnemo_health mnemo_health_t;
 
@@ -33,15 +31,8 @@ typedef struct mnemo_app {
     mnemo_store_t *memory_store; /* <data-dir>/memories */
     mnemo_store_t *code_store;   /* <data-dir>/code */
     mnemo_memories_t *memories;
+    mnemo_codeindex_t *codeindex; /* repositories, syncs, code search */
     mnemo_health_t *health;
-    mnemo_repos_t *repos;
-    mnemo_syncs_t *syncs;
-    char **roots; /* canonical allowed roots */
-    size_t n_roots;
-    char *data_dir; /* canonical; never synced */
-    /* Orders readers of the code index (SearchCode, ListRepositories, sync
-     * status) against a sync's batch commit and DeleteRepository. */
-    pthread_rwlock_t lock;
     /* Interactive requests note their arrival; sync jobs pace by it. */
     mnemo_pace_t pace;
 } mnemo_app_t;

@@ -13,25 +13,20 @@
  * or runs past its deadline stops the sync at the next batch boundary. A
  * background sync sends its first event and ends the call at once.
  *
- * Paths: a repository path is canonicalised (realpath) and must lie inside
- * one of the allowed roots (else PERMISSION_DENIED) and outside the data
- * directory; a name defaults to the base name of the canonical path.
+ * Every rule about repositories (allowed roots, names, one sync per
+ * repository, delete vs sync) and the code index lock live in
+ * codeindex.h; a handler here validates the limits of its fields, calls
+ * one function there and encodes the answer.
  *
  * Threads: handlers on CQ threads; observer callbacks on job threads.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 
 #include "mnemo/codec.h"
 #include "mnemo/v1/repository.pb-c.h"
 #include "bytes.h"
 #include "rpc.h"
-#include "utf8.h"
 
 #define PATH_FIELD_MAX 4096
 
@@ -244,84 +239,6 @@ static void obs_attach(stream_obs_t *obs)
     mnemo_call_unref(call);
 }
 
-/* ---- validation ------------------------------------------------------------ */
-
-static mnemo_status_t check_name(const char *name, const char *field, bool allow_empty,
-                                 mnemo_err_t *err)
-{
-    mnemo_status_t st = mnemo_rpc_check_text(name, field, MNEMO_REPO_NAME_MAX, allow_empty, err);
-    if (st == MNEMO_OK && strchr(name, '/') != NULL)
-        st = mnemo_err_set(err, MNEMO_EINVAL, "%s: must not contain '/'", field);
-    return st;
-}
-
-static bool path_under(const char *path, const char *root)
-{
-    size_t n = strlen(root);
-    if (n == 1 && root[0] == '/')
-        return path[0] == '/';
-    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-static bool allowed(const mnemo_app_t *app, const char *path)
-{
-    for (size_t i = 0; i < app->n_roots; i++)
-        if (path_under(path, app->roots[i]))
-            return true;
-    return false;
-}
-
-/* Canonicalises the requested path into canon (PATH_MAX) and checks it. */
-static mnemo_status_t resolve_path(const mnemo_app_t *app, const char *path, char *canon,
-                                   mnemo_err_t *err)
-{
-    mnemo_status_t st = mnemo_rpc_check_text(path, "repository_path", PATH_FIELD_MAX, false, err);
-    if (st != MNEMO_OK)
-        return st;
-    if (realpath(path, canon) == NULL) {
-        int e = errno;
-        if (path[0] == '/' && !allowed(app, path))
-            return mnemo_err_set(err, MNEMO_EPERM,
-                                 "repository_path: %s is outside the server's allowed roots", path);
-        return mnemo_err_set(err, MNEMO_EINVAL, "repository_path: %s: %s", path, strerror(e));
-    }
-    if (!mnemo_utf8_valid(canon, strlen(canon)))
-        return mnemo_err_set(err, MNEMO_EINVAL, "repository_path: canonical path is not UTF-8");
-    if (!allowed(app, canon))
-        return mnemo_err_set(err, MNEMO_EPERM,
-                             "repository_path: %s is outside the server's allowed roots "
-                             "(--allow-root)",
-                             canon);
-    if (path_under(canon, app->data_dir))
-        return mnemo_err_set(err, MNEMO_EPERM,
-                             "repository_path: %s is inside the server's data directory", canon);
-    struct stat sb;
-    if (stat(canon, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return mnemo_err_set(err, MNEMO_EINVAL, "repository_path: %s is not a directory", canon);
-    return MNEMO_OK;
-}
-
-/* The requested name, or the base name of the canonical path. */
-static mnemo_status_t pick_name(char name[MNEMO_REPO_NAME_MAX + 1], const char *requested,
-                                const char *canon, mnemo_err_t *err)
-{
-    mnemo_status_t st = check_name(requested, "repository_name", true, err);
-    if (st != MNEMO_OK)
-        return st;
-    if (requested[0] != '\0') {
-        snprintf(name, MNEMO_REPO_NAME_MAX + 1, "%s", requested);
-        return MNEMO_OK;
-    }
-    const char *base = strrchr(canon, '/');
-    base = base != NULL && base[1] != '\0' ? base + 1 : "root";
-    if (strlen(base) > MNEMO_REPO_NAME_MAX)
-        return mnemo_err_set(err, MNEMO_EINVAL,
-                             "repository_name: the directory name is over %d bytes; pass a name",
-                             MNEMO_REPO_NAME_MAX);
-    snprintf(name, MNEMO_REPO_NAME_MAX + 1, "%s", base);
-    return MNEMO_OK;
-}
-
 /* ---- handlers ------------------------------------------------------------ */
 
 static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
@@ -329,24 +246,25 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_app_t *app = ctx;
     const Mnemo__V1__SyncRepositoryRequest *req = (const Mnemo__V1__SyncRepositoryRequest *)msg;
     mnemo_err_t err;
-    char canon[PATH_MAX];
-    char name[MNEMO_REPO_NAME_MAX + 1];
     size_t batch_size = 0;
-    mnemo_status_t st = resolve_path(app, req->repository_path, canon, &err);
-    if (st == MNEMO_OK)
-        st = pick_name(name, req->repository_name, canon, &err);
-    if (st == MNEMO_OK)
-        st = mnemo_rpc_check_count(&batch_size, req->batch_size, "batch_size",
-                                   (size_t)app->cfg->batch_size, 1000, &err);
+    /* 0 stays 0: the code index fills in its default. */
+    mnemo_status_t st = mnemo_rpc_check_count(&batch_size, req->batch_size, "batch_size", 0,
+                                              MNEMO_SYNC_BATCH_MAX, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
         return;
     }
-    mnemo_sync_request_t sreq = {canon,     name,         req->background,
-                                 req->full, req->dry_run, (int)batch_size};
+    mnemo_codeindex_sync_request_t sreq = {
+        .path = req->repository_path,
+        .name = req->repository_name,
+        .background = req->background,
+        .full = req->full,
+        .dry_run = req->dry_run,
+        .batch_size = (int)batch_size,
+    };
     stream_obs_t *obs = obs_create(call, !req->background);
     mnemo_call_ref(call);
-    st = mnemo_syncs_start(app->syncs, &obs->job, &sreq, &obs->base, &err);
+    st = mnemo_codeindex_sync(app->codeindex, &obs->job, &sreq, &obs->base, &err);
     if (st != MNEMO_OK) {
         atomic_store(&obs->refs, 1);
         obs_unref(obs);
@@ -362,23 +280,14 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     obs_attach(obs);
 }
 
-/* Sends the last persisted status of a repository that is not syncing as
- * the only event of a WatchSync stream. */
-static void watch_finished(mnemo_app_t *app, mnemo_call_t *call, const char *name)
+/* A WatchSync of a repository that is not syncing: its last persisted
+ * status is the only event. */
+static void watch_finished(mnemo_call_t *call, mnemo_sync_status_t *last)
 {
-    mnemo_err_t err;
-    mnemo_sync_status_t status = {0};
-    pthread_rwlock_rdlock(&app->lock);
-    mnemo_status_t st = mnemo_repos_get_status(app->repos, &status, name, &err);
-    pthread_rwlock_unlock(&app->lock);
-    if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
-        return;
-    }
-    mnemo_sync_event_t ev = {&status, "", NULL, 0};
+    mnemo_sync_event_t ev = {last, "", NULL, 0};
     send_event(call, &ev);
     mnemo_call_finish(call, MNEMO_OK, NULL);
-    mnemo_sync_status_cleanup(&status);
+    mnemo_sync_status_cleanup(last);
 }
 
 static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
@@ -386,19 +295,19 @@ static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
     mnemo_app_t *app = ctx;
     const Mnemo__V1__WatchSyncRequest *req = (const Mnemo__V1__WatchSyncRequest *)msg;
     mnemo_err_t err;
-    mnemo_status_t st = check_name(req->repository_name, "repository_name", false, &err);
-    if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
-        return;
-    }
+    mnemo_sync_status_t last = {0};
     stream_obs_t *obs = obs_create(call, false);
     mnemo_call_ref(call);
-    if (mnemo_syncs_watch(app->syncs, &obs->job, req->repository_name, &obs->base, &err) !=
-        MNEMO_OK) {
+    mnemo_status_t st = mnemo_codeindex_watch(app->codeindex, &obs->job, &last,
+                                              req->repository_name, &obs->base, &err);
+    if (st != MNEMO_OK || obs->job == NULL) {
         atomic_store(&obs->refs, 1);
         obs_unref(obs);
         mnemo_call_unref(call);
-        watch_finished(app, call, req->repository_name);
+        if (st != MNEMO_OK)
+            mnemo_rpc_fail(app, call, st, &err);
+        else
+            watch_finished(call, &last);
         return;
     }
     obs_attach(obs);
@@ -410,12 +319,7 @@ static void answer_status(mnemo_app_t *app, mnemo_call_t *call, const char *name
 {
     mnemo_err_t err;
     mnemo_sync_status_t status = {0};
-    mnemo_status_t st = check_name(name, "repository_name", false, &err);
-    if (st == MNEMO_OK && mnemo_syncs_status(app->syncs, &status, name, cancel) != MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
-        st = mnemo_repos_get_status(app->repos, &status, name, &err);
-        pthread_rwlock_unlock(&app->lock);
-    }
+    mnemo_status_t st = mnemo_codeindex_status(app->codeindex, &status, name, cancel, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
         return;
@@ -448,11 +352,9 @@ static void list_repositories(mnemo_call_t *call, const ProtobufCMessage *msg, v
                               app->cfg->limits.default_page_size, app->cfg->limits.max_limit, &err);
     if (st == MNEMO_OK)
         st = mnemo_rpc_check_text(req->page_token, "page_token", 1024, true, &err);
-    if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
-        st = mnemo_repos_list(app->repos, &infos, &n, &next, page_size, req->page_token, &err);
-        pthread_rwlock_unlock(&app->lock);
-    }
+    if (st == MNEMO_OK)
+        st = mnemo_codeindex_list(app->codeindex, &infos, &n, &next, page_size, req->page_token,
+                                  &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
         return;
@@ -486,20 +388,8 @@ static void delete_repository(mnemo_call_t *call, const ProtobufCMessage *msg, v
     const Mnemo__V1__DeleteRepositoryRequest *req = (const Mnemo__V1__DeleteRepositoryRequest *)msg;
     mnemo_err_t err;
     bool deleted = false;
-    mnemo_status_t st = check_name(req->repository_name, "repository_name", false, &err);
-    if (st == MNEMO_OK) {
-        /* Checked under the write lock: a sync admitted after the check
-         * needs the read side to load its repository record, so it starts
-         * only once the delete is done. */
-        pthread_rwlock_wrlock(&app->lock);
-        if (mnemo_syncs_running(app->syncs, req->repository_name))
-            st = mnemo_err_set(&err, MNEMO_EPRECOND,
-                               "repository_name: '%s' is syncing; cancel the sync first",
-                               req->repository_name);
-        else
-            st = mnemo_repos_delete(app->repos, &deleted, req->repository_name, &err);
-        pthread_rwlock_unlock(&app->lock);
-    }
+    mnemo_status_t st =
+        mnemo_codeindex_delete(app->codeindex, &deleted, req->repository_name, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
         return;
@@ -513,8 +403,6 @@ static mnemo_status_t check_search(const Mnemo__V1__SearchCodeRequest *req,
                                    const mnemo_limits_t *lim, size_t *limit, mnemo_err_t *err)
 {
     mnemo_status_t st = mnemo_rpc_check_text(req->query, "query", lim->max_query_bytes, false, err);
-    if (st == MNEMO_OK)
-        st = check_name(req->repository_name, "repository_name", true, err);
     if (st == MNEMO_OK)
         st = mnemo_rpc_check_text(req->path_prefix, "path_prefix", PATH_FIELD_MAX, true, err);
     if (st == MNEMO_OK)
@@ -531,12 +419,9 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     size_t limit = 0, n = 0;
     mnemo_code_hit_t *hits = NULL;
     mnemo_status_t st = check_search(req, &app->cfg->limits, &limit, &err);
-    if (st == MNEMO_OK) {
-        pthread_rwlock_rdlock(&app->lock);
-        st = mnemo_repos_search(app->repos, &hits, &n, req->query, req->repository_name,
-                                req->path_prefix, limit, &err);
-        pthread_rwlock_unlock(&app->lock);
-    }
+    if (st == MNEMO_OK)
+        st = mnemo_codeindex_search(app->codeindex, &hits, &n, req->query, req->repository_name,
+                                    req->path_prefix, limit, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(app, call, st, &err);
         return;

@@ -183,33 +183,6 @@ static grpc_server *create_grpc_server(const mnemo_config_t *cfg)
     return grpc_server_create(&channel_args, NULL);
 }
 
-static char *canonical(const char *path)
-{
-    char buf[PATH_MAX];
-    if (realpath(path, buf) == NULL)
-        return NULL;
-    char *copy = mnemo_xstrdup(buf);
-    return copy;
-}
-
-/* Canonical allowed roots (default: the start directory) and data dir. */
-static mnemo_status_t resolve_roots(mnemo_server_t *srv, mnemo_err_t *err)
-{
-    mnemo_app_t *app = &srv->app;
-    size_t n = srv->cfg->n_allow_roots;
-    app->roots = mnemo_xcalloc(n > 0 ? n : 1, sizeof *app->roots);
-    for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
-        const char *root = n > 0 ? srv->cfg->allow_roots[i] : ".";
-        if ((app->roots[i] = canonical(root)) == NULL)
-            return mnemo_err_set(err, MNEMO_EINVAL, "--allow-root: %s: %s", root, strerror(errno));
-        app->n_roots++;
-    }
-    if ((app->data_dir = canonical(srv->cfg->data_dir)) == NULL)
-        return mnemo_err_set(err, MNEMO_EIO, "--data-dir: %s: %s", srv->cfg->data_dir,
-                             strerror(errno));
-    return MNEMO_OK;
-}
-
 /* Writes <data-dir>/<name> into path, creating the data dir if needed. */
 static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const char *name,
                                 mnemo_err_t *err)
@@ -230,6 +203,25 @@ static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, cons
     return st == MNEMO_OK ? mnemo_store_open(out, path, NULL, err) : st;
 }
 
+/* The code index's options from mnemod's flags. */
+static mnemo_codeindex_options_t codeindex_options(mnemo_server_t *srv)
+{
+    const mnemo_config_t *cfg = srv->cfg;
+    return (mnemo_codeindex_options_t){
+        .allow_roots = (const char *const *)cfg->allow_roots,
+        .n_allow_roots = cfg->n_allow_roots,
+        .data_dir = cfg->data_dir,
+        .sync =
+            {
+                .batch_size = cfg->batch_size,
+                .batch_pause_ms = cfg->batch_pause_ms,
+                .max_syncs = cfg->max_syncs,
+                .max_file_bytes = cfg->max_file_bytes,
+            },
+        .pace = &srv->app.pace,
+    };
+}
+
 static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
 {
     char scratch[PATH_MAX];
@@ -240,34 +232,18 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", err);
     if (st == MNEMO_OK)
         st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", err);
-    if (st == MNEMO_OK)
-        st = resolve_roots(srv, err);
     if (st != MNEMO_OK)
         return st;
+    mnemo_pace_init(&srv->app.pace, srv->cfg->sync_share);
     mnemo_memories_options_t mopts = {.sync_writes = srv->cfg->sync_writes};
     st = mnemo_memories_open(&srv->app.memories, srv->app.memory_store, &mopts, err);
+    mnemo_codeindex_options_t copts = codeindex_options(srv);
     if (st == MNEMO_OK)
-        st = mnemo_repos_open(&srv->app.repos, srv->app.code_store, err);
+        st = mnemo_codeindex_open(&srv->app.codeindex, srv->app.code_store, &copts, err);
     if (st != MNEMO_OK)
         return st;
     srv->app.cfg = srv->cfg;
     srv->app.health = mnemo_health_create();
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    /* A sync's batch commit must not starve behind a stream of readers. */
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&srv->app.lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-    mnemo_pace_init(&srv->app.pace, srv->cfg->sync_share);
-    mnemo_sync_env_t env = {
-        .repos = srv->app.repos,
-        .lock = &srv->app.lock,
-        .pace = &srv->app.pace,
-        .cfg = srv->cfg,
-        .exclude_dirs = (const char *const *)&srv->app.data_dir,
-        .n_exclude_dirs = 1,
-    };
-    srv->app.syncs = mnemo_syncs_create(&env);
     return MNEMO_OK;
 }
 
@@ -364,8 +340,8 @@ void mnemo_server_stop(mnemo_server_t *srv)
         mnemo_health_shutdown(srv->app.health);
     /* Syncs stop at a batch boundary; foreground streams get their final
      * CANCELLED event before the drain below waits for them. */
-    if (srv->app.syncs != NULL)
-        mnemo_syncs_shutdown(srv->app.syncs);
+    if (srv->app.codeindex != NULL)
+        mnemo_codeindex_shutdown(srv->app.codeindex);
     if (srv->server != NULL) {
         if (srv->n_threads > 0)
             drain(srv);
@@ -374,16 +350,8 @@ void mnemo_server_stop(mnemo_server_t *srv)
     if (srv->cq != NULL)
         stop_threads(srv);
     free_slots(srv);
-    if (srv->app.health != NULL) {
-        mnemo_syncs_destroy(srv->app.syncs);
-        mnemo_health_destroy(srv->app.health);
-        pthread_rwlock_destroy(&srv->app.lock);
-    }
-    for (size_t i = 0; i < srv->app.n_roots; i++)
-        free(srv->app.roots[i]);
-    free(srv->app.roots);
-    free(srv->app.data_dir);
-    mnemo_repos_close(srv->app.repos);
+    mnemo_health_destroy(srv->app.health);
+    mnemo_codeindex_close(srv->app.codeindex);
     mnemo_memories_close(srv->app.memories);
     mnemo_store_close(srv->app.code_store);
     mnemo_store_close(srv->app.memory_store);

@@ -6,7 +6,7 @@
  * left behind. A job's status snapshot, pending skips and observers live
  * under job->mu; the registry's list under syncs->mu; lock order is
  * syncs->mu, then job->mu. The job thread holds neither while reading files
- * or committing; it takes the application lock's write side only inside
+ * or committing; it takes the code index lock's write side only inside
  * commit_batch(). While interactive requests arrive, the job thread paces
  * itself after every file (pace.h).
  *
@@ -116,7 +116,7 @@ static mnemo_sync_job_t *job_create(mnemo_syncs_t *syncs, const mnemo_sync_reque
     job->path = mnemo_xstrdup(req->path);
     job->full = req->full;
     job->dry_run = req->dry_run;
-    job->batch_size = req->batch_size > 0 ? req->batch_size : syncs->env.cfg->batch_size;
+    job->batch_size = req->batch_size > 0 ? req->batch_size : syncs->env.opts.batch_size;
     pthread_mutex_init(&job->mu, NULL);
     snprintf(job->status.name, sizeof job->status.name, "%s", req->name);
     job->status.path = mnemo_xstrdup(req->path);
@@ -279,7 +279,7 @@ static void put_file(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, const wo
     const char *reason = NULL;
     mnemo_err_t err;
     mnemo_status_t st = mnemo_walk_read_file(&data, &len, &size, &mtime_ns, &reason, job->path,
-                                             w->file->path, env->cfg->max_file_bytes, &err);
+                                             w->file->path, env->opts.max_file_bytes, &err);
     bs->files_done++;
     bs->current_path = w->file->path;
     if (st == MNEMO_EPRECOND) {
@@ -376,7 +376,7 @@ static mnemo_status_t run_batch(mnemo_sync_job_t *job, mnemo_repos_batch_t *batc
 
 static void pause_between_batches(mnemo_sync_job_t *job)
 {
-    int left = job->syncs->env.cfg->batch_pause_ms;
+    int left = job->syncs->env.opts.batch_pause_ms;
     while (left > 0 && !atomic_load(&job->cancel)) {
         int step = left < 20 ? left : 20;
         struct timespec ts = {0, (long)step * 1000000L};
@@ -391,7 +391,7 @@ static mnemo_status_t walk_repository(mnemo_sync_job_t *job, mnemo_walk_result_t
 {
     const mnemo_sync_env_t *env = &job->syncs->env;
     mnemo_walk_options_t opts = {
-        .max_file_bytes = env->cfg->max_file_bytes,
+        .max_file_bytes = env->opts.max_file_bytes,
         .exclude_dirs = env->exclude_dirs,
         .n_exclude_dirs = env->n_exclude_dirs,
         .cancel = &job->cancel,
@@ -594,7 +594,7 @@ static mnemo_status_t admit_locked(mnemo_syncs_t *syncs, const char *name, mnemo
     int running = 0;
     for (mnemo_sync_job_t *job = syncs->jobs; job != NULL; job = job->next)
         running += !job->finished;
-    if (running >= syncs->env.cfg->max_syncs)
+    if (running >= syncs->env.opts.max_syncs)
         return mnemo_err_set(err, MNEMO_ERESOURCE,
                              "%d syncs are already running (the server's --max-syncs); retry "
                              "when one ends",

@@ -3,10 +3,12 @@
  * progress for observers, cancellation between batches, and a shutdown that
  * cancels and joins every job.
  *
- * DESIGN: a job walks its repository (walker.h), compares the walk with the
- * stored manifest (repos.h) and processes what changed in batches: files are
- * read, hashed and chunked outside any lock; the write side of the
- * application lock is taken only around the one atomic commit of a batch
+ * DESIGN: this is the code index's job engine; codeindex.h is its only
+ * caller in mnemod and owns the lock, the allowed roots and the rules
+ * around it. A job walks its repository (walker.h), compares the walk with
+ * the stored manifest (repos.h) and processes what changed in batches:
+ * files are read, hashed and chunked outside any lock; the write side of
+ * the code index lock is taken only around the one atomic commit of a batch
  * (chunks, postings, manifest entries and the progress checkpoint). After
  * each commit the job updates its status snapshot and hands it to every
  * observer; observers must not block (the rpc layer queues the latest event
@@ -38,7 +40,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "pace.h"
 #include "repos.h"
 #include "walker.h"
@@ -68,12 +69,23 @@ typedef struct mnemo_sync_request {
     int batch_size; /* >= 1 */
 } mnemo_sync_request_t;
 
+/* The largest batch a request or the server's default may ask for. */
+#define MNEMO_SYNC_BATCH_MAX 1000
+
+/* How jobs run; mnemod fills it from its flags (--batch-size, ...). */
+typedef struct mnemo_sync_options {
+    int batch_size;        /* files per batch when a request says 0 (>= 1) */
+    int batch_pause_ms;    /* pause between batches (0: none) */
+    int max_syncs;         /* running at once; more are MNEMO_ERESOURCE (>= 1) */
+    size_t max_file_bytes; /* larger files are skipped */
+} mnemo_sync_options_t;
+
 /* What the jobs work with; everything must outlive the registry. */
 typedef struct mnemo_sync_env {
     mnemo_repos_t *repos;
-    pthread_rwlock_t *lock; /* write side taken around each batch commit */
+    pthread_rwlock_t *lock; /* read side to load, write side to commit */
     mnemo_pace_t *pace;     /* jobs yield to requests by it; NULL: never pace */
-    const mnemo_config_t *cfg;
+    mnemo_sync_options_t opts;
     const char *const *exclude_dirs; /* canonical; the data dir */
     size_t n_exclude_dirs;
 } mnemo_sync_env_t;

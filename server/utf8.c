@@ -88,3 +88,17 @@ size_t mnemo_utf8_boundary(const char *s, size_t len)
     size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
     return len - (i - 1) < want ? i - 1 : len;
 }
+
+mnemo_status_t mnemo_utf8_check_field(const char *s, const char *field, size_t max,
+                                      bool allow_empty, mnemo_err_t *err)
+{
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (len == 0 && !allow_empty)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: must not be empty", field);
+    if (len > max)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: %zu bytes is over the limit of %zu bytes",
+                             field, len, max);
+    if (!mnemo_utf8_valid(s, len))
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: not valid UTF-8", field);
+    return MNEMO_OK;
+}

@@ -11,9 +11,6 @@
  * observer's condition variable time out after WAIT_S seconds only so that
  * a bug fails a test instead of hanging it. Observers outlive the registry:
  * shutdown (in env_finish) still delivers finals to them.
- *
- * config.c lives in mnemo_server (gRPC); this binary links mnemo_domain
- * only, so the config is zeroed and the four fields sync.c reads are set.
  */
 #include "sync.h"
 #include "testutil.h"
@@ -222,7 +219,6 @@ typedef struct env {
     mnemo_repos_t *repos;
     pthread_rwlock_t lock;
     mnemo_pace_t pace; /* share 100 (no pacing) unless a test sets it */
-    mnemo_config_t cfg;
     const char *exclude[1];
     mnemo_syncs_t *syncs;
 } env_t;
@@ -249,15 +245,14 @@ static void env_start(env_t *e, int batch_pause_ms, int max_syncs)
     CU_ASSERT_EQUAL_FATAL(mnemo_repos_open(&e->repos, e->store, &err), MNEMO_OK);
     pthread_rwlock_init(&e->lock, NULL);
     mnemo_pace_init(&e->pace, 100);
-    e->cfg.batch_size = 10;
-    e->cfg.batch_pause_ms = batch_pause_ms;
-    e->cfg.max_syncs = max_syncs;
-    e->cfg.max_file_bytes = 1u << 20;
     e->exclude[0] = e->data;
     mnemo_sync_env_t senv = {.repos = e->repos,
                              .lock = &e->lock,
                              .pace = &e->pace,
-                             .cfg = &e->cfg,
+                             .opts = {.batch_size = 10,
+                                      .batch_pause_ms = batch_pause_ms,
+                                      .max_syncs = max_syncs,
+                                      .max_file_bytes = 1u << 20},
                              .exclude_dirs = e->exclude,
                              .n_exclude_dirs = 1};
     e->syncs = mnemo_syncs_create(&senv);
