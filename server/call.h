@@ -56,6 +56,12 @@ typedef struct mnemo_method {
     bool interactive;
 } mnemo_method_t;
 
+/* The service name m is served under: service_name, else the descriptor's. */
+static inline const char *mnemo_method_service(const mnemo_method_t *m)
+{
+    return m->service_name != NULL ? m->service_name : m->service->name;
+}
+
 /* Runs on a CQ thread for a call the server accepted: wraps it, decodes its
  * payload with the method's input descriptor (a payload that does not parse
  * is answered INVALID_ARGUMENT), starts the cancellation watch of streaming

@@ -1,12 +1,16 @@
-/* rpc_health.c - grpc.health.v1.Health: Check and Watch for "",
- * "mnemo.v1.MemoryService" and "mnemo.v1.RepositoryService".
+/* rpc_health.c - grpc.health.v1.Health: Check and Watch for "" (the whole
+ * server) and every service mnemod registers (the method tables).
  *
  * DESIGN: one serving flag covers every service (they share the process and
- * the store). Watch streams are kept in a list; each holds its call's owner
- * reference until it ends, either because the client went away (the call's
- * on-close hook removes it) or because the server shuts down (shutdown sends
- * NOT_SERVING, then ends every stream with UNAVAILABLE so the drain does not
- * wait for them). Lock order: health->mu, then a call's own mutex.
+ * the data dir). It turns NOT_SERVING at shutdown and the moment a store
+ * write fails, on whichever thread made it (server.c hooks each store), so
+ * Watch streams hear of a failed sync batch without waiting for some later
+ * RPC to fail. Watch streams are kept in a list; each holds its call's
+ * owner reference until it ends, either because the client went away (the
+ * call's on-close hook removes it) or because the server shuts down
+ * (shutdown sends NOT_SERVING, then ends every stream with UNAVAILABLE so
+ * the drain does not wait for them). Lock order: health->mu, then a call's
+ * own mutex.
  *
  * Threads: any; handlers run on CQ threads.
  */
@@ -30,13 +34,15 @@ struct mnemo_health {
     watcher_t *watchers;
 };
 
-static const char *const services[] = {"", "mnemo.v1.MemoryService", "mnemo.v1.RepositoryService"};
-
+/* "" or the name of a service in the method tables. */
 static bool known_service(const char *name)
 {
-    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++)
-        if (strcmp(name, services[i]) == 0)
-            return true;
+    if (name[0] == '\0')
+        return true;
+    for (size_t t = 0; t < mnemo_rpc_n_tables; t++)
+        for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++)
+            if (strcmp(name, mnemo_method_service(m)) == 0)
+                return true;
     return false;
 }
 
@@ -111,8 +117,6 @@ static void check(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
     pthread_mutex_lock(&app->health->mu);
     resp.status = status_locked(app->health);
     pthread_mutex_unlock(&app->health->mu);
-    if (mnemo_app_store_failed(app))
-        resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     mnemo_call_reply(call, &resp.base);
 }
 

@@ -147,7 +147,7 @@ static size_t served_services(const char **out, size_t cap)
     size_t n = 0;
     for (size_t t = 0; t < mnemo_rpc_n_tables; t++) {
         for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++) {
-            const char *name = m->service_name != NULL ? m->service_name : m->service->name;
+            const char *name = mnemo_method_service(m);
             size_t i = 0;
             while (i < n && strcmp(out[i], name) != 0)
                 i++;

@@ -149,10 +149,7 @@ static void register_methods(mnemo_server_t *srv)
                 abort();
             }
             char path[MNEMO_METHOD_PATH_MAX];
-            if (m->service_name != NULL)
-                snprintf(path, sizeof path, "/%s/%s", m->service_name, m->name);
-            else
-                mnemo_method_path(path, m->service, (unsigned)(desc - m->service->methods));
+            snprintf(path, sizeof path, "/%s/%s", mnemo_method_service(m), m->name);
             /* Bidirectional streams read their messages themselves. */
             void *registered = grpc_server_register_method(
                 srv->server, path, NULL,
@@ -195,12 +192,33 @@ static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const
     return MNEMO_OK;
 }
 
+/* A store write failed (any thread): health turns NOT_SERVING at once,
+ * which every Watch stream hears, whoever made the write. */
+static void memory_store_failed(void *ctx)
+{
+    fprintf(stderr, "mnemod: a write to the memories store failed: writes are refused, reads "
+                    "go on, health is NOT_SERVING\n");
+    mnemo_health_set_serving(ctx, false);
+}
+
+static void code_store_failed(void *ctx)
+{
+    fprintf(stderr, "mnemod: a write to the code store failed: writes are refused, reads go "
+                    "on, health is NOT_SERVING\n");
+    mnemo_health_set_serving(ctx, false);
+}
+
 static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, const char *name,
+                                 void (*on_failure)(void *), mnemo_health_t *health,
                                  mnemo_err_t *err)
 {
     char path[PATH_MAX];
     mnemo_status_t st = data_path(path, data_dir, name, err);
-    return st == MNEMO_OK ? mnemo_store_open(out, path, NULL, err) : st;
+    if (st == MNEMO_OK)
+        st = mnemo_store_open(out, path, NULL, err);
+    if (st == MNEMO_OK)
+        mnemo_store_on_failure(*out, on_failure, health);
+    return st;
 }
 
 /* The code index's options from mnemod's flags. */
@@ -229,9 +247,12 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     if (st != MNEMO_OK)
         return st;
     mnemo_store_start_background(scratch); /* before any store opens: see store.h */
-    st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", err);
+    srv->app.health = mnemo_health_create();
+    st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", memory_store_failed,
+                    srv->app.health, err);
     if (st == MNEMO_OK)
-        st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", err);
+        st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", code_store_failed,
+                        srv->app.health, err);
     if (st != MNEMO_OK)
         return st;
     mnemo_pace_init(&srv->app.pace, srv->cfg->sync_share);
@@ -243,7 +264,6 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     if (st != MNEMO_OK)
         return st;
     srv->app.cfg = srv->cfg;
-    srv->app.health = mnemo_health_create();
     return MNEMO_OK;
 }
 
@@ -350,9 +370,11 @@ void mnemo_server_stop(mnemo_server_t *srv)
     if (srv->cq != NULL)
         stop_threads(srv);
     free_slots(srv);
-    mnemo_health_destroy(srv->app.health);
     mnemo_codeindex_close(srv->app.codeindex);
     mnemo_memories_close(srv->app.memories);
+    /* Last user of health: a store's failure hook (a merger may write
+     * until its module closes). */
+    mnemo_health_destroy(srv->app.health);
     mnemo_store_close(srv->app.code_store);
     mnemo_store_close(srv->app.memory_store);
     free(srv);

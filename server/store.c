@@ -46,6 +46,10 @@ struct mnemo_store {
     leveldb_writeoptions_t *write_sync;   /* sync=true */
     leveldb_writeoptions_t *write_nosync; /* sync=false */
     atomic_bool failed;                   /* set once, by the first failed write */
+    pthread_mutex_t failure_mu;           /* guards the three below */
+    void (*on_failure)(void *ctx);
+    void *failure_ctx;
+    bool failure_told; /* on_failure ran (or is running) */
 };
 
 typedef struct attached_hook {
@@ -107,6 +111,7 @@ static void destroy_parts(mnemo_store_t *s)
         leveldb_writeoptions_destroy(s->write_sync);
     if (s->write_nosync != NULL)
         leveldb_writeoptions_destroy(s->write_nosync);
+    pthread_mutex_destroy(&s->failure_mu);
     free(s);
 }
 
@@ -137,6 +142,7 @@ mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
     mnemo_store_t *s = mnemo_xmalloc(sizeof *s);
     memset(s, 0, sizeof *s);
     atomic_init(&s->failed, false);
+    pthread_mutex_init(&s->failure_mu, NULL);
     configure(s, opts);
 
     char *errptr = NULL;
@@ -194,6 +200,32 @@ static void run_done_hooks(mnemo_store_batch_t *batch, bool committed)
         batch->hooks[i].hook->done(batch->hooks[i].ctx, committed);
 }
 
+/* Runs the failure hook once the store has failed, at most once. */
+static void tell_failure(mnemo_store_t *store)
+{
+    pthread_mutex_lock(&store->failure_mu);
+    void (*fn)(void *) = NULL;
+    if (store->on_failure != NULL && !store->failure_told && atomic_load(&store->failed)) {
+        store->failure_told = true;
+        fn = store->on_failure;
+    }
+    void *ctx = store->failure_ctx;
+    pthread_mutex_unlock(&store->failure_mu);
+    if (fn != NULL)
+        fn(ctx);
+}
+
+void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx), void *ctx)
+{
+    assert(store != NULL && fn != NULL);
+    pthread_mutex_lock(&store->failure_mu);
+    assert(store->on_failure == NULL);
+    store->on_failure = fn;
+    store->failure_ctx = ctx;
+    pthread_mutex_unlock(&store->failure_mu);
+    tell_failure(store); /* a write may have failed before the hook was set */
+}
+
 mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batch, bool sync,
                                  mnemo_err_t *err)
 {
@@ -208,6 +240,7 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
         atomic_store(&store->failed, true);
         take_error(&errptr, MNEMO_EIO, err, "store write");
         run_done_hooks(batch, false);
+        tell_failure(store);
         return MNEMO_EIO; /* the header promises EIO, even for corruption */
     }
     run_done_hooks(batch, true);

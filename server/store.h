@@ -57,6 +57,13 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
 /* True once a write has failed: the store will accept no more writes. */
 bool mnemo_store_failed(const mnemo_store_t *store);
 
+/* Calls fn(ctx) once, when the first write fails, on the thread of that
+ * write (any thread: a request's, a sync job's, a merger's), before that
+ * write returns MNEMO_EIO; at once, on this thread, when a write failed
+ * before the hook was set. fn must not write to the
+ * store. One hook per store, set once. */
+void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx), void *ctx);
+
 /* Approximate bytes on disk used by keys in [start, limit). */
 unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,
                                                 size_t slen, const void *limit, size_t llen);

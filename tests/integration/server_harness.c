@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -43,6 +44,7 @@ struct mnemo_harness {
     char **argv; /* full argv of the child, NULL-terminated */
     char **envp; /* full environment of the child, NULL-terminated */
     int start_timeout_ms;
+    long long file_size_limit; /* 0: inherited */
     char *log_path;
     int starts;
 
@@ -245,6 +247,16 @@ static void child_exec(mnemo_harness_t *h, int wr, pid_t parent)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (h->file_size_limit > 0) {
+        /* An ignored signal stays ignored across execve. */
+        sa.sa_handler = SIG_IGN;
+        struct rlimit lim;
+        if (sigaction(SIGXFSZ, &sa, NULL) != 0 || getrlimit(RLIMIT_FSIZE, &lim) != 0)
+            _exit(127);
+        lim.rlim_cur = (rlim_t)h->file_size_limit;
+        if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+            _exit(127);
+    }
     execve(h->argv[0], h->argv, h->envp);
     static const char msg[] = "server_harness: execve of mnemod failed\n";
     ssize_t ignored = write(2, msg, sizeof msg - 1);
@@ -387,6 +399,7 @@ mnemo_harness_result_t mnemo_harness_start(mnemo_harness_t **out,
     }
     h->listen = xstrdup(o->listen != NULL ? o->listen : "127.0.0.1:0");
     h->start_timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : DEFAULT_TIMEOUT_MS;
+    h->file_size_limit = o->file_size_limit;
     h->argv = build_argv(h, o);
     h->envp = build_envp(o->extra_env);
     h->pipe_rd = -1;

@@ -30,6 +30,10 @@ typedef struct mnemo_harness_options {
     const char *const *extra_env;  /* NULL-terminated "NAME=value" entries */
     int start_timeout_ms;          /* 0: 20000 */
     bool no_default_args;          /* pass neither --listen nor --data-dir */
+    /* RLIMIT_FSIZE of the child in bytes (0: inherited), with SIGXFSZ
+     * ignored: a write that would grow a file past it fails with EFBIG, a
+     * store write failure on demand. */
+    long long file_size_limit;
 } mnemo_harness_options_t;
 
 /* What mnemo_harness_start observed. */

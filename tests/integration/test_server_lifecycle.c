@@ -1,7 +1,8 @@
 /* test_server_lifecycle.c - mnemod as a process: clean exit on SIGTERM and
  * SIGINT (also under load), data and ranking kept across a restart, no
  * acknowledged store lost to kill -9, one server per data dir and per port,
- * flags and MNEMO_* environment (DESIGN.md "Running it").
+ * flags and MNEMO_* environment (docs/design.md "Running it"), and health
+ * after a store write fails.
  *
  * DESIGN: every test starts its own servers with server_harness and talks
  * to them through memrpc. The kill -9 tests store from several
@@ -9,6 +10,7 @@
  * what the client saw, not what the server meant to do.
  */
 #include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "itest.h"
 #include "memrpc.h"
 
@@ -539,6 +542,96 @@ static void test_lifecycle__creates_missing_data_dir(void)
     free(tmp);
 }
 
+/* ---- a failed store write ---------------------------------------------- */
+
+/* Writes n files of about 64 KiB of distinct words under dir. */
+static void write_repo(const char *dir, int n)
+{
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    size_t cap = 64 * 1024;
+    char *text = malloc(cap + 64);
+    for (int f = 0; f < n; f++) {
+        size_t len = 0;
+        for (unsigned w = 0; len < cap; w++)
+            len += (size_t)sprintf(text + len, "word%d_%u%s", f, w * 2654435761u,
+                                   w % 8 == 7 ? "\n" : " ");
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/file%03d.txt", dir, f);
+        CHECK(mnemo_test_write_file(path, text, len) == 0, "write %s", path);
+    }
+    free(text);
+}
+
+/* The next message of a health Watch stream: its status, or -1. */
+static int next_health(mnemo_stream_t *s)
+{
+    ProtobufCMessage *msg = NULL;
+    mnemo_call_error_t err;
+    if (mnemo_stream_next(&msg, s, &err) != 1) {
+        fprintf(stderr, "health Watch ended: %s %s\n", mnemo_client_code_name(err.code),
+                err.message);
+        return -1;
+    }
+    int status = (int)((Grpc__Health__V1__HealthCheckResponse *)msg)->status;
+    mnemo_client_free_message(msg);
+    return status;
+}
+
+/* A store write that fails on a sync thread, with no RPC failing: every
+ * health Watch stream hears NOT_SERVING at once (not at the next failed
+ * RPC, as it used to), and Check agrees. RLIMIT_FSIZE makes the code
+ * store's log refuse to grow past 1 MiB. */
+static void test_lifecycle__failed_sync_write_tells_health_watchers(void)
+{
+    char root[PATH_MAX / 2], repo[PATH_MAX];
+    CHECK(getcwd(root, sizeof root) != NULL, "getcwd");
+    snprintf(repo, sizeof repo, "%s/fsize-repo", root);
+    write_repo(repo, 40); /* ~2.5 MiB of text: past the limit */
+    const char *args[] = {"--allow-root", root, NULL};
+    mnemo_harness_options_t opts = {.extra_args = args, .file_size_limit = 1 << 20};
+    mnemo_harness_t *h = start(&opts);
+    if (h == NULL)
+        return;
+    mnemo_client_t *c = NULL;
+    mnemo_client_options_t copts;
+    mnemo_client_options_init(&copts);
+    copts.deadline_ms = 30000;
+    CHECK(mnemo_client_open(&c, mnemo_harness_address(h), &copts, NULL) == 0, "client");
+    Grpc__Health__V1__HealthCheckRequest hreq = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    hreq.service = "";
+    mnemo_stream_t *watch = NULL;
+    CHECK(mnemo_stream_open(&watch, c, &grpc__health__v1__health__descriptor, 1, &hreq.base,
+                            NULL) == 0,
+          "health Watch opened");
+    CHECK(next_health(watch) == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING,
+          "Watch starts SERVING");
+
+    Mnemo__V1__SyncRepositoryRequest sreq = MNEMO__V1__SYNC_REPOSITORY_REQUEST__INIT;
+    sreq.repository_path = repo;
+    sreq.background = true;
+    mnemo_stream_t *sync = NULL;
+    CHECK(mnemo_client_sync_repository(&sync, c, &sreq, NULL) == 0, "background sync started");
+    Mnemo__V1__SyncEvent *ev = NULL;
+    while (mnemo_stream_next_sync_event(&ev, sync, NULL) == 1)
+        mnemo_client_free_message(ev);
+    mnemo_stream_close(sync);
+
+    long long t0 = mnemo_harness_now_ms();
+    int got = next_health(watch);
+    CHECK(got == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING,
+          "Watch hears NOT_SERVING when the sync's write fails (got %d after %lld ms)", got,
+          mnemo_harness_now_ms() - t0);
+    int serving = -1;
+    CHECK(mnemo_client_health_check(c, "", &serving, NULL) == 0 &&
+              serving == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING,
+          "Check says NOT_SERVING (%d)", serving);
+    CHECK(mnemo_harness_log_contains(h, "write to the code store failed"), "the failure is logged");
+    mnemo_stream_close(watch);
+    mnemo_client_close(c);
+    expect_clean_exit(h, SIGTERM);
+    mnemo_harness_destroy(h);
+}
+
 int main(void)
 {
     /* Runs without --data-dir land their default ./mnemo-data in a scratch
@@ -563,6 +656,7 @@ int main(void)
     MNEMO_TEST(s, test_lifecycle__environment_configures);
     MNEMO_TEST(s, test_lifecycle__flags_win_over_environment);
     MNEMO_TEST(s, test_lifecycle__creates_missing_data_dir);
+    MNEMO_TEST(s, test_lifecycle__failed_sync_write_tells_health_watchers);
     int rc = itest_run();
     mnemo_test_rmtree(cwd);
     free(cwd);

@@ -410,11 +410,10 @@ static void test_store__hook_is_told_of_unwritten_batches(void)
     free(dir);
 }
 
-static void test_store__failed_write_is_sticky(void)
+/* Writes a batch of 256 KiB while files may not grow past 4 KiB: the write
+ * fails (EFBIG). p, when not NULL, is attached as a batch hook. */
+static mnemo_status_t write_too_big(mnemo_store_t *s, mnemo_store_batch_t *b, probe_t *p)
 {
-    char *dir = mnemo_test_tmpdir();
-    mnemo_store_t *s = open_store(dir);
-    put1(s, "before", "ok");
     struct rlimit old;
     CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
     void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
@@ -424,14 +423,31 @@ static void test_store__failed_write_is_sticky(void)
     char *val = malloc(big);
     CU_ASSERT_PTR_NOT_NULL_FATAL(val);
     memset(val, 'v', big);
-    mnemo_store_batch_t *b = mnemo_store_batch_create();
     mnemo_store_batch_put(b, "big", 3, val, big);
-    probe_t p = {.store = s};
-    mnemo_store_batch_attach(b, &p, &probe_hook, &p);
+    if (p != NULL)
+        mnemo_store_batch_attach(b, p, &probe_hook, p);
     mnemo_err_t err = {{0}};
-    CU_ASSERT_EQUAL(mnemo_store_write(s, b, true, &err), MNEMO_EIO);
+    mnemo_status_t st = mnemo_store_write(s, b, true, &err);
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_handler);
+    free(val);
+    return st;
+}
+
+static void count_failure(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+static void test_store__failed_write_is_sticky(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "before", "ok");
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    probe_t p = {.store = s};
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(write_too_big(s, b, &p), MNEMO_EIO);
     CU_ASSERT(mnemo_store_failed(s));
     CU_ASSERT_EQUAL(p.done, 1); /* a failed write tells the hook so */
     CU_ASSERT_EQUAL(p.committed, 0);
@@ -441,7 +457,43 @@ static void test_store__failed_write_is_sticky(void)
     CU_ASSERT(absent(s, "small"));
     CU_ASSERT(has(s, "before", "ok")); /* reads keep working */
     mnemo_store_batch_destroy(b);
-    free(val);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__failure_hook_runs_once(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    int told = 0;
+    mnemo_store_on_failure(s, count_failure, &told);
+    put1(s, "before", "ok");
+    CU_ASSERT_EQUAL(told, 0); /* writes that succeed tell nothing */
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    CU_ASSERT_EQUAL(write_too_big(s, b, NULL), MNEMO_EIO);
+    CU_ASSERT_EQUAL(told, 1);
+    mnemo_store_batch_clear(b);
+    mnemo_store_batch_put(b, "small", 5, "s", 1);
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_store_write(s, b, false, &err), MNEMO_EIO);
+    CU_ASSERT_EQUAL(told, 1); /* refused, not failed again */
+    mnemo_store_batch_destroy(b);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_store__failure_hook_set_late_runs_at_once(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    CU_ASSERT_EQUAL(write_too_big(s, b, NULL), MNEMO_EIO);
+    int told = 0;
+    mnemo_store_on_failure(s, count_failure, &told);
+    CU_ASSERT_EQUAL(told, 1);
+    mnemo_store_batch_destroy(b);
     mnemo_store_close(s);
     mnemo_test_rmtree(dir);
     free(dir);
@@ -465,5 +517,7 @@ int main(void)
     MNEMO_TEST(s, test_store__hook_prepares_before_and_publishes_after_write);
     MNEMO_TEST(s, test_store__hook_is_told_of_unwritten_batches);
     MNEMO_TEST(s, test_store__failed_write_is_sticky);
+    MNEMO_TEST(s, test_store__failure_hook_runs_once);
+    MNEMO_TEST(s, test_store__failure_hook_set_late_runs_at_once);
     return mnemo_test_run();
 }
