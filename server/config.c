@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "bytes.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ static const opt_t options[] = {
      64LL << 20, 0},
     {"--grace-ms", "MNEMO_GRACE_MS", OPT_INT, FIELD(grace_ms), 0, 3600000, 0},
     {"--sync-writes", "MNEMO_SYNC_WRITES", OPT_BOOL, FIELD(sync_writes), 0, 1, 0},
-    {"--batch-size", "MNEMO_BATCH_SIZE", OPT_INT, FIELD(batch_size), 1, 1000, 0},
+    {"--batch-size", "MNEMO_BATCH_SIZE", OPT_INT, FIELD(batch_size), 1, MNEMO_SYNC_BATCH_MAX, 0},
     {"--batch-pause-ms", "MNEMO_BATCH_PAUSE_MS", OPT_INT, FIELD(batch_pause_ms), 0, 600000, 0},
     {"--sync-share", "MNEMO_SYNC_SHARE", OPT_INT, FIELD(sync_share), 1, 100, 0},
     {"--max-syncs", "MNEMO_MAX_SYNCS", OPT_INT, FIELD(max_syncs), 1, 64, 0},
@@ -49,6 +50,15 @@ static const opt_t options[] = {
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* The default thread count: THREADS_PER_CORE x cores, within
+ * [MIN_DEFAULT_THREADS, MAX_DEFAULT_THREADS]. */
+#define THREADS_PER_CORE    4
+#define MIN_DEFAULT_THREADS 4
+#define MAX_DEFAULT_THREADS 64
+/* The default transport limit: the content limit plus this for the rest of
+ * a request. */
+#define RECV_HEADROOM_BYTES (1u << 20)
 
 void mnemo_config_init(mnemo_config_t *cfg)
 {
@@ -58,29 +68,29 @@ void mnemo_config_init(mnemo_config_t *cfg)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     /* Memory RPCs block on fsync; more pollers than cores lets concurrent
      * stores share one fsync (group commit) instead of queueing behind it. */
-    cfg->threads = cores > 0 ? (int)(cores * 4) : 4;
-    if (cfg->threads < 4)
-        cfg->threads = 4;
-    if (cfg->threads > 64)
-        cfg->threads = 64;
-    cfg->grace_ms = 5000;
+    cfg->threads = cores > 0 ? (int)(cores * THREADS_PER_CORE) : MIN_DEFAULT_THREADS;
+    if (cfg->threads < MIN_DEFAULT_THREADS)
+        cfg->threads = MIN_DEFAULT_THREADS;
+    if (cfg->threads > MAX_DEFAULT_THREADS)
+        cfg->threads = MAX_DEFAULT_THREADS;
+    cfg->grace_ms = MNEMO_DEFAULT_GRACE_MS;
     cfg->sync_writes = true;
-    cfg->batch_size = 100;
+    cfg->batch_size = MNEMO_DEFAULT_BATCH_SIZE;
     cfg->batch_pause_ms = 0;
     cfg->sync_share = MNEMO_DEFAULT_SYNC_SHARE;
-    cfg->max_syncs = 4;
-    cfg->max_file_bytes = 1u << 20;
+    cfg->max_syncs = MNEMO_DEFAULT_MAX_SYNCS;
+    cfg->max_file_bytes = MNEMO_DEFAULT_MAX_FILE_BYTES;
     cfg->limits = (mnemo_limits_t){
-        .max_content_bytes = 1u << 20,
-        .max_tags = 64,
-        .max_tag_bytes = 128,
-        .max_metadata = 64,
-        .max_meta_key_bytes = 128,
-        .max_meta_value_bytes = 4096,
-        .max_query_bytes = 4096,
-        .default_limit = 10,
-        .default_page_size = 50,
-        .max_limit = 1000,
+        .max_content_bytes = MNEMO_DEFAULT_MAX_CONTENT_BYTES,
+        .max_tags = MNEMO_MAX_TAGS,
+        .max_tag_bytes = MNEMO_MAX_TAG_BYTES,
+        .max_metadata = MNEMO_MAX_METADATA,
+        .max_meta_key_bytes = MNEMO_MAX_META_KEY_BYTES,
+        .max_meta_value_bytes = MNEMO_MAX_META_VALUE_BYTES,
+        .max_query_bytes = MNEMO_MAX_QUERY_BYTES,
+        .default_limit = MNEMO_DEFAULT_LIMIT,
+        .default_page_size = MNEMO_DEFAULT_PAGE_SIZE,
+        .max_limit = MNEMO_MAX_LIMIT,
     };
 }
 
@@ -254,7 +264,7 @@ mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *ac
         cfg->n_allow_roots -= env_roots;
     }
     if (cfg->max_recv_bytes == 0)
-        cfg->max_recv_bytes = cfg->limits.max_content_bytes + (1u << 20);
+        cfg->max_recv_bytes = cfg->limits.max_content_bytes + RECV_HEADROOM_BYTES;
     return MNEMO_OK;
 }
 

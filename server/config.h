@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "defaults.h"
 #include "mnemo/status.h"
 
 #define MNEMO_CONFIG_MAX_ROOTS 32
@@ -20,6 +21,13 @@
 #define MNEMO_DEFAULT_DATA_DIR "./mnemo-data"
 /* Percent of one core a sync uses while interactive requests arrive. */
 #define MNEMO_DEFAULT_SYNC_SHARE 5
+/* Shutdown drain before in-flight calls are cancelled. */
+#define MNEMO_DEFAULT_GRACE_MS 5000
+/* Files per sync batch, and concurrent syncs. */
+#define MNEMO_DEFAULT_BATCH_SIZE 100
+#define MNEMO_DEFAULT_MAX_SYNCS  4
+/* A sync skips larger files. */
+#define MNEMO_DEFAULT_MAX_FILE_BYTES (1u << 20)
 
 typedef enum mnemo_config_action {
     MNEMO_CONFIG_RUN,
@@ -27,17 +35,19 @@ typedef enum mnemo_config_action {
     MNEMO_CONFIG_VERSION,
 } mnemo_config_action_t;
 
+/* What requests are validated against; mnemo_config_init fills it from
+ * defaults.h (the comments name each constant). */
 typedef struct mnemo_limits {
-    size_t max_content_bytes;    /* 1 MiB */
-    size_t max_tags;             /* 64 per memory (and per request filter) */
-    size_t max_tag_bytes;        /* 128 */
-    size_t max_metadata;         /* 64 entries */
-    size_t max_meta_key_bytes;   /* 128 */
-    size_t max_meta_value_bytes; /* 4 KiB */
-    size_t max_query_bytes;      /* 4 KiB */
-    size_t default_limit;        /* 10: retrieval and search */
-    size_t default_page_size;    /* 50: lists */
-    size_t max_limit;            /* 1000: limits and page sizes */
+    size_t max_content_bytes;    /* MNEMO_DEFAULT_MAX_CONTENT_BYTES (1 MiB) */
+    size_t max_tags;             /* MNEMO_MAX_TAGS (64) */
+    size_t max_tag_bytes;        /* MNEMO_MAX_TAG_BYTES (128) */
+    size_t max_metadata;         /* MNEMO_MAX_METADATA (64) */
+    size_t max_meta_key_bytes;   /* MNEMO_MAX_META_KEY_BYTES (128) */
+    size_t max_meta_value_bytes; /* MNEMO_MAX_META_VALUE_BYTES (4 KiB) */
+    size_t max_query_bytes;      /* MNEMO_MAX_QUERY_BYTES (4 KiB) */
+    size_t default_limit;        /* MNEMO_DEFAULT_LIMIT (10): retrieval and search */
+    size_t default_page_size;    /* MNEMO_DEFAULT_PAGE_SIZE (50): lists */
+    size_t max_limit;            /* MNEMO_MAX_LIMIT (1000): limits and page sizes */
 } mnemo_limits_t;
 
 typedef struct mnemo_config {
@@ -45,7 +55,7 @@ typedef struct mnemo_config {
     char data_dir[4096];
     char *allow_roots[MNEMO_CONFIG_MAX_ROOTS]; /* owned; empty: the start directory */
     size_t n_allow_roots;
-    int threads;           /* completion-queue threads; default 4 x cores (min 4) */
+    int threads;           /* completion-queue threads; default 4 x cores (4 to 64) */
     size_t max_recv_bytes; /* transport limit; default max_content_bytes + 1 MiB */
     int grace_ms;          /* shutdown drain before cancelling calls */
     bool sync_writes;      /* fsync acknowledged writes (default on) */

@@ -1,11 +1,12 @@
-/* hash.c - SHA-256 through OpenSSL's libcrypto, hex helpers and OS
- * randomness.
+/* hash.c - SHA-256 and HMAC-SHA256 through OpenSSL's libcrypto, a
+ * constant-time compare, hex helpers and OS randomness.
  *
  * DESIGN: this is the only file that includes an OpenSSL header. SHA-256
- * uses the one-shot EVP_Digest (no deprecated low-level API); a failure
- * there can only mean a broken libcrypto, so it aborts rather than hand out
- * a wrong id. Randomness comes from getrandom(2), which blocks only until
- * the kernel pool is first initialised.
+ * uses the one-shot EVP_Digest and HMAC-SHA256 the one-shot HMAC() (no
+ * deprecated low-level API); a failure there can only mean a broken
+ * libcrypto, so it aborts rather than hand out a wrong id or MAC.
+ * Randomness comes from getrandom(2), which blocks only until the kernel
+ * pool is first initialised.
  *
  * Threads: every function is pure (or reads only the OS random source) and
  * may be called from any thread.
@@ -13,7 +14,10 @@
 #include "hash.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -24,6 +28,23 @@ void mnemo_sha256(const void *data, size_t len, uint8_t out[MNEMO_SHA256_LEN])
     if (EVP_Digest(len != 0 ? data : empty, len, out, &n, EVP_sha256(), NULL) != 1 ||
         n != MNEMO_SHA256_LEN)
         abort();
+}
+
+void mnemo_hmac_sha256(uint8_t out[MNEMO_SHA256_LEN], const void *key, size_t key_len,
+                       const void *data, size_t len)
+{
+    static const uint8_t empty[1]; /* libcrypto wants non-NULL pointers */
+    unsigned int n = 0;
+    if (key_len > INT_MAX ||
+        HMAC(EVP_sha256(), key_len != 0 ? key : empty, (int)key_len, len != 0 ? data : empty, len,
+             out, &n) == NULL ||
+        n != MNEMO_SHA256_LEN)
+        abort();
+}
+
+bool mnemo_consttime_equal(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
 }
 
 void mnemo_hex_encode(char *out, const uint8_t *data, size_t len)

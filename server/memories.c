@@ -16,9 +16,9 @@
  *
  * Listing merges reverse scans: of 't' without tags, of each tag's 'g'
  * prefix otherwise (one memory has the same position - be64 created + id32 -
- * under every tag, so equal positions are one memory). A page token is
- * hex(version | last position | first 16 bytes of HMAC-SHA256 under the
- * store's token key over version, position and the sorted tag filter).
+ * under every tag, so equal positions are one memory). A page token
+ * (pagetoken.h, purpose MNEMO_PAGETOKEN_MEMORIES) holds the last position
+ * of its page and is bound to the sorted tag filter, each tag with its NUL.
  * Retrieval restricts the BM25 ranking to the ids found under the tags (a
  * sorted array searched by the index filter). No query scans every memory.
  *
@@ -34,29 +34,27 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "defaults.h"
 #include "hash.h"
 #include "index.h"
+#include "pagetoken.h"
 
-#define ID_LEN            MNEMO_SHA256_LEN
-#define POS_LEN           (8 + ID_LEN) /* be64 created + id32 */
-#define N_STRIPES         64
-#define RECORD_VERSION    1
-#define TOKEN_VERSION     1
-#define TOKEN_MAC_LEN     16
-#define TOKEN_LEN         (1 + POS_LEN + TOKEN_MAC_LEN)
-#define TOKEN_KEY_LEN     32
-#define DEFAULT_PAGE_SIZE 50
-#define DEFAULT_LIMIT     10
-#define INDEX_NS          'M'
+#define ID_LEN         MNEMO_SHA256_LEN
+#define POS_LEN        (8 + ID_LEN) /* be64 created + id32 */
+#define N_STRIPES      64
+#define RECORD_VERSION 1
+#define INDEX_NS       'M'
 
-static const char token_key_name[] = "Stoken-key";
+_Static_assert(MNEMO_MEMORY_ID_LEN == MNEMO_SHA256_HEX_LEN, "an id is the hex SHA-256");
+_Static_assert(POS_LEN <= MNEMO_PAGETOKEN_MAX_POS, "a position fits in a page token");
+
 static const char count_key_name[] = "Scount"; /* followed by one stripe byte */
 
 struct mnemo_memories {
     mnemo_store_t *store;
     mnemo_index_t *index;
     bool sync_writes;
-    uint8_t token_key[TOKEN_KEY_LEN];
+    mnemo_pagetoken_key_t token_key;
     pthread_mutex_t stripes[N_STRIPES];
     uint64_t stripe_count[N_STRIPES]; /* [i] guarded by stripes[i] */
     atomic_uint_least64_t total;      /* sum of stripe_count */
@@ -263,30 +261,6 @@ static void stage_count(mnemo_store_batch_t *batch, unsigned stripe, uint64_t va
 
 /* ---- open and close ---- */
 
-static mnemo_status_t load_token_key(mnemo_memories_t *mem, mnemo_err_t *err)
-{
-    char *val = NULL;
-    size_t vlen = 0;
-    const size_t klen = sizeof token_key_name - 1;
-    mnemo_status_t st = mnemo_store_get(mem->store, token_key_name, klen, &val, &vlen, err);
-    if (st == MNEMO_OK) {
-        if (vlen == TOKEN_KEY_LEN)
-            memcpy(mem->token_key, val, TOKEN_KEY_LEN);
-        else
-            st = mnemo_err_set(err, MNEMO_ECORRUPT, "page token key: bad length %zu", vlen);
-        free(val);
-        return st;
-    }
-    if (st != MNEMO_ENOTFOUND)
-        return st;
-    mnemo_random_bytes(mem->token_key, TOKEN_KEY_LEN); /* first open of this store */
-    mnemo_store_batch_t *batch = mnemo_store_batch_create();
-    mnemo_store_batch_put(batch, token_key_name, klen, mem->token_key, TOKEN_KEY_LEN);
-    st = mnemo_store_write(mem->store, batch, true, err);
-    mnemo_store_batch_destroy(batch);
-    return st;
-}
-
 static mnemo_status_t load_counts(mnemo_memories_t *mem, mnemo_err_t *err)
 {
     uint64_t total = 0;
@@ -326,7 +300,7 @@ mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
     if (st == MNEMO_OK)
         mnemo_index_start(mem->index);
     if (st == MNEMO_OK)
-        st = load_token_key(mem, err);
+        st = mnemo_pagetoken_key_load(&mem->token_key, store, err);
     if (st == MNEMO_OK)
         st = load_counts(mem, err);
     if (st != MNEMO_OK) {
@@ -358,7 +332,7 @@ static mnemo_status_t load_memory(mnemo_memories_t *mem, mnemo_memory_t **out,
     size_t vlen = 0;
     mnemo_status_t st = mnemo_store_get(mem->store, key, sizeof key, &val, &vlen, err);
     if (st == MNEMO_ENOTFOUND) {
-        char hex[MNEMO_SHA256_HEX_LEN + 1];
+        char hex[MNEMO_MEMORY_ID_LEN + 1];
         mnemo_hex_encode(hex, id32, ID_LEN);
         return mnemo_err_set(err, MNEMO_ENOTFOUND, "memory %s not found", hex);
     }
@@ -375,12 +349,12 @@ static mnemo_status_t load_memory(mnemo_memories_t *mem, mnemo_memory_t **out,
 static mnemo_status_t parse_id(uint8_t id32[ID_LEN], const char *id, mnemo_err_t *err)
 {
     size_t len = id != NULL ? strlen(id) : 0;
-    if (len != MNEMO_SHA256_HEX_LEN || strspn(id, "0123456789abcdef") != len ||
+    if (len != MNEMO_MEMORY_ID_LEN || strspn(id, "0123456789abcdef") != len ||
         !mnemo_hex_decode(id32, ID_LEN, id, len))
         return mnemo_err_set(err, MNEMO_EINVAL,
-                             "id: must be 64 lowercase hex digits (the SHA-256 of the content), "
+                             "id: must be %d lowercase hex digits (the SHA-256 of the content), "
                              "got %zu characters",
-                             len);
+                             MNEMO_MEMORY_ID_LEN, len);
     return MNEMO_OK;
 }
 
@@ -532,67 +506,41 @@ static const char **sorted_tags(const char *const *tags, size_t n, size_t *n_out
     return s;
 }
 
-/* HMAC-SHA256 (RFC 2104) of msg under key. */
-static void hmac_sha256(uint8_t out[MNEMO_SHA256_LEN], const uint8_t key[TOKEN_KEY_LEN],
-                        const void *msg, size_t len)
+/* What a token is bound to: the sorted filter, each tag with its NUL (so
+ * that no two filters give the same bytes). The caller cleans b up. */
+static void token_binding(mnemo_buf_t *b, const char **tags, size_t n_tags)
 {
-    uint8_t pad[64] = {0};
-    memcpy(pad, key, TOKEN_KEY_LEN);
-    mnemo_buf_t inner = {0};
-    for (size_t i = 0; i < sizeof pad; i++)
-        mnemo_buf_byte(&inner, pad[i] ^ 0x36);
-    mnemo_buf_add(&inner, msg, len);
-    uint8_t outer[64 + MNEMO_SHA256_LEN];
-    for (size_t i = 0; i < sizeof pad; i++)
-        outer[i] = pad[i] ^ 0x5c;
-    mnemo_sha256(inner.p, inner.len, outer + 64);
-    mnemo_sha256(outer, sizeof outer, out);
-    mnemo_buf_cleanup(&inner);
-}
-
-static void token_mac(const mnemo_memories_t *mem, uint8_t mac[TOKEN_MAC_LEN],
-                      const uint8_t pos[POS_LEN], const char **tags, size_t n_tags)
-{
-    mnemo_buf_t msg = {0};
-    mnemo_buf_byte(&msg, TOKEN_VERSION);
-    mnemo_buf_add(&msg, pos, POS_LEN);
     for (size_t i = 0; i < n_tags; i++)
-        mnemo_buf_add(&msg, tags[i], strlen(tags[i]) + 1); /* with NUL: unambiguous */
-    uint8_t full[MNEMO_SHA256_LEN];
-    hmac_sha256(full, mem->token_key, msg.p, msg.len);
-    memcpy(mac, full, TOKEN_MAC_LEN);
-    mnemo_buf_cleanup(&msg);
+        mnemo_buf_add(b, tags[i], strlen(tags[i]) + 1);
 }
 
 static char *token_encode(const mnemo_memories_t *mem, const uint8_t pos[POS_LEN],
                           const char **tags, size_t n_tags)
 {
-    uint8_t raw[TOKEN_LEN];
-    raw[0] = TOKEN_VERSION;
-    memcpy(raw + 1, pos, POS_LEN);
-    token_mac(mem, raw + 1 + POS_LEN, pos, tags, n_tags);
-    char *hex = mnemo_xmalloc(2 * TOKEN_LEN + 1);
-    mnemo_hex_encode(hex, raw, TOKEN_LEN);
-    return hex;
+    mnemo_buf_t binding = {0};
+    token_binding(&binding, tags, n_tags);
+    char *token = mnemo_pagetoken_encode(&mem->token_key, MNEMO_PAGETOKEN_MEMORIES, pos, POS_LEN,
+                                         binding.p, binding.len);
+    mnemo_buf_cleanup(&binding);
+    return token;
 }
 
 static mnemo_status_t token_decode(const mnemo_memories_t *mem, uint8_t pos[POS_LEN],
                                    const char *token, const char **tags, size_t n_tags,
                                    mnemo_err_t *err)
 {
-    uint8_t raw[TOKEN_LEN], mac[TOKEN_MAC_LEN];
-    bool ok = mnemo_hex_decode(raw, TOKEN_LEN, token, strlen(token)) && raw[0] == TOKEN_VERSION;
-    if (ok) {
-        token_mac(mem, mac, raw + 1, tags, n_tags);
-        uint8_t diff = 0; /* constant time: no oracle for forging byte by byte */
-        for (size_t i = 0; i < TOKEN_MAC_LEN; i++)
-            diff |= (uint8_t)(mac[i] ^ raw[1 + POS_LEN + i]);
-        ok = diff == 0;
-    }
-    if (!ok)
-        return mnemo_err_set(err, MNEMO_EINVAL, "page_token: invalid or from another query");
-    memcpy(pos, raw + 1, POS_LEN);
-    return MNEMO_OK;
+    mnemo_buf_t binding = {0};
+    token_binding(&binding, tags, n_tags);
+    uint8_t raw[MNEMO_PAGETOKEN_MAX_POS];
+    size_t n = 0;
+    mnemo_status_t st = mnemo_pagetoken_decode(raw, &n, &mem->token_key, MNEMO_PAGETOKEN_MEMORIES,
+                                               binding.p, binding.len, token, err);
+    mnemo_buf_cleanup(&binding);
+    if (st == MNEMO_OK && n != POS_LEN)
+        st = mnemo_pagetoken_refuse(err); /* signed, but not a position we issue */
+    if (st == MNEMO_OK)
+        memcpy(pos, raw, POS_LEN);
+    return st;
 }
 
 /* ---- merged reverse scans ---- */
@@ -785,7 +733,7 @@ mnemo_status_t mnemo_memories_list(mnemo_memories_t *mem, mnemo_memory_list_t *o
         st = token_decode(mem, after, page_token, sorted, n_sorted, err);
     if (st == MNEMO_OK)
         st = list_merged(mem, out, sorted, n_sorted, has_token ? after : NULL,
-                         page_size != 0 ? page_size : DEFAULT_PAGE_SIZE, true, err);
+                         page_size != 0 ? page_size : MNEMO_DEFAULT_PAGE_SIZE, true, err);
     free(sorted);
     return st;
 }
@@ -853,7 +801,7 @@ mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_
     if (st != MNEMO_OK || (n_sorted > 0 && set.n == 0))
         goto done; /* no memory carries the tags: nothing to rank */
     st = mnemo_index_search(mem->index, &hits, &n_hits, query != NULL ? query : "", qlen,
-                            limit != 0 ? limit : DEFAULT_LIMIT, min_score,
+                            limit != 0 ? limit : MNEMO_DEFAULT_LIMIT, min_score,
                             n_sorted > 0 ? id_set_has : NULL, &set, err);
     if (st != MNEMO_OK)
         goto done;
@@ -965,7 +913,7 @@ mnemo_status_t mnemo_memories_by_tag(mnemo_memories_t *mem, mnemo_memory_list_t 
     size_t n_sorted = 0;
     const char **sorted = sorted_tags(tags, n_tags, &n_sorted);
     if (limit == 0)
-        limit = DEFAULT_LIMIT;
+        limit = MNEMO_DEFAULT_LIMIT;
     mnemo_status_t st = match_all
                             ? by_all_tags(mem, out, sorted, n_sorted, limit, err)
                             : list_merged(mem, out, sorted, n_sorted, NULL, limit, false, err);

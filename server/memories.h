@@ -10,12 +10,14 @@
  *   'g' tag '\0' be64(created) id32 -> "" (per-tag, newest first)
  *   'M'...                        -> the BM25 index of contents (index.h)
  *   'S' "token-key"               -> random key that signs page tokens
+ *                                    (pagetoken.h)
+ *   'S' "count" stripe-byte       -> be64 count of the memories of a stripe
  * Every put or delete is one atomic batch written with sync=true by default
  * (an acknowledged store survives kill -9 and power loss; concurrent puts
  * share an fsync). Put and delete of one id are serialised by a striped
  * mutex; different ids proceed in parallel. Page tokens are opaque: a
- * position plus a keyed hash over it and the tag filter, so a forged or
- * foreign token is MNEMO_EINVAL, never a crash or a wrong page.
+ * position plus a keyed hash over it and the tag filter (pagetoken.h), so a
+ * forged or foreign token is MNEMO_EINVAL, never a crash or a wrong page.
  *
  * Validation of field limits is the caller's (rpc_memory.c); this module
  * asserts what it relies on (non-empty content, tags without NUL).
@@ -32,6 +34,9 @@
 #include "mnemo/status.h"
 #include "store.h"
 
+/* A memory id: lowercase hex digits of the SHA-256 of the content. */
+#define MNEMO_MEMORY_ID_LEN 64
+
 typedef struct mnemo_memories mnemo_memories_t;
 
 typedef struct mnemo_kv {
@@ -44,7 +49,7 @@ typedef struct mnemo_kv {
  * NUL only because callers validate it as text. Tags are sorted, unique;
  * metadata sorted by key. */
 typedef struct mnemo_memory {
-    char id[65];
+    char id[MNEMO_MEMORY_ID_LEN + 1];
     char *content;
     size_t content_len;
     char **tags;
@@ -102,21 +107,23 @@ mnemo_status_t mnemo_memories_delete(mnemo_memories_t *mem, bool *deleted, const
                                      mnemo_err_t *err);
 
 /* One page, newest first, of memories with any of tags (all memories when
- * n_tags is 0). page_token NULL or "" starts at the newest; a token that this
- * store did not issue for the same tags is MNEMO_EINVAL naming "page_token". */
+ * n_tags is 0); page_size 0 means MNEMO_DEFAULT_PAGE_SIZE (defaults.h).
+ * page_token NULL or "" starts at the newest; a token that this store did
+ * not issue for the same tags is MNEMO_EINVAL naming "page_token". */
 mnemo_status_t mnemo_memories_list(mnemo_memories_t *mem, mnemo_memory_list_t *out,
                                    size_t page_size, const char *page_token,
                                    const char *const *tags, size_t n_tags, mnemo_err_t *err);
 
-/* Up to limit memories ranked by BM25 against query, best first, only among
- * memories with any of tags (when n_tags > 0), dropping scores < min_score. */
+/* Up to limit memories (0: MNEMO_DEFAULT_LIMIT) ranked by BM25 against
+ * query, best first, only among memories with any of tags (when n_tags > 0),
+ * dropping scores < min_score. */
 mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_t *out,
                                        const char *query, size_t qlen, size_t limit,
                                        const char *const *tags, size_t n_tags, double min_score,
                                        mnemo_err_t *err);
 
-/* Up to limit memories, newest first, with any (match_all=false) or all of
- * tags (n_tags >= 1). */
+/* Up to limit memories (0: MNEMO_DEFAULT_LIMIT), newest first, with any
+ * (match_all=false) or all of tags (n_tags >= 1). */
 mnemo_status_t mnemo_memories_by_tag(mnemo_memories_t *mem, mnemo_memory_list_t *out,
                                      const char *const *tags, size_t n_tags, bool match_all,
                                      size_t limit, mnemo_err_t *err);

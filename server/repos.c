@@ -15,6 +15,9 @@
  *                 varint n_chunks
  *   'K' chunk:    u8 version | str name | str path | varint start_line,
  *                 end_line | str content
+ *   'S' "token-key": the 32 random bytes that sign list page tokens
+ *                 (pagetoken.h; 'S' is no other key's prefix here, and
+ *                 every scan above stops at the end of its own prefix)
  * A batch object wraps one store batch and the repository record as it will
  * read after commit: its counts are loaded at create and adjusted by every
  * put and remove (the manifest of a repository has a single writer), and
@@ -28,10 +31,10 @@
  * counts, goes in the last batch). A corrupt record is reported by
  * get_status and list but neither stops open nor prevents delete.
  *
- * A list page token is hex(version | last name | first 8 bytes of
- * SHA-256(tag | version | name)): opaque, and a mistyped or truncated token
- * is refused. It is a checksum, not a signature: every name is listable, so
- * a forged token reveals nothing.
+ * A list page token (pagetoken.h, purpose MNEMO_PAGETOKEN_REPOS) holds the
+ * last name of its page, signed under the store's token key: a forged,
+ * mistyped or truncated token is refused. Tokens of the unkeyed format
+ * before it are refused too (the client lists again from the start).
  *
  * Threads: any; the caller serialises writers (app->lock, see repos.h). A
  * batch belongs to one thread at a time.
@@ -43,18 +46,16 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "defaults.h"
 #include "hash.h"
 #include "index.h"
+#include "pagetoken.h"
 
 #define RECORD_VERSION     1
-#define TOKEN_VERSION      1
-#define TOKEN_CHECK_LEN    8
 #define NAME_HASH_LEN      8
 #define FILE_HASH_LEN      12
 #define FILE_ID_LEN        (NAME_HASH_LEN + FILE_HASH_LEN)
 #define DOC_ID_LEN         (FILE_ID_LEN + 4)
-#define DEFAULT_PAGE_SIZE  50
-#define DEFAULT_LIMIT      10
 #define DELETE_BATCH_FILES 1000
 #define INDEX_NS           'C'
 #define FLAG_BACKGROUND    1
@@ -62,11 +63,12 @@
 #define FLAG_PACED         4 /* a varint paced_ms follows the error, if any */
 #define INTERRUPTED_ERROR  "interrupted: the server stopped during this sync"
 
-static const char token_tag[] = "mnemo.repos.page";
+_Static_assert(MNEMO_REPO_NAME_MAX <= MNEMO_PAGETOKEN_MAX_POS, "a name fits in a page token");
 
 struct mnemo_repos {
     mnemo_store_t *store; /* borrowed; outlives repos */
     mnemo_index_t *index; /* namespace 'C' */
+    mnemo_pagetoken_key_t token_key;
 };
 
 /* A repository record; status.name comes from the key. */
@@ -358,6 +360,8 @@ mnemo_status_t mnemo_repos_open(mnemo_repos_t **out, mnemo_store_t *store, mnemo
     if (st == MNEMO_OK)
         mnemo_index_start(repos->index);
     if (st == MNEMO_OK)
+        st = mnemo_pagetoken_key_load(&repos->token_key, store, err);
+    if (st == MNEMO_OK)
         st = interrupt_live_syncs(repos, err);
     if (st != MNEMO_OK) {
         mnemo_repos_close(repos);
@@ -640,52 +644,24 @@ void mnemo_repos_batch_destroy(mnemo_repos_batch_t *b)
 
 /* ---- list ---- */
 
-static void token_check(uint8_t out[TOKEN_CHECK_LEN], const char *name, size_t len)
+static char *token_encode(const mnemo_repos_t *repos, const char *name)
 {
-    mnemo_buf_t msg = {0};
-    mnemo_buf_add(&msg, token_tag, sizeof token_tag); /* with its NUL */
-    mnemo_buf_byte(&msg, TOKEN_VERSION);
-    mnemo_buf_add(&msg, name, len);
-    uint8_t full[MNEMO_SHA256_LEN];
-    mnemo_sha256(msg.p, msg.len, full);
-    memcpy(out, full, TOKEN_CHECK_LEN);
-    mnemo_buf_cleanup(&msg);
-}
-
-static char *token_encode(const char *name, size_t len)
-{
-    mnemo_buf_t raw = {0};
-    mnemo_buf_byte(&raw, TOKEN_VERSION);
-    mnemo_buf_add(&raw, name, len);
-    uint8_t check[TOKEN_CHECK_LEN];
-    token_check(check, name, len);
-    mnemo_buf_add(&raw, check, TOKEN_CHECK_LEN);
-    char *hex = mnemo_xmalloc(2 * raw.len + 1);
-    mnemo_hex_encode(hex, raw.p, raw.len);
-    mnemo_buf_cleanup(&raw);
-    return hex;
+    return mnemo_pagetoken_encode(&repos->token_key, MNEMO_PAGETOKEN_REPOS, name, strlen(name),
+                                  NULL, 0);
 }
 
 /* Decodes token into 'R' name '\0': the first key after that name. */
-static mnemo_status_t token_decode(mnemo_buf_t *seek, const char *token, mnemo_err_t *err)
+static mnemo_status_t token_decode(const mnemo_repos_t *repos, mnemo_buf_t *seek, const char *token,
+                                   mnemo_err_t *err)
 {
-    size_t hlen = strlen(token);
-    size_t len = hlen / 2; /* version + name + check */
-    uint8_t raw[1 + MNEMO_REPO_NAME_MAX + TOKEN_CHECK_LEN];
-    bool ok = hlen % 2 == 0 && len >= 2 + TOKEN_CHECK_LEN && len <= sizeof raw &&
-              mnemo_hex_decode(raw, len, token, hlen) && raw[0] == TOKEN_VERSION;
-    size_t name_len = ok ? len - 1 - TOKEN_CHECK_LEN : 0;
-    if (ok) {
-        uint8_t check[TOKEN_CHECK_LEN];
-        token_check(check, (const char *)raw + 1, name_len);
-        ok = memcmp(check, raw + 1 + name_len, TOKEN_CHECK_LEN) == 0 &&
-             memchr(raw + 1, '\0', name_len) == NULL;
-    }
-    if (!ok)
-        return mnemo_err_set(err, MNEMO_EINVAL,
-                             "page_token: invalid (pass the next_page_token of a previous list)");
+    uint8_t name[MNEMO_PAGETOKEN_MAX_POS];
+    size_t len = 0;
+    mnemo_status_t st = mnemo_pagetoken_decode(name, &len, &repos->token_key, MNEMO_PAGETOKEN_REPOS,
+                                               NULL, 0, token, err);
+    if (st != MNEMO_OK)
+        return st;
     mnemo_buf_byte(seek, 'R');
-    mnemo_buf_add(seek, raw + 1, name_len);
+    mnemo_buf_add(seek, name, len);
     mnemo_buf_byte(seek, '\0');
     return MNEMO_OK;
 }
@@ -740,11 +716,11 @@ mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, s
 {
     assert(repos != NULL && out != NULL && n != NULL && next_token != NULL);
     if (page_size == 0)
-        page_size = DEFAULT_PAGE_SIZE;
+        page_size = MNEMO_DEFAULT_PAGE_SIZE;
     mnemo_buf_t seek = {0};
     mnemo_status_t st = MNEMO_OK;
     if (page_token != NULL && page_token[0] != '\0')
-        st = token_decode(&seek, page_token, err);
+        st = token_decode(repos, &seek, page_token, err);
     else
         mnemo_buf_byte(&seek, 'R');
     if (st != MNEMO_OK) {
@@ -763,9 +739,7 @@ mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, s
         mnemo_repo_infos_free(infos, count);
         return st;
     }
-    *next_token = more && count > 0
-                      ? token_encode(infos[count - 1].name, strlen(infos[count - 1].name))
-                      : NULL;
+    *next_token = more && count > 0 ? token_encode(repos, infos[count - 1].name) : NULL;
     *out = infos;
     *n = count;
     return MNEMO_OK;
@@ -942,7 +916,7 @@ mnemo_status_t mnemo_repos_search(mnemo_repos_t *repos, mnemo_code_hit_t **hits,
     mnemo_index_hit_t *ih = NULL;
     size_t n_ih = 0;
     mnemo_status_t st = mnemo_index_search(repos->index, &ih, &n_ih, query, strlen(query),
-                                           limit != 0 ? limit : DEFAULT_LIMIT, 0.0,
+                                           limit != 0 ? limit : MNEMO_DEFAULT_LIMIT, 0.0,
                                            filtered ? search_filter : NULL, &f, err);
     if (st == MNEMO_OK && f.st != MNEMO_OK)
         st = mnemo_err_set(err, f.st, "%s", f.err.msg);

@@ -11,6 +11,8 @@
  *                                the content, number of chunks
  *   'K' doc_id                -> chunk: name, path, start/end line, content
  *   'C'...                    -> BM25 index of chunk contents (index.h)
+ *   'S' "token-key"           -> 32 random bytes that sign ListRepositories
+ *                                page tokens (pagetoken.h; made on first open)
  * doc_id (24 bytes) = SHA-256(name)[0..8) ++ SHA-256(name '\0' path)[0..12)
  * ++ be32(chunk number), so a repository filter needs no record lookup and
  * a file's chunk ids follow from its manifest entry.

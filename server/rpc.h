@@ -75,12 +75,8 @@ mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max
 mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,
                                     const mnemo_limits_t *limits, mnemo_err_t *err);
 
-/* True once either store refused a write (the server then reports
- * NOT_SERVING). */
-bool mnemo_app_store_failed(const mnemo_app_t *app);
-
-/* Ends call with st: turns a storage failure into NOT_SERVING health first. */
-void mnemo_rpc_fail(mnemo_app_t *app, mnemo_call_t *call, mnemo_status_t st,
-                    const mnemo_err_t *err);
+/* Ends call with st and err's message (the status text when it has none).
+ * A failed store write has already turned health NOT_SERVING (server.c). */
+void mnemo_rpc_fail(mnemo_call_t *call, mnemo_status_t st, const mnemo_err_t *err);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "mnemo/v1/memory.pb-c.h"
 #include "bytes.h"
+#include "pagetoken.h"
 #include "rpc.h"
 
 /* A Memory message pointing into a domain memory, with its map entries. */
@@ -149,7 +150,7 @@ static void store_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *
     mnemo_err_t err;
     mnemo_status_t st = check_store(req, &app->cfg->limits, &err);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
 
@@ -171,7 +172,7 @@ static void store_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *
     free(keys);
     free(values);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
 
@@ -191,12 +192,12 @@ static void get_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
     const Mnemo__V1__GetMemoryRequest *req = (const Mnemo__V1__GetMemoryRequest *)msg;
     mnemo_err_t err;
     mnemo_memory_t *m = NULL;
-    mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", 64, false, &err);
+    mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", MNEMO_MEMORY_ID_LEN, false, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_get(app->memories, &m, req->id, &err);
     }
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     reply_memory(call, m);
@@ -209,12 +210,12 @@ static void delete_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     const Mnemo__V1__DeleteMemoryRequest *req = (const Mnemo__V1__DeleteMemoryRequest *)msg;
     mnemo_err_t err;
     bool deleted = false;
-    mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", 64, false, &err);
+    mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", MNEMO_MEMORY_ID_LEN, false, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_delete(app->memories, &deleted, req->id, &err);
     }
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     Mnemo__V1__DeleteMemoryResponse resp = MNEMO__V1__DELETE_MEMORY_RESPONSE__INIT;
@@ -233,7 +234,8 @@ static void list_memories(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_status_t st = mnemo_rpc_check_count(&page_size, req->page_size, "page_size",
                                               lim->default_page_size, lim->max_limit, &err);
     if (st == MNEMO_OK)
-        st = mnemo_rpc_check_text(req->page_token, "page_token", 1024, true, &err);
+        st = mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true,
+                                  &err);
     if (st == MNEMO_OK)
         st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, &err);
     if (st == MNEMO_OK) {
@@ -241,7 +243,7 @@ static void list_memories(mnemo_call_t *call, const ProtobufCMessage *msg, void 
                                  (const char *const *)req->tags, req->n_tags, &err);
     }
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
 
@@ -284,7 +286,7 @@ static void retrieve_memory(mnemo_call_t *call, const ProtobufCMessage *msg, voi
                                      &err);
     }
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
 
@@ -327,7 +329,7 @@ static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void 
                                    req->n_tags, req->match_all, limit, &err);
     }
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
 

@@ -26,6 +26,7 @@
 #include "mnemo/codec.h"
 #include "mnemo/v1/repository.pb-c.h"
 #include "bytes.h"
+#include "pagetoken.h"
 #include "rpc.h"
 
 #define PATH_FIELD_MAX 4096
@@ -251,7 +252,7 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_status_t st = mnemo_rpc_check_count(&batch_size, req->batch_size, "batch_size", 0,
                                               MNEMO_SYNC_BATCH_MAX, &err);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     mnemo_codeindex_sync_request_t sreq = {
@@ -269,7 +270,7 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
         atomic_store(&obs->refs, 1);
         obs_unref(obs);
         mnemo_call_unref(call);
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     if (req->background && mnemo_sync_job_unsubscribe(obs->job, &obs->base)) {
@@ -305,7 +306,7 @@ static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
         obs_unref(obs);
         mnemo_call_unref(call);
         if (st != MNEMO_OK)
-            mnemo_rpc_fail(app, call, st, &err);
+            mnemo_rpc_fail(call, st, &err);
         else
             watch_finished(call, &last);
         return;
@@ -321,7 +322,7 @@ static void answer_status(mnemo_app_t *app, mnemo_call_t *call, const char *name
     mnemo_sync_status_t status = {0};
     mnemo_status_t st = mnemo_codeindex_status(app->codeindex, &status, name, cancel, &err);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     reply_status(call, &status);
@@ -351,12 +352,13 @@ static void list_repositories(mnemo_call_t *call, const ProtobufCMessage *msg, v
         mnemo_rpc_check_count(&page_size, req->page_size, "page_size",
                               app->cfg->limits.default_page_size, app->cfg->limits.max_limit, &err);
     if (st == MNEMO_OK)
-        st = mnemo_rpc_check_text(req->page_token, "page_token", 1024, true, &err);
+        st = mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true,
+                                  &err);
     if (st == MNEMO_OK)
         st = mnemo_codeindex_list(app->codeindex, &infos, &n, &next, page_size, req->page_token,
                                   &err);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     Mnemo__V1__Repository *repos = mnemo_xcalloc(n, sizeof *repos);
@@ -391,7 +393,7 @@ static void delete_repository(mnemo_call_t *call, const ProtobufCMessage *msg, v
     mnemo_status_t st =
         mnemo_codeindex_delete(app->codeindex, &deleted, req->repository_name, &err);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     Mnemo__V1__DeleteRepositoryResponse resp = MNEMO__V1__DELETE_REPOSITORY_RESPONSE__INIT;
@@ -423,7 +425,7 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
         st = mnemo_codeindex_search(app->codeindex, &hits, &n, req->query, req->repository_name,
                                     req->path_prefix, limit, &err);
     if (st != MNEMO_OK) {
-        mnemo_rpc_fail(app, call, st, &err);
+        mnemo_rpc_fail(call, st, &err);
         return;
     }
     Mnemo__V1__CodeHit *pb = mnemo_xcalloc(n, sizeof *pb);

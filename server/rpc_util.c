@@ -2,7 +2,7 @@
  *
  * DESIGN: every bad request is answered by one of these, so every message
  * has the same shape: "<field>: <what is wrong> (<limit>)". Pure functions
- * except mnemo_rpc_fail, which may flip health. Any thread.
+ * except mnemo_rpc_fail, which ends the call. Any thread.
  */
 #include "rpc.h"
 
@@ -42,15 +42,7 @@ mnemo_status_t mnemo_rpc_check_count(size_t *out, int32_t value, const char *fie
 mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max, bool allow_empty,
                                     mnemo_err_t *err)
 {
-    size_t len = s != NULL ? strlen(s) : 0;
-    if (len == 0 && !allow_empty)
-        return mnemo_err_set(err, MNEMO_EINVAL, "%s: must not be empty", field);
-    if (len > max)
-        return mnemo_err_set(err, MNEMO_EINVAL, "%s: %zu bytes is over the limit of %zu bytes",
-                             field, len, max);
-    if (!mnemo_utf8_valid(s, len))
-        return mnemo_err_set(err, MNEMO_EINVAL, "%s: not valid UTF-8", field);
-    return MNEMO_OK;
+    return mnemo_utf8_check_field(s, field, max, allow_empty, err);
 }
 
 mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,
@@ -69,14 +61,7 @@ mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *fie
     return MNEMO_OK;
 }
 
-bool mnemo_app_store_failed(const mnemo_app_t *app)
+void mnemo_rpc_fail(mnemo_call_t *call, mnemo_status_t st, const mnemo_err_t *err)
 {
-    return mnemo_store_failed(app->memory_store) || mnemo_store_failed(app->code_store);
-}
-
-void mnemo_rpc_fail(mnemo_app_t *app, mnemo_call_t *call, mnemo_status_t st, const mnemo_err_t *err)
-{
-    if (mnemo_app_store_failed(app))
-        mnemo_health_set_serving(app->health, false);
     mnemo_call_finish(call, st, err != NULL && err->msg[0] != '\0' ? err->msg : NULL);
 }

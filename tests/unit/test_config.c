@@ -1,4 +1,5 @@
 /* test_config.c - defaults, environment, flags and their precedence. */
+#include <stdio.h>
 #include <string.h>
 
 #include "config.h"
@@ -27,11 +28,42 @@ static void test_config__defaults_match_the_contract(void)
     CU_ASSERT_EQUAL(cfg.limits.max_content_bytes, 1u << 20);
     CU_ASSERT_EQUAL(cfg.limits.max_tags, 64);
     CU_ASSERT_EQUAL(cfg.limits.max_meta_value_bytes, 4096);
+    CU_ASSERT_EQUAL(cfg.limits.max_tag_bytes, 128);
+    CU_ASSERT_EQUAL(cfg.limits.max_metadata, 64);
+    CU_ASSERT_EQUAL(cfg.limits.max_meta_key_bytes, 128);
+    CU_ASSERT_EQUAL(cfg.limits.max_query_bytes, 4096);
+    CU_ASSERT_EQUAL(cfg.limits.default_limit, 10);
+    CU_ASSERT_EQUAL(cfg.limits.default_page_size, 50);
+    CU_ASSERT_EQUAL(cfg.limits.max_limit, 1000);
     CU_ASSERT_EQUAL(cfg.max_recv_bytes, (1u << 20) + (1u << 20));
     CU_ASSERT(cfg.sync_writes);
     CU_ASSERT_EQUAL(cfg.batch_size, 100);
     CU_ASSERT_EQUAL(cfg.sync_share, MNEMO_DEFAULT_SYNC_SHARE);
     CU_ASSERT_EQUAL(cfg.n_allow_roots, 0);
+    mnemo_config_cleanup(&cfg);
+}
+
+/* True when the --help text says "(default N)" for the value N. */
+static bool usage_says_default(long long n)
+{
+    char want[48];
+    snprintf(want, sizeof want, "(default %lld)", n);
+    return strstr(mnemo_config_usage(), want) != NULL;
+}
+
+/* --help states the defaults as text: it must say what init sets. */
+static void test_config__usage_states_the_defaults(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_init(&cfg);
+    CU_ASSERT(strstr(mnemo_config_usage(), "(default " MNEMO_DEFAULT_LISTEN ")") != NULL);
+    CU_ASSERT(strstr(mnemo_config_usage(), "(default " MNEMO_DEFAULT_DATA_DIR ")") != NULL);
+    CU_ASSERT(usage_says_default(cfg.grace_ms));
+    CU_ASSERT(usage_says_default(cfg.batch_size));
+    CU_ASSERT(usage_says_default(cfg.sync_share));
+    CU_ASSERT(usage_says_default(cfg.max_syncs));
+    CU_ASSERT(usage_says_default((long long)cfg.max_file_bytes));
+    CU_ASSERT(usage_says_default((long long)cfg.limits.max_content_bytes));
     mnemo_config_cleanup(&cfg);
 }
 
@@ -125,6 +157,7 @@ int main(void)
 {
     CU_pSuite s = mnemo_test_suite("config");
     MNEMO_TEST(s, test_config__defaults_match_the_contract);
+    MNEMO_TEST(s, test_config__usage_states_the_defaults);
     MNEMO_TEST(s, test_config__flags_win_over_environment);
     MNEMO_TEST(s, test_config__allow_roots_from_env_are_replaced_by_flags);
     MNEMO_TEST(s, test_config__bad_values_name_their_source);

@@ -1,5 +1,6 @@
-/* test_hash.c - unit tests of hash.c: SHA-256 known answers, hex encoding
- * and decoding, OS randomness.
+/* test_hash.c - unit tests of hash.c: SHA-256 and HMAC-SHA256 known
+ * answers, the constant-time compare, hex encoding and decoding, OS
+ * randomness.
  */
 #include "hash.h"
 #include "testutil.h"
@@ -35,6 +36,46 @@ static void test_hash__sha256_million_a(void)
     static char buf[1000000];
     memset(buf, 'a', sizeof buf);
     check_sha(buf, sizeof buf, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void check_hmac(const void *key, size_t key_len, const char *data, const char *want_hex)
+{
+    uint8_t mac[MNEMO_SHA256_LEN];
+    char hex[MNEMO_SHA256_HEX_LEN + 1];
+    mnemo_hmac_sha256(mac, key, key_len, data, strlen(data));
+    mnemo_hex_encode(hex, mac, sizeof mac);
+    CU_ASSERT_STRING_EQUAL(hex, want_hex);
+}
+
+static void test_hash__hmac_sha256_rfc4231_vectors(void)
+{
+    /* RFC 4231 test case 2: a key shorter than the output. */
+    check_hmac("Jefe", 4, "what do ya want for nothing?",
+               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* Test case 1: 20 bytes 0x0b. */
+    uint8_t key[131];
+    memset(key, 0x0b, 20);
+    check_hmac(key, 20, "Hi There",
+               "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    /* Test case 6: a key longer than the block, hashed first. */
+    memset(key, 0xaa, sizeof key);
+    check_hmac(key, sizeof key, "Test Using Larger Than Block-Size Key - Hash Key First",
+               "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    /* Empty data and key are valid input. */
+    check_hmac("", 0, "", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    uint8_t a[MNEMO_SHA256_LEN], b[MNEMO_SHA256_LEN];
+    mnemo_hmac_sha256(a, NULL, 0, NULL, 0);
+    mnemo_hmac_sha256(b, "", 0, "", 0);
+    CU_ASSERT(memcmp(a, b, sizeof a) == 0);
+}
+
+static void test_hash__consttime_equal(void)
+{
+    CU_ASSERT(mnemo_consttime_equal("abcd", "abcd", 4));
+    CU_ASSERT(!mnemo_consttime_equal("abcd", "abce", 4));
+    CU_ASSERT(!mnemo_consttime_equal("xbcd", "abcd", 4));
+    CU_ASSERT(mnemo_consttime_equal("ab", "ac", 1)); /* only len bytes count */
+    CU_ASSERT(mnemo_consttime_equal("a", "b", 0));
 }
 
 static void test_hash__hex_round_trip(void)
@@ -90,6 +131,8 @@ int main(void)
     CU_pSuite s = mnemo_test_suite("hash");
     MNEMO_TEST(s, test_hash__sha256_known_vectors);
     MNEMO_TEST(s, test_hash__sha256_million_a);
+    MNEMO_TEST(s, test_hash__hmac_sha256_rfc4231_vectors);
+    MNEMO_TEST(s, test_hash__consttime_equal);
     MNEMO_TEST(s, test_hash__hex_round_trip);
     MNEMO_TEST(s, test_hash__hex_decode_rejects);
     MNEMO_TEST(s, test_hash__random_bytes_differ);

@@ -487,6 +487,61 @@ static void test_repos__bad_page_token_is_einval(void)
     env_finish(&e);
 }
 
+/* hex(version | name | SHA-256(label | version [| name length] | name)[0..check_len)):
+ * a token whose "MAC" anyone can compute, without the store's key. */
+static char *unkeyed_token(const char *label, size_t label_len, uint8_t version, bool with_len,
+                           const char *name, size_t check_len)
+{
+    size_t n = strlen(name);
+    uint8_t msg[64 + MNEMO_REPO_NAME_MAX], raw[1 + MNEMO_REPO_NAME_MAX + MNEMO_SHA256_LEN];
+    size_t m = 0;
+    memcpy(msg, label, label_len);
+    m += label_len;
+    msg[m++] = version;
+    if (with_len)
+        msg[m++] = (uint8_t)n;
+    memcpy(msg + m, name, n);
+    m += n;
+    uint8_t digest[MNEMO_SHA256_LEN];
+    mnemo_sha256(msg, m, digest);
+    raw[0] = version;
+    memcpy(raw + 1, name, n);
+    memcpy(raw + 1 + n, digest, check_len);
+    char *hex = malloc(2 * (1 + n + check_len) + 1);
+    mnemo_hex_encode(hex, raw, 1 + n + check_len);
+    return hex;
+}
+
+/* The forgery that used to work: a token checked by an unkeyed hash. */
+static void test_repos__unkeyed_page_token_is_refused(void)
+{
+    env_t e = env_start();
+    const char *paths[] = {"f.c"};
+    const char *texts[] = {"x\n"};
+    sync_files(&e, "alpha", paths, texts, 1);
+    sync_files(&e, "bravo", paths, texts, 1);
+    static const char old_tag[] = "mnemo.repos.page", label[] = "mnemo.repos.list";
+    char *forged[] = {
+        /* the format before keyed tokens, exactly as mnemod issued it */
+        unkeyed_token(old_tag, sizeof old_tag, 1, false, "alpha", 8),
+        /* today's framing and length, hashed without the key */
+        unkeyed_token(label, sizeof label, 2, true, "alpha", 16),
+    };
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+        mnemo_repo_info_t *infos = NULL;
+        size_t n = 0;
+        char *next = NULL;
+        mnemo_err_t err = {{0}};
+        CU_ASSERT_EQUAL(mnemo_repos_list(e.repos, &infos, &n, &next, 1, forged[i], &err),
+                        MNEMO_EINVAL);
+        CU_ASSERT_STRING_EQUAL(err.msg, "page_token: invalid or from another query");
+        CU_ASSERT_PTR_NULL(infos);
+        CU_ASSERT_PTR_NULL(next);
+        free(forged[i]);
+    }
+    env_finish(&e);
+}
+
 static void check_gone(env_t *e, const char *name, const char *word)
 {
     CU_ASSERT_EQUAL(count_hits(e, word, NULL, NULL), 0);
@@ -774,6 +829,7 @@ int main(void)
     MNEMO_TEST(s, test_repos__counts_in_record_and_list);
     MNEMO_TEST(s, test_repos__list_pages_by_name);
     MNEMO_TEST(s, test_repos__bad_page_token_is_einval);
+    MNEMO_TEST(s, test_repos__unkeyed_page_token_is_refused);
     MNEMO_TEST(s, test_repos__delete_removes_everything);
     MNEMO_TEST(s, test_repos__delete_removes_a_corrupt_record);
     MNEMO_TEST(s, test_repos__delete_of_a_large_repository_takes_several_batches);
