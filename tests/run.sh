@@ -2,9 +2,12 @@
 # run.sh - the one test command of mnemo (README "Testing"; CI runs it through
 # .ci/run). Installs the dependencies, then:
 #   1. format: clang-format --dry-run -Werror over every tracked *.c / *.h;
-#   2. build/      RelWithDebInfo build, ctest (unit + integration + python);
-#   3. build-asan/ the same with AddressSanitizer + UBSan (-DMNEMO_SANITIZE=ON),
-#                  leaks and UB fatal.
+#   2. build/      RelWithDebInfo build with a shared libmnemo, ctest (unit +
+#                  integration + python + install);
+#   3. build-asan/ the same with AddressSanitizer + UBSan (-DMNEMO_SANITIZE=ON)
+#                  and a static libmnemo, leaks and UB fatal. So both ways
+#                  of building libmnemo are installed and used by a program
+#                  (install.consumer) in every run.
 # Every step runs even when an earlier one failed, so one run reports all
 # problems; the exit status is non-zero when any step failed, and the last
 # lines are a per-step summary and the total of ctest results.
@@ -106,14 +109,15 @@ rc=0
 format_check || rc=$?
 record "format (clang-format)" "$rc"
 
-build_and_test "normal" "${BUILD_DIR:-$root/build}" -DMNEMO_SANITIZE=OFF
+build_and_test "normal" "${BUILD_DIR:-$root/build}" -DMNEMO_SANITIZE=OFF -DBUILD_SHARED_LIBS=ON
 
 if [[ "${MNEMO_SKIP_ASAN:-0}" != "1" ]]; then
     # Leaks, memory errors and UB all end the process with an error, so a test
     # binary (or a spawned mnemod) that trips one fails its test.
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    build_and_test "asan+ubsan" "${ASAN_BUILD_DIR:-$root/build-asan}" -DMNEMO_SANITIZE=ON
+    build_and_test "asan+ubsan" "${ASAN_BUILD_DIR:-$root/build-asan}" -DMNEMO_SANITIZE=ON \
+        -DBUILD_SHARED_LIBS=OFF
 else
     results+=("  asan+ubsan: SKIPPED (MNEMO_SKIP_ASAN=1)")
 fi

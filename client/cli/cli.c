@@ -121,7 +121,7 @@ int cli_connect(cli_ctx_t *ctx)
     mnemo_client_options_init(&opts);
     opts.deadline_ms = ctx->timeout_ms;
     mnemo_call_error_t err;
-    if (mnemo_client_open(&ctx->client, ctx->server, &opts, &err) != 0) {
+    if (mnemo_client_open(&ctx->client, ctx->server, &opts, &err) != MNEMO_CODE_OK) {
         fprintf(stderr, "mnemo: %s: %s\n", mnemo_client_code_name(err.code), err.message);
         return CLI_EXIT_UNREACHABLE;
     }
@@ -168,7 +168,7 @@ int cli_run_sync_status_call(cli_ctx_t *ctx, const cli_command_t *cmd, int argc,
         return rc;
     Mnemo__V1__SyncStatus *st = NULL;
     mnemo_call_error_t err;
-    if (call(&st, ctx->client, name, &err) != 0)
+    if (call(&st, ctx->client, name, &err) != MNEMO_CODE_OK)
         return cli_call_failed(&err);
     if (ctx->json) {
         cli_json_t j;

@@ -27,7 +27,7 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
         return rc;
     int status = 0;
     mnemo_call_error_t err;
-    if (mnemo_client_health_check(ctx->client, service, &status, &err) != 0)
+    if (mnemo_client_health_check(ctx->client, service, &status, &err) != MNEMO_CODE_OK)
         return cli_call_failed(&err);
     const char *name = mnemo_client_serving_status_name(status);
     if (ctx->json) {
@@ -41,9 +41,7 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
     } else {
         printf("%s\n", name);
     }
-    return status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-               ? CLI_EXIT_OK
-               : CLI_EXIT_SERVER;
+    return status == MNEMO_SERVING_STATUS_SERVING ? CLI_EXIT_OK : CLI_EXIT_SERVER;
 }
 
 const cli_command_t cli_cmd_health = {"health", "check the server's health", usage, run};

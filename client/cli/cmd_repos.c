@@ -70,7 +70,7 @@ static int fetch_page(ProtobufCMessage **out, const char **next_page_token, mnem
     req.page_token = (char *)page_token;
     Mnemo__V1__ListRepositoriesResponse *resp = NULL;
     int rc = mnemo_client_list_repositories(&resp, c, &req, err);
-    if (rc == 0) {
+    if (rc == MNEMO_CODE_OK) {
         *out = &resp->base;
         *next_page_token = resp->next_page_token;
     }

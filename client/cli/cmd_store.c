@@ -149,7 +149,7 @@ static int store(cli_ctx_t *ctx, const store_args_t *sa, char *content)
     Mnemo__V1__StoreMemoryResponse *resp = NULL;
     mnemo_call_error_t err;
     int rc = mnemo_client_store_memory(&resp, ctx->client, &req, &err);
-    if (rc == 0)
+    if (rc == MNEMO_CODE_OK)
         print_result(ctx, resp);
     else
         rc = cli_call_failed(&err);

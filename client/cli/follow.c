@@ -22,8 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <grpc/status.h>
-
 #include "progress.h"
 #include "render.h"
 #include "render_repo.h"
@@ -293,7 +291,7 @@ int cli_follow_final_status(Mnemo__V1__SyncStatus **out, mnemo_client_t *c, cons
     for (;;) {
         Mnemo__V1__SyncStatus *st = NULL;
         int rc = mnemo_client_get_sync_status(&st, c, &req, err);
-        if (rc != 0)
+        if (rc != MNEMO_CODE_OK)
             return rc;
         if (cli_sync_state_final((int)st->state) || now_s() >= until) {
             *out = st;
@@ -357,7 +355,7 @@ static int report_cancelled(follow_t *f, const char *name, int code)
         fprintf(stderr, "cancelling: the server stops the sync at its next batch boundary\n");
     Mnemo__V1__SyncStatus *st = NULL;
     mnemo_call_error_t err;
-    if (cli_follow_final_status(&st, f->ctx->client, name, FINAL_WAIT_S, &err) != 0) {
+    if (cli_follow_final_status(&st, f->ctx->client, name, FINAL_WAIT_S, &err) != MNEMO_CODE_OK) {
         cli_call_failed(&err);
         return code;
     }
@@ -418,13 +416,13 @@ static int report(follow_t *f, const mnemo_call_error_t *err)
     if (!f->ctx->json && !f->tty && f->plain_behind && f->last != NULL)
         plain_write(f, f->last);
     bar_clear(f);
-    if (err->code == 0 && final)
+    if (err->code == MNEMO_CODE_OK && final)
         return report_final(f, s);
     if (sig != 0)
         return report_interrupted(f, sig);
-    if (err->code == GRPC_STATUS_ABORTED && !f->opts->watch && repo_name(f) != NULL)
+    if (err->code == MNEMO_CODE_ABORTED && !f->opts->watch && repo_name(f) != NULL)
         return report_busy(f, err);
-    if (err->code != 0)
+    if (err->code != MNEMO_CODE_OK)
         return cli_call_failed(err);
     if (f->opts->background && s != NULL)
         return report_background(f, s);
@@ -439,7 +437,7 @@ static int follow_stream(follow_t *f)
     mnemo_stream_t *s = NULL;
     mnemo_call_error_t err;
     f->started = now_s();
-    if (open_stream(f, &s, &err) != 0)
+    if (open_stream(f, &s, &err) != MNEMO_CODE_OK)
         return cli_call_failed(&err);
     sigwatch_attach(&f->sw, s);
     read_events(f, s, &err);

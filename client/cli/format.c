@@ -6,17 +6,15 @@
  */
 #include "format.h"
 
-#include <grpc/status.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-int cli_exit_code(int grpc_code, int unreachable)
+int cli_exit_code(int code, int unreachable)
 {
-    if (grpc_code == GRPC_STATUS_OK)
+    if (code == MNEMO_CODE_OK)
         return CLI_EXIT_OK;
-    if (unreachable &&
-        (grpc_code == GRPC_STATUS_UNAVAILABLE || grpc_code == GRPC_STATUS_DEADLINE_EXCEEDED))
+    if (unreachable && (code == MNEMO_CODE_UNAVAILABLE || code == MNEMO_CODE_DEADLINE_EXCEEDED))
         return CLI_EXIT_UNREACHABLE;
     return CLI_EXIT_SERVER;
 }

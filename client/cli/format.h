@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mnemo/codes.h"
+
 /* Exit codes of `mnemo` (also in `mnemo --help`). */
 enum cli_exit {
     CLI_EXIT_OK = 0,          /* success (also: delete of an absent id) */
@@ -18,10 +20,10 @@ enum cli_exit {
     CLI_EXIT_UNREACHABLE = 3, /* no connection to the server */
 };
 
-/* The exit code for a call that ended with grpc_code: OK → 0, a failure
- * to connect (unreachable: UNAVAILABLE or DEADLINE_EXCEEDED before the
- * server was reached) → 3, any other status → 1. */
-int cli_exit_code(int grpc_code, int unreachable);
+/* The exit code for a call that ended with code (a mnemo_code_t): OK → 0,
+ * a failure to connect (unreachable: UNAVAILABLE or DEADLINE_EXCEEDED
+ * before the server was reached) → 3, any other status → 1. */
+int cli_exit_code(int code, int unreachable);
 
 #define CLI_TIME_MAX 40
 

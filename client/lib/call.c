@@ -19,11 +19,20 @@
 #include <string.h>
 
 #include <grpc/byte_buffer.h>
+#include <grpc/status.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "mnemo/client_testing.h"
 #include "mnemo/codec.h"
 #include "mnemo/status.h"
+
+/* codes.h re-exports gRPC's codes value for value: a received
+ * grpc_status_code is returned as it is (mnemo_call_finish). */
+#define CHECK_CODE(name, value)                                                                    \
+    _Static_assert(MNEMO_CODE_##name == (int)GRPC_STATUS_##name, "codes.h: " #name);
+MNEMO_CODE_TABLE(CHECK_CODE)
+#undef CHECK_CODE
 
 void mnemo_recv_init(mnemo_recv_t *r)
 {
@@ -127,7 +136,7 @@ int mnemo_call_ok(mnemo_call_error_t *err)
 {
     if (err != NULL)
         memset(err, 0, sizeof(*err));
-    return GRPC_STATUS_OK;
+    return MNEMO_CODE_OK;
 }
 
 int mnemo_call_finish(mnemo_call_error_t *err, mnemo_client_t *c, const mnemo_recv_t *r)
@@ -138,7 +147,7 @@ int mnemo_call_finish(mnemo_call_error_t *err, mnemo_client_t *c, const mnemo_re
     err->code = code;
     err->unreachable = 0;
     err->message[0] = '\0';
-    if (code == GRPC_STATUS_OK)
+    if (code == MNEMO_CODE_OK)
         return code;
 
     int len = (int)GRPC_SLICE_LENGTH(r->details);
@@ -150,7 +159,7 @@ int mnemo_call_finish(mnemo_call_error_t *err, mnemo_client_t *c, const mnemo_re
     char text[sizeof(err->message) * 2];
     /* The server answered if the channel is still connected; otherwise the
      * failure is the connection's (refused, unresolvable, timed out). */
-    if ((code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_DEADLINE_EXCEEDED) &&
+    if ((code == MNEMO_CODE_UNAVAILABLE || code == MNEMO_CODE_DEADLINE_EXCEEDED) &&
         grpc_channel_check_connectivity_state(c->channel, 0) != GRPC_CHANNEL_READY) {
         err->unreachable = 1;
         snprintf(text, sizeof(text), "cannot reach %s: %.*s", c->target, len, details);
@@ -169,7 +178,7 @@ static int unary_exchange(mnemo_recv_t *r, mnemo_client_t *c, const char *path,
     grpc_completion_queue *cq = mnemo_cq_create();
     grpc_call *call = mnemo_call_create(c, cq, path);
     if (call == NULL) {
-        rc = mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "%s: cannot create the call", path);
+        rc = mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "%s: cannot create the call", path);
         goto cleanup;
     }
     grpc_op ops[6];
@@ -189,8 +198,8 @@ static int unary_exchange(mnemo_recv_t *r, mnemo_client_t *c, const char *path,
     ops[5].data.recv_status_on_client.error_string = &r->error_string;
     grpc_call_error e = grpc_call_start_batch(call, ops, 6, ops, NULL);
     if (e != GRPC_CALL_OK) {
-        rc = mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "%s: cannot start the call (error %d)",
-                             path, (int)e);
+        rc = mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "%s: cannot start the call (error %d)", path,
+                             (int)e);
         goto cleanup;
     }
     (void)mnemo_cq_wait(cq, ops);
@@ -207,13 +216,13 @@ static int decode_response(ProtobufCMessage **out, const ProtobufCMessageDescrip
                            grpc_byte_buffer *message, mnemo_call_error_t *err)
 {
     if (message == NULL)
-        return mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "response: the server sent no %s",
+        return mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "response: the server sent no %s",
                                desc->name);
     ProtobufCMessage *msg = NULL;
     if (mnemo_codec_decode(&msg, desc, message, NULL) != MNEMO_OK)
-        return mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "response: not a valid %s", desc->name);
+        return mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "response: not a valid %s", desc->name);
     *out = msg;
-    return GRPC_STATUS_OK;
+    return MNEMO_CODE_OK;
 }
 
 /* A unary call of path with an encoded request; decodes the response as
@@ -225,7 +234,7 @@ static int unary_call(ProtobufCMessage **out, mnemo_client_t *c, const char *pat
     mnemo_recv_t r;
     mnemo_recv_init(&r);
     int rc = unary_exchange(&r, c, path, request, err);
-    if (rc == GRPC_STATUS_OK && out != NULL)
+    if (rc == MNEMO_CODE_OK && out != NULL)
         rc = decode_response(out, output, r.message, err);
     mnemo_recv_cleanup(&r);
     return rc;

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <grpc/grpc_security.h>
-#include <grpc/status.h>
 
 #include "mnemo/codec.h"
 
@@ -48,9 +47,9 @@ static int create_channel(mnemo_client_t *c, const mnemo_client_options_t *opts,
     c->channel = grpc_channel_create(c->target, creds, &channel_args);
     grpc_channel_credentials_release(creds);
     if (c->channel == NULL)
-        return mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "cannot create a channel to %s",
+        return mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "cannot create a channel to %s",
                                c->target);
-    return GRPC_STATUS_OK;
+    return MNEMO_CODE_OK;
 }
 
 int mnemo_client_open(mnemo_client_t **out, const char *target, const mnemo_client_options_t *opts,
@@ -62,19 +61,19 @@ int mnemo_client_open(mnemo_client_t **out, const char *target, const mnemo_clie
         opts = &defaults;
     }
     if (target == NULL || target[0] == '\0')
-        return mnemo_call_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "target: empty");
+        return mnemo_call_fail(err, MNEMO_CODE_INVALID_ARGUMENT, "target: empty");
     if (opts->deadline_ms < 0)
-        return mnemo_call_fail(err, GRPC_STATUS_INVALID_ARGUMENT, "deadline_ms: negative");
+        return mnemo_call_fail(err, MNEMO_CODE_INVALID_ARGUMENT, "deadline_ms: negative");
 
     mnemo_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL || (c->target = strdup(target)) == NULL) {
         free(c);
-        return mnemo_call_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return mnemo_call_fail(err, MNEMO_CODE_RESOURCE_EXHAUSTED, "out of memory");
     }
     atomic_init(&c->deadline_ms, opts->deadline_ms);
     grpc_init();
     int rc = create_channel(c, opts, err);
-    if (rc != GRPC_STATUS_OK) {
+    if (rc != MNEMO_CODE_OK) {
         mnemo_client_close(c);
         return rc;
     }
@@ -105,28 +104,14 @@ const char *mnemo_client_target(const mnemo_client_t *c)
 
 const char *mnemo_client_code_name(int code)
 {
-    static const char *const names[] = {
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    };
-    if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
-        return "UNKNOWN_CODE";
-    return names[code];
+    switch (code) {
+#define CODE_NAME(name, value)                                                                     \
+    case value:                                                                                    \
+        return #name;
+        MNEMO_CODE_TABLE(CODE_NAME)
+#undef CODE_NAME
+    }
+    return "UNKNOWN_CODE";
 }
 
 void mnemo_client_free_message(void *msg)

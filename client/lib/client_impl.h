@@ -5,7 +5,10 @@
  * its own pluck completion queue (call.c, stream.c), so calls on one client
  * never wait for each other and gRPC's limit on concurrent pluckers of one
  * queue never applies. Every received status goes through
- * mnemo_call_finish, the one place that turns it into a mnemo_call_error_t.
+ * mnemo_call_finish, the one place that turns it into a mnemo_call_error_t
+ * (its code is the received grpc_status_code, which codes.h names value for
+ * value). Nothing declared here is exported: libmnemo is compiled with
+ * -fvisibility=hidden and only client.h's MNEMO_API functions leave it.
  * Threads: see client.h; nothing here takes a lock.
  */
 #ifndef MNEMO_CLIENT_IMPL_H
@@ -63,7 +66,8 @@ void mnemo_cq_destroy(grpc_completion_queue *cq);
 /* Blocks until the batch with tag completes on cq; returns its success. */
 int mnemo_cq_wait(grpc_completion_queue *cq, void *tag);
 
-/* Fills err (when not NULL) with a local failure and returns code. */
+/* Fills err (when not NULL) with a local failure and returns code (a
+ * mnemo_code_t). */
 int mnemo_call_fail(mnemo_call_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

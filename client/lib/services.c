@@ -12,7 +12,19 @@
 
 #include <assert.h>
 
-#include <grpc/status.h>
+#include "grpc/health/v1/health.pb-c.h"
+
+/* client.h's serving statuses are the health protocol's, value for value:
+ * mnemo_client_health_check passes the response's status on as it is. */
+#define CHECK_SERVING(name)                                                                        \
+    _Static_assert(MNEMO_SERVING_STATUS_##name ==                                                  \
+                       (int)GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__##name,       \
+                   "client.h: MNEMO_SERVING_STATUS_" #name);
+CHECK_SERVING(UNKNOWN)
+CHECK_SERVING(SERVING)
+CHECK_SERVING(NOT_SERVING)
+CHECK_SERVING(SERVICE_UNKNOWN)
+#undef CHECK_SERVING
 
 /* Index of the method called name in svc; the wrappers only name methods
  * that exist. */
@@ -56,7 +68,7 @@ int mnemo_client_health_check(mnemo_client_t *c, const char *service, int *servi
         req.service = (char *)service;
     ProtobufCMessage *msg = NULL;
     int rc = mnemo_client_call(&msg, c, svc, method_index(svc, "Check"), &req.base, err);
-    if (rc == GRPC_STATUS_OK) {
+    if (rc == MNEMO_CODE_OK) {
         *serving_status = (int)((Grpc__Health__V1__HealthCheckResponse *)msg)->status;
         mnemo_client_free_message(msg);
     }
@@ -77,7 +89,7 @@ int mnemo_client_store_memory(Mnemo__V1__StoreMemoryResponse **out, mnemo_client
 {
     ProtobufCMessage *msg = NULL;
     int rc = memory_call(&msg, c, "StoreMemory", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__StoreMemoryResponse *)msg;
     return rc;
 }
@@ -87,7 +99,7 @@ int mnemo_client_get_memory(Mnemo__V1__Memory **out, mnemo_client_t *c,
 {
     ProtobufCMessage *msg = NULL;
     int rc = memory_call(&msg, c, "GetMemory", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__Memory *)msg;
     return rc;
 }
@@ -97,7 +109,7 @@ int mnemo_client_delete_memory(Mnemo__V1__DeleteMemoryResponse **out, mnemo_clie
 {
     ProtobufCMessage *msg = NULL;
     int rc = memory_call(&msg, c, "DeleteMemory", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__DeleteMemoryResponse *)msg;
     return rc;
 }
@@ -107,7 +119,7 @@ int mnemo_client_list_memories(Mnemo__V1__ListMemoriesResponse **out, mnemo_clie
 {
     ProtobufCMessage *msg = NULL;
     int rc = memory_call(&msg, c, "ListMemories", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__ListMemoriesResponse *)msg;
     return rc;
 }
@@ -118,7 +130,7 @@ int mnemo_client_retrieve_memory(Mnemo__V1__RetrieveMemoryResponse **out, mnemo_
 {
     ProtobufCMessage *msg = NULL;
     int rc = memory_call(&msg, c, "RetrieveMemory", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__RetrieveMemoryResponse *)msg;
     return rc;
 }
@@ -128,7 +140,7 @@ int mnemo_client_search_by_tag(Mnemo__V1__SearchByTagResponse **out, mnemo_clien
 {
     ProtobufCMessage *msg = NULL;
     int rc = memory_call(&msg, c, "SearchByTag", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__SearchByTagResponse *)msg;
     return rc;
 }
@@ -166,7 +178,7 @@ int mnemo_client_get_sync_status(Mnemo__V1__SyncStatus **out, mnemo_client_t *c,
 {
     ProtobufCMessage *msg = NULL;
     int rc = repo_call(&msg, c, "GetSyncStatus", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__SyncStatus *)msg;
     return rc;
 }
@@ -176,7 +188,7 @@ int mnemo_client_cancel_sync(Mnemo__V1__SyncStatus **out, mnemo_client_t *c,
 {
     ProtobufCMessage *msg = NULL;
     int rc = repo_call(&msg, c, "CancelSync", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__SyncStatus *)msg;
     return rc;
 }
@@ -187,7 +199,7 @@ int mnemo_client_list_repositories(Mnemo__V1__ListRepositoriesResponse **out, mn
 {
     ProtobufCMessage *msg = NULL;
     int rc = repo_call(&msg, c, "ListRepositories", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__ListRepositoriesResponse *)msg;
     return rc;
 }
@@ -198,7 +210,7 @@ int mnemo_client_delete_repository(Mnemo__V1__DeleteRepositoryResponse **out, mn
 {
     ProtobufCMessage *msg = NULL;
     int rc = repo_call(&msg, c, "DeleteRepository", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__DeleteRepositoryResponse *)msg;
     return rc;
 }
@@ -208,7 +220,7 @@ int mnemo_client_search_code(Mnemo__V1__SearchCodeResponse **out, mnemo_client_t
 {
     ProtobufCMessage *msg = NULL;
     int rc = repo_call(&msg, c, "SearchCode", &req->base, err);
-    if (rc == GRPC_STATUS_OK)
+    if (rc == MNEMO_CODE_OK)
         *out = (Mnemo__V1__SearchCodeResponse *)msg;
     return rc;
 }

@@ -46,7 +46,7 @@ static int start_batches(mnemo_stream_t *s, const char *path, mnemo_call_error_t
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->recv.initial;
     grpc_call_error e = grpc_call_start_batch(s->call, ops, 4, &s->send_pending, NULL);
     if (e != GRPC_CALL_OK)
-        return mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "%s: cannot start the call (error %d)",
+        return mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "%s: cannot start the call (error %d)",
                                path, (int)e);
     s->send_pending = 1;
 
@@ -59,10 +59,10 @@ static int start_batches(mnemo_stream_t *s, const char *path, mnemo_call_error_t
     st.data.recv_status_on_client.error_string = &s->recv.error_string;
     e = grpc_call_start_batch(s->call, &st, 1, &s->status_pending, NULL);
     if (e != GRPC_CALL_OK)
-        return mnemo_call_fail(err, GRPC_STATUS_INTERNAL,
+        return mnemo_call_fail(err, MNEMO_CODE_INTERNAL,
                                "%s: cannot wait for the status (error %d)", path, (int)e);
     s->status_pending = 1;
-    return GRPC_STATUS_OK;
+    return MNEMO_CODE_OK;
 }
 
 int mnemo_stream_open(mnemo_stream_t **out, mnemo_client_t *c,
@@ -74,7 +74,7 @@ int mnemo_stream_open(mnemo_stream_t **out, mnemo_client_t *c,
     const ProtobufCMethodDescriptor *m = mnemo_call_method(path, svc, method, req);
     mnemo_stream_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
-        return mnemo_call_fail(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        return mnemo_call_fail(err, MNEMO_CODE_RESOURCE_EXHAUSTED, "out of memory");
     s->client = c;
     s->output = m->output;
     mnemo_recv_init(&s->recv);
@@ -82,12 +82,12 @@ int mnemo_stream_open(mnemo_stream_t **out, mnemo_client_t *c,
     s->call = mnemo_call_create(c, s->cq, path);
     int rc;
     if (s->call == NULL) {
-        rc = mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "%s: cannot create the call", path);
+        rc = mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "%s: cannot create the call", path);
         goto fail;
     }
     s->request = mnemo_codec_encode(req);
     rc = start_batches(s, path, err);
-    if (rc != GRPC_STATUS_OK)
+    if (rc != MNEMO_CODE_OK)
         goto fail;
     *out = s;
     return mnemo_call_ok(err);
@@ -114,7 +114,7 @@ static void stream_end(mnemo_stream_t *s)
         s->status_pending = 0;
         mnemo_call_finish(&s->final, s->client, &s->recv);
     } else {
-        mnemo_call_fail(&s->final, GRPC_STATUS_INTERNAL, "the call never started");
+        mnemo_call_fail(&s->final, MNEMO_CODE_INTERNAL, "the call never started");
     }
     s->ended = 1;
 }
@@ -154,7 +154,7 @@ int mnemo_stream_next(ProtobufCMessage **out, mnemo_stream_t *s, mnemo_call_erro
             grpc_call_cancel_with_status(s->call, GRPC_STATUS_INTERNAL,
                                          "client: response is not a valid message", NULL);
             stream_end(s);
-            mnemo_call_fail(err, GRPC_STATUS_INTERNAL, "response: not a valid %s", s->output->name);
+            mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "response: not a valid %s", s->output->name);
             return -1;
         }
         stream_end(s);

@@ -24,7 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mnemo/client.h"
+#include "mnemo/client_testing.h"
 
 #define N_MEMORIES 200
 

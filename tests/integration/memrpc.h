@@ -25,7 +25,7 @@
 
 #include <grpc/status.h>
 
-#include "mnemo/client.h"
+#include "mnemo/client_testing.h"
 
 /* Deadline of a test call. */
 #define MEMRPC_TIMEOUT_MS 15000
