@@ -18,6 +18,8 @@ packages=(
     libleveldb-dev libssl-dev
     # unit and integration tests
     libcunit1-dev procps
+    # the TLS tests make their certificates with the openssl CLI
+    openssl
     python3 python3-grpcio python3-grpc-tools
     # format check in tests/run.sh
     clang-format

@@ -378,8 +378,15 @@ void mnemo_call_reject_unknown(grpc_call *gcall, grpc_call_details *details,
     grpc_call_details_destroy(details);
     grpc_call_details_init(details);
     snprintf(message, sizeof message, "method %s is not served by mnemod", path);
+    mnemo_call_reject(gcall, md, NULL, MNEMO_EUNIMPLEMENTED, message);
+}
+
+void mnemo_call_reject(grpc_call *gcall, grpc_metadata_array *md, grpc_byte_buffer *payload,
+                       mnemo_status_t st, const char *message)
+{
+    grpc_byte_buffer_destroy(payload);
     mnemo_call_t *call = call_create(gcall, md, NULL);
-    mnemo_call_finish(call, MNEMO_EUNIMPLEMENTED, message);
+    mnemo_call_finish(call, st, message);
 }
 
 static void on_recv(mnemo_tag_t *tag, bool ok)

@@ -27,6 +27,7 @@
 #include <grpc/grpc.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "auth.h"
 #include "mnemo/status.h"
 
 typedef struct mnemo_tag {
@@ -54,6 +55,9 @@ typedef struct mnemo_method {
     /* Someone is waiting on these (memory operations, SearchCode): while
      * they arrive, syncs pace themselves (pace.h). */
     bool interactive;
+    /* Who may call it (auth.h): open (health, reflection), read, write or
+     * admin. A row without a role stops mnemod at start. */
+    mnemo_role_t role;
 } mnemo_method_t;
 
 /* The service name m is served under: service_name, else the descriptor's. */
@@ -69,6 +73,12 @@ static inline const char *mnemo_method_service(const mnemo_method_t *m)
 void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDescriptor *desc,
                          grpc_call *call, grpc_metadata_array *md, grpc_byte_buffer *payload,
                          void *ctx);
+
+/* Answers a call the server accepted with st and message before any
+ * handler runs (a refused credential). Takes over call, md and payload
+ * (NULL: none). */
+void mnemo_call_reject(grpc_call *call, grpc_metadata_array *md, grpc_byte_buffer *payload,
+                       mnemo_status_t st, const char *message);
 
 /* Answers a call of a method nobody registered with UNIMPLEMENTED, naming
  * the method. Takes over call and details. */

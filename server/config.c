@@ -10,13 +10,16 @@
 #include "bytes.h"
 #include "sync.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-typedef enum opt_kind { OPT_STRING, OPT_INT, OPT_SIZE, OPT_BOOL, OPT_ROOTS } opt_kind_t;
+/* OPT_FLAG: a bool whose flag takes no value (--insecure); its environment
+ * variable takes true/false like OPT_BOOL. */
+typedef enum opt_kind { OPT_STRING, OPT_INT, OPT_SIZE, OPT_BOOL, OPT_FLAG, OPT_ROOTS } opt_kind_t;
 
 typedef struct opt {
     const char *flag;
@@ -47,6 +50,12 @@ static const opt_t options[] = {
     {"--sync-share", "MNEMO_SYNC_SHARE", OPT_INT, FIELD(sync_share), 1, 100, 0},
     {"--max-syncs", "MNEMO_MAX_SYNCS", OPT_INT, FIELD(max_syncs), 1, 64, 0},
     {"--max-file-bytes", "MNEMO_MAX_FILE_BYTES", OPT_SIZE, FIELD(max_file_bytes), 1, 64LL << 20, 0},
+    {"--tls-cert", "MNEMO_TLS_CERT", STR(tls_cert)},
+    {"--tls-key", "MNEMO_TLS_KEY", STR(tls_key)},
+    {"--tls-client-ca", "MNEMO_TLS_CLIENT_CA", STR(tls_client_ca)},
+    {"--tls-client-roles", "MNEMO_TLS_CLIENT_ROLES", STR(tls_client_roles)},
+    {"--auth-tokens", "MNEMO_AUTH_TOKENS", STR(auth_tokens)},
+    {"--insecure", "MNEMO_INSECURE", OPT_FLAG, FIELD(insecure), 0, 1, 0},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -176,6 +185,7 @@ static mnemo_status_t set_option(mnemo_config_t *cfg, const opt_t *o, bool from_
             *(size_t *)(void *)field = (size_t)n;
         return st;
     case OPT_BOOL:
+    case OPT_FLAG:
         return parse_bool((bool *)(void *)field, from, value, err);
     case OPT_ROOTS:
         return set_roots(cfg, from_env, from, value, err);
@@ -225,6 +235,8 @@ static mnemo_status_t apply_flags(mnemo_config_t *cfg, mnemo_config_action_t *ac
         const opt_t *o = find_flag(argv[i], &value);
         if (o == NULL)
             return mnemo_err_set(err, MNEMO_EINVAL, "unknown argument '%s' (see --help)", argv[i]);
+        if (value == NULL && o->kind == OPT_FLAG)
+            value = "true";
         if (value == NULL) {
             if (i + 1 >= argc)
                 return mnemo_err_set(err, MNEMO_EINVAL, "%s: missing value", o->flag);
@@ -244,10 +256,65 @@ static void free_roots(mnemo_config_t *cfg)
     cfg->n_allow_roots = 0;
 }
 
+bool mnemo_config_listen_is_local(const char *listen)
+{
+    if (strncmp(listen, "unix:", 5) == 0 || strncmp(listen, "unix-abstract:", 14) == 0)
+        return true;
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    size_t len = colon != NULL ? (size_t)(colon - listen) : strlen(listen);
+    if (len >= 2 && listen[0] == '[' && listen[len - 1] == ']') {
+        listen++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof host)
+        return false; /* ":50051" listens on every interface */
+    memcpy(host, listen, len);
+    host[len] = '\0';
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &v6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    return strcmp(host, "localhost") == 0;
+}
+
+/* Flags that only work together, and the safe default for an exposed
+ * listener. */
+static mnemo_status_t check_security(const mnemo_config_t *cfg, mnemo_err_t *err)
+{
+    bool tls = cfg->tls_cert[0] != '\0';
+    if (tls != (cfg->tls_key[0] != '\0'))
+        return mnemo_err_set(err, MNEMO_EINVAL, "--tls-cert and --tls-key: give both or neither");
+    if (cfg->tls_client_ca[0] != '\0' && !tls)
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "--tls-client-ca: needs --tls-cert and --tls-key (mutual TLS)");
+    if (cfg->tls_client_roles[0] != '\0' && cfg->tls_client_ca[0] == '\0')
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "--tls-client-roles: needs --tls-client-ca (client certificates)");
+    if (!tls && cfg->auth_tokens[0] == '\0' && !cfg->insecure &&
+        !mnemo_config_listen_is_local(cfg->listen))
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "--listen: %s is reachable from other machines, and anyone who can "
+                             "reach it could read and change every memory: add --tls-cert and "
+                             "--tls-key, and/or --auth-tokens; or --insecure when a proxy or "
+                             "sidecar in front of mnemod secures the connection",
+                             cfg->listen);
+    return MNEMO_OK;
+}
+
 mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *action, int argc,
                                   char *const *argv, char *const *envp, mnemo_err_t *err)
 {
     *action = MNEMO_CONFIG_RUN;
+    if (argc > 1 && strcmp(argv[1], "hash-token") == 0) {
+        if (argc > 2)
+            return mnemo_err_set(err, MNEMO_EINVAL,
+                                 "hash-token: takes no arguments (it reads the token on stdin)");
+        *action = MNEMO_CONFIG_HASH_TOKEN;
+        return MNEMO_OK;
+    }
     mnemo_status_t st = apply_env(cfg, envp, err);
     if (st != MNEMO_OK)
         return st;
@@ -265,7 +332,7 @@ mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *ac
     }
     if (cfg->max_recv_bytes == 0)
         cfg->max_recv_bytes = cfg->limits.max_content_bytes + RECV_HEADROOM_BYTES;
-    return MNEMO_OK;
+    return *action == MNEMO_CONFIG_RUN ? check_security(cfg, err) : MNEMO_OK;
 }
 
 void mnemo_config_cleanup(mnemo_config_t *cfg)
@@ -276,6 +343,7 @@ void mnemo_config_cleanup(mnemo_config_t *cfg)
 const char *mnemo_config_usage(void)
 {
     return "usage: mnemod [options]\n"
+           "       mnemod hash-token < token-file   (prints the SHA-256 for --auth-tokens)\n"
            "\n"
            "Serves mnemo.v1 (memories and code index) over gRPC from a LevelDB data dir.\n"
            "Every option can also be set by the environment variable in brackets;\n"
@@ -306,6 +374,19 @@ const char *mnemo_config_usage(void)
            "  --max-syncs N           concurrent syncs [MNEMO_MAX_SYNCS] (default 4)\n"
            "  --max-file-bytes N      sync skips larger files [MNEMO_MAX_FILE_BYTES]\n"
            "                          (default 1048576)\n"
+           "\n"
+           "Security (README \"Security\"); a non-loopback --listen needs TLS, tokens\n"
+           "or --insecure. SIGHUP re-reads every file below; calls in flight go on.\n"
+           "  --tls-cert FILE         PEM certificate (chain) for TLS 1.2+ [MNEMO_TLS_CERT]\n"
+           "  --tls-key FILE          PEM private key of --tls-cert [MNEMO_TLS_KEY]\n"
+           "  --tls-client-ca FILE    mutual TLS: clients must present a certificate\n"
+           "                          signed by this CA bundle [MNEMO_TLS_CLIENT_CA]\n"
+           "  --tls-client-roles FILE a client certificate's CN or SAN -> role, one\n"
+           "                          'NAME ROLE' per line [MNEMO_TLS_CLIENT_ROLES]\n"
+           "  --auth-tokens FILE      bearer tokens: 'SHA256-HEX ROLE NAME' per line,\n"
+           "                          roles read, write, admin [MNEMO_AUTH_TOKENS]\n"
+           "  --insecure              serve a non-loopback --listen in plaintext without\n"
+           "                          tokens (a sidecar secures it) [MNEMO_INSECURE]\n"
            "  --help, --version\n"
            "\n"
            "On SIGINT/SIGTERM mnemod reports NOT_SERVING, drains in-flight calls and exits 0.\n"

@@ -17,6 +17,7 @@
 #include "mnemo/status.h"
 
 #define MNEMO_CONFIG_MAX_ROOTS 32
+#define MNEMO_CONFIG_PATH_MAX  4096
 #define MNEMO_DEFAULT_LISTEN   "127.0.0.1:50051"
 #define MNEMO_DEFAULT_DATA_DIR "./mnemo-data"
 /* Percent of one core a sync uses while interactive requests arrive. */
@@ -33,6 +34,7 @@ typedef enum mnemo_config_action {
     MNEMO_CONFIG_RUN,
     MNEMO_CONFIG_HELP,
     MNEMO_CONFIG_VERSION,
+    MNEMO_CONFIG_HASH_TOKEN, /* `mnemod hash-token`: print the SHA-256 of stdin's token */
 } mnemo_config_action_t;
 
 /* What requests are validated against; mnemo_config_init fills it from
@@ -65,16 +67,31 @@ typedef struct mnemo_config {
     int max_syncs;         /* concurrent syncs (default 4) */
     size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */
     mnemo_limits_t limits;
+    /* Security (README "Security"); "" = not set. */
+    char tls_cert[MNEMO_CONFIG_PATH_MAX];         /* PEM certificate chain of --listen */
+    char tls_key[MNEMO_CONFIG_PATH_MAX];          /* PEM private key of tls_cert */
+    char tls_client_ca[MNEMO_CONFIG_PATH_MAX];    /* PEM CA bundle: clients must present a cert */
+    char tls_client_roles[MNEMO_CONFIG_PATH_MAX]; /* client certificate name -> role */
+    char auth_tokens[MNEMO_CONFIG_PATH_MAX];      /* token hash, role, name per line */
+    bool insecure; /* serve a non-loopback --listen without TLS or tokens */
 } mnemo_config_t;
 
 /* Fills cfg with the defaults (threads from the number of online cores). */
 void mnemo_config_init(mnemo_config_t *cfg);
 
 /* Applies envp ("NAME=value" strings, NULL-terminated; may be NULL), then
- * argv[1..argc) over cfg. *action says whether to run or print help/version.
- * MNEMO_EINVAL naming the flag or variable on a bad value or unknown flag. */
+ * argv[1..argc) over cfg. *action says whether to run, print help/version
+ * or hash a token (argv[1] == "hash-token"). MNEMO_EINVAL naming the flag
+ * or variable on a bad value or unknown flag, on flags that only work
+ * together (--tls-cert with --tls-key, --tls-client-ca with them,
+ * --tls-client-roles with --tls-client-ca), and when --listen is not a
+ * loopback address while neither TLS nor tokens nor --insecure is set. */
 mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *action, int argc,
                                   char *const *argv, char *const *envp, mnemo_err_t *err);
+
+/* True when listen ("host:port", "[v6]:port", "unix:path") can only be
+ * reached from this machine: 127.0.0.0/8, ::1, "localhost", unix sockets. */
+bool mnemo_config_listen_is_local(const char *listen);
 
 /* The --help text. */
 const char *mnemo_config_usage(void);

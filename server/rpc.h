@@ -21,6 +21,8 @@
 #include "codeindex.h"
 #include "config.h"
 #include "memories.h"
+#include "mnemo/v1/memory.pb-c.h"
+#include "mnemo/v1/repository.pb-c.h"
 #include "pace.h"
 #include "store.h"
 
@@ -74,6 +76,38 @@ mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max
  * most limits->max_tag_bytes, named field[i]. */
 mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,
                                     const mnemo_limits_t *limits, mnemo_err_t *err);
+
+/* Request validation: what a handler checks before its one domain call,
+ * one function per request that has field limits (rpc_memory.c,
+ * rpc_repo.c), so that tests/fuzz/fuzz_request.c runs exactly the
+ * handlers' checks. Each returns MNEMO_OK or MNEMO_EINVAL naming the first
+ * bad field; a count (first argument) gets its resolved value (0 -> the
+ * default) on success only. The other requests have no limit to check
+ * here: the code index checks their repository names itself
+ * (mnemo_codeindex_check_name). */
+mnemo_status_t mnemo_rpc_check_store_memory(const Mnemo__V1__StoreMemoryRequest *req,
+                                            const mnemo_limits_t *lim, mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_get_memory(const Mnemo__V1__GetMemoryRequest *req, mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_delete_memory(const Mnemo__V1__DeleteMemoryRequest *req,
+                                             mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_list_memories(size_t *page_size,
+                                             const Mnemo__V1__ListMemoriesRequest *req,
+                                             const mnemo_limits_t *lim, mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_retrieve_memory(size_t *limit,
+                                               const Mnemo__V1__RetrieveMemoryRequest *req,
+                                               const mnemo_limits_t *lim, mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_search_by_tag(size_t *limit,
+                                             const Mnemo__V1__SearchByTagRequest *req,
+                                             const mnemo_limits_t *lim, mnemo_err_t *err);
+/* batch_size: 0 stays 0 (the code index fills in its default). */
+mnemo_status_t mnemo_rpc_check_sync_repository(size_t *batch_size,
+                                               const Mnemo__V1__SyncRepositoryRequest *req,
+                                               mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_list_repositories(size_t *page_size,
+                                                 const Mnemo__V1__ListRepositoriesRequest *req,
+                                                 const mnemo_limits_t *lim, mnemo_err_t *err);
+mnemo_status_t mnemo_rpc_check_search_code(size_t *limit, const Mnemo__V1__SearchCodeRequest *req,
+                                           const mnemo_limits_t *lim, mnemo_err_t *err);
 
 /* Ends call with st and err's message (the status text when it has none).
  * A failed store write has already turned health NOT_SERVING (server.c). */

@@ -121,8 +121,8 @@ static mnemo_status_t check_metadata(const Mnemo__V1__StoreMemoryRequest *req,
     return MNEMO_OK;
 }
 
-static mnemo_status_t check_store(const Mnemo__V1__StoreMemoryRequest *req,
-                                  const mnemo_limits_t *lim, mnemo_err_t *err)
+mnemo_status_t mnemo_rpc_check_store_memory(const Mnemo__V1__StoreMemoryRequest *req,
+                                            const mnemo_limits_t *lim, mnemo_err_t *err)
 {
     mnemo_status_t st =
         mnemo_rpc_check_text(req->content, "content", lim->max_content_bytes, false, err);
@@ -148,7 +148,7 @@ static void store_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *
     mnemo_app_t *app = ctx;
     const Mnemo__V1__StoreMemoryRequest *req = (const Mnemo__V1__StoreMemoryRequest *)msg;
     mnemo_err_t err;
-    mnemo_status_t st = check_store(req, &app->cfg->limits, &err);
+    mnemo_status_t st = mnemo_rpc_check_store_memory(req, &app->cfg->limits, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(call, st, &err);
         return;
@@ -186,13 +186,18 @@ static void store_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *
     mnemo_memory_destroy(m);
 }
 
+mnemo_status_t mnemo_rpc_check_get_memory(const Mnemo__V1__GetMemoryRequest *req, mnemo_err_t *err)
+{
+    return mnemo_rpc_check_text(req->id, "id", MNEMO_MEMORY_ID_LEN, false, err);
+}
+
 static void get_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
     const Mnemo__V1__GetMemoryRequest *req = (const Mnemo__V1__GetMemoryRequest *)msg;
     mnemo_err_t err;
     mnemo_memory_t *m = NULL;
-    mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", MNEMO_MEMORY_ID_LEN, false, &err);
+    mnemo_status_t st = mnemo_rpc_check_get_memory(req, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_get(app->memories, &m, req->id, &err);
     }
@@ -204,13 +209,19 @@ static void get_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
     mnemo_memory_destroy(m);
 }
 
+mnemo_status_t mnemo_rpc_check_delete_memory(const Mnemo__V1__DeleteMemoryRequest *req,
+                                             mnemo_err_t *err)
+{
+    return mnemo_rpc_check_text(req->id, "id", MNEMO_MEMORY_ID_LEN, false, err);
+}
+
 static void delete_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
     const Mnemo__V1__DeleteMemoryRequest *req = (const Mnemo__V1__DeleteMemoryRequest *)msg;
     mnemo_err_t err;
     bool deleted = false;
-    mnemo_status_t st = mnemo_rpc_check_text(req->id, "id", MNEMO_MEMORY_ID_LEN, false, &err);
+    mnemo_status_t st = mnemo_rpc_check_delete_memory(req, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_delete(app->memories, &deleted, req->id, &err);
     }
@@ -223,6 +234,23 @@ static void delete_memory(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_call_reply(call, &resp.base);
 }
 
+mnemo_status_t mnemo_rpc_check_list_memories(size_t *page_size,
+                                             const Mnemo__V1__ListMemoriesRequest *req,
+                                             const mnemo_limits_t *lim, mnemo_err_t *err)
+{
+    size_t n = 0;
+    mnemo_status_t st = mnemo_rpc_check_count(&n, req->page_size, "page_size",
+                                              lim->default_page_size, lim->max_limit, err);
+    if (st == MNEMO_OK)
+        st =
+            mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true, err);
+    if (st == MNEMO_OK)
+        st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, err);
+    if (st == MNEMO_OK)
+        *page_size = n;
+    return st;
+}
+
 static void list_memories(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
@@ -231,13 +259,7 @@ static void list_memories(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_err_t err;
     size_t page_size = 0;
     mnemo_memory_list_t list = {0};
-    mnemo_status_t st = mnemo_rpc_check_count(&page_size, req->page_size, "page_size",
-                                              lim->default_page_size, lim->max_limit, &err);
-    if (st == MNEMO_OK)
-        st = mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true,
-                                  &err);
-    if (st == MNEMO_OK)
-        st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, &err);
+    mnemo_status_t st = mnemo_rpc_check_list_memories(&page_size, req, lim, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_list(app->memories, &list, page_size, req->page_token,
                                  (const char *const *)req->tags, req->n_tags, &err);
@@ -258,17 +280,21 @@ static void list_memories(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_memory_list_cleanup(&list);
 }
 
-static mnemo_status_t check_retrieve(const Mnemo__V1__RetrieveMemoryRequest *req,
-                                     const mnemo_limits_t *lim, size_t *limit, mnemo_err_t *err)
+mnemo_status_t mnemo_rpc_check_retrieve_memory(size_t *limit,
+                                               const Mnemo__V1__RetrieveMemoryRequest *req,
+                                               const mnemo_limits_t *lim, mnemo_err_t *err)
 {
+    size_t n = 0;
     mnemo_status_t st = mnemo_rpc_check_text(req->query, "query", lim->max_query_bytes, false, err);
     if (st == MNEMO_OK)
-        st = mnemo_rpc_check_count(limit, req->limit, "limit", lim->default_limit, lim->max_limit,
-                                   err);
+        st =
+            mnemo_rpc_check_count(&n, req->limit, "limit", lim->default_limit, lim->max_limit, err);
     if (st == MNEMO_OK)
         st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, err);
     if (st == MNEMO_OK && !isfinite(req->min_score))
         st = mnemo_err_set(err, MNEMO_EINVAL, "min_score: must be a finite number");
+    if (st == MNEMO_OK)
+        *limit = n;
     return st;
 }
 
@@ -279,7 +305,7 @@ static void retrieve_memory(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_err_t err;
     size_t limit = 0;
     mnemo_memory_list_t list = {0};
-    mnemo_status_t st = check_retrieve(req, &app->cfg->limits, &limit, &err);
+    mnemo_status_t st = mnemo_rpc_check_retrieve_memory(&limit, req, &app->cfg->limits, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_retrieve(app->memories, &list, req->query, strlen(req->query), limit,
                                      (const char *const *)req->tags, req->n_tags, req->min_score,
@@ -310,6 +336,22 @@ static void retrieve_memory(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_memory_list_cleanup(&list);
 }
 
+mnemo_status_t mnemo_rpc_check_search_by_tag(size_t *limit,
+                                             const Mnemo__V1__SearchByTagRequest *req,
+                                             const mnemo_limits_t *lim, mnemo_err_t *err)
+{
+    size_t n = 0;
+    mnemo_status_t st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, err);
+    if (st == MNEMO_OK && req->n_tags == 0)
+        st = mnemo_err_set(err, MNEMO_EINVAL, "tags: at least one tag is required");
+    if (st == MNEMO_OK)
+        st =
+            mnemo_rpc_check_count(&n, req->limit, "limit", lim->default_limit, lim->max_limit, err);
+    if (st == MNEMO_OK)
+        *limit = n;
+    return st;
+}
+
 static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
@@ -318,12 +360,7 @@ static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_err_t err;
     size_t limit = 0;
     mnemo_memory_list_t list = {0};
-    mnemo_status_t st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, &err);
-    if (st == MNEMO_OK && req->n_tags == 0)
-        st = mnemo_err_set(&err, MNEMO_EINVAL, "tags: at least one tag is required");
-    if (st == MNEMO_OK)
-        st = mnemo_rpc_check_count(&limit, req->limit, "limit", lim->default_limit, lim->max_limit,
-                                   &err);
+    mnemo_status_t st = mnemo_rpc_check_search_by_tag(&limit, req, lim, &err);
     if (st == MNEMO_OK) {
         st = mnemo_memories_by_tag(app->memories, &list, (const char *const *)req->tags,
                                    req->n_tags, req->match_all, limit, &err);
@@ -343,19 +380,20 @@ static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     mnemo_memory_list_cleanup(&list);
 }
 
-/* Every memory RPC is interactive: a sync paces itself while they arrive. */
-#define MEMORY_METHOD(method, fn)                                                                  \
+/* Every memory RPC is interactive: a sync paces itself while they arrive.
+ * need: the role a caller must have (auth.h). */
+#define MEMORY_METHOD(method, fn, need)                                                            \
     {                                                                                              \
         .service = &mnemo__v1__memory_service__descriptor, .name = method, .handler = fn,          \
-        .interactive = true                                                                        \
+        .interactive = true, .role = need                                                          \
     }
 
 const mnemo_method_t mnemo_rpc_memory_methods[] = {
-    MEMORY_METHOD("StoreMemory", store_memory),
-    MEMORY_METHOD("GetMemory", get_memory),
-    MEMORY_METHOD("DeleteMemory", delete_memory),
-    MEMORY_METHOD("ListMemories", list_memories),
-    MEMORY_METHOD("RetrieveMemory", retrieve_memory),
-    MEMORY_METHOD("SearchByTag", search_by_tag),
+    MEMORY_METHOD("StoreMemory", store_memory, MNEMO_ROLE_WRITE),
+    MEMORY_METHOD("GetMemory", get_memory, MNEMO_ROLE_READ),
+    MEMORY_METHOD("DeleteMemory", delete_memory, MNEMO_ROLE_WRITE),
+    MEMORY_METHOD("ListMemories", list_memories, MNEMO_ROLE_READ),
+    MEMORY_METHOD("RetrieveMemory", retrieve_memory, MNEMO_ROLE_READ),
+    MEMORY_METHOD("SearchByTag", search_by_tag, MNEMO_ROLE_READ),
     {.name = NULL},
 };

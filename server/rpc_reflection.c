@@ -294,7 +294,8 @@ static void server_reflection_info(mnemo_call_t *call, const ProtobufCMessage *m
     {                                                                                              \
         .service = &grpc__reflection__v1__server_reflection__descriptor,                           \
         .name = "ServerReflectionInfo", .server_streaming = true,                                  \
-        .handler = server_reflection_info, .client_streaming = true, .service_name = served_as     \
+        .handler = server_reflection_info, .client_streaming = true, .service_name = served_as,    \
+        .role = MNEMO_ROLE_OPEN                                                                    \
     }
 
 const mnemo_method_t mnemo_rpc_reflection_methods[] = {

@@ -242,15 +242,22 @@ static void obs_attach(stream_obs_t *obs)
 
 /* ---- handlers ------------------------------------------------------------ */
 
+mnemo_status_t mnemo_rpc_check_sync_repository(size_t *batch_size,
+                                               const Mnemo__V1__SyncRepositoryRequest *req,
+                                               mnemo_err_t *err)
+{
+    /* 0 stays 0: the code index fills in its default. */
+    return mnemo_rpc_check_count(batch_size, req->batch_size, "batch_size", 0, MNEMO_SYNC_BATCH_MAX,
+                                 err);
+}
+
 static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
     const Mnemo__V1__SyncRepositoryRequest *req = (const Mnemo__V1__SyncRepositoryRequest *)msg;
     mnemo_err_t err;
     size_t batch_size = 0;
-    /* 0 stays 0: the code index fills in its default. */
-    mnemo_status_t st = mnemo_rpc_check_count(&batch_size, req->batch_size, "batch_size", 0,
-                                              MNEMO_SYNC_BATCH_MAX, &err);
+    mnemo_status_t st = mnemo_rpc_check_sync_repository(&batch_size, req, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(call, st, &err);
         return;
@@ -340,6 +347,21 @@ static void cancel_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     answer_status(ctx, call, ((const Mnemo__V1__CancelSyncRequest *)msg)->repository_name, true);
 }
 
+mnemo_status_t mnemo_rpc_check_list_repositories(size_t *page_size,
+                                                 const Mnemo__V1__ListRepositoriesRequest *req,
+                                                 const mnemo_limits_t *lim, mnemo_err_t *err)
+{
+    size_t n = 0;
+    mnemo_status_t st = mnemo_rpc_check_count(&n, req->page_size, "page_size",
+                                              lim->default_page_size, lim->max_limit, err);
+    if (st == MNEMO_OK)
+        st =
+            mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true, err);
+    if (st == MNEMO_OK)
+        *page_size = n;
+    return st;
+}
+
 static void list_repositories(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
@@ -348,12 +370,7 @@ static void list_repositories(mnemo_call_t *call, const ProtobufCMessage *msg, v
     size_t page_size = 0, n = 0;
     mnemo_repo_info_t *infos = NULL;
     char *next = NULL;
-    mnemo_status_t st =
-        mnemo_rpc_check_count(&page_size, req->page_size, "page_size",
-                              app->cfg->limits.default_page_size, app->cfg->limits.max_limit, &err);
-    if (st == MNEMO_OK)
-        st = mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true,
-                                  &err);
+    mnemo_status_t st = mnemo_rpc_check_list_repositories(&page_size, req, &app->cfg->limits, &err);
     if (st == MNEMO_OK)
         st = mnemo_codeindex_list(app->codeindex, &infos, &n, &next, page_size, req->page_token,
                                   &err);
@@ -401,8 +418,8 @@ static void delete_repository(mnemo_call_t *call, const ProtobufCMessage *msg, v
     mnemo_call_reply(call, &resp.base);
 }
 
-static mnemo_status_t check_search(const Mnemo__V1__SearchCodeRequest *req,
-                                   const mnemo_limits_t *lim, size_t *limit, mnemo_err_t *err)
+mnemo_status_t mnemo_rpc_check_search_code(size_t *limit, const Mnemo__V1__SearchCodeRequest *req,
+                                           const mnemo_limits_t *lim, mnemo_err_t *err)
 {
     mnemo_status_t st = mnemo_rpc_check_text(req->query, "query", lim->max_query_bytes, false, err);
     if (st == MNEMO_OK)
@@ -420,7 +437,7 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     mnemo_err_t err;
     size_t limit = 0, n = 0;
     mnemo_code_hit_t *hits = NULL;
-    mnemo_status_t st = check_search(req, &app->cfg->limits, &limit, &err);
+    mnemo_status_t st = mnemo_rpc_check_search_code(&limit, req, &app->cfg->limits, &err);
     if (st == MNEMO_OK)
         st = mnemo_codeindex_search(app->codeindex, &hits, &n, req->query, req->repository_name,
                                     req->path_prefix, limit, &err);
@@ -449,20 +466,21 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     mnemo_code_hits_free(hits, n);
 }
 
-/* interactive: a sync paces itself while these arrive (SearchCode). */
-#define REPO_METHOD(method, streaming, fn, is_interactive)                                         \
+/* interactive: a sync paces itself while these arrive (SearchCode).
+ * need: the role a caller must have (auth.h). */
+#define REPO_METHOD(method, streaming, fn, is_interactive, need)                                   \
     {                                                                                              \
         .service = &mnemo__v1__repository_service__descriptor, .name = method,                     \
-        .server_streaming = streaming, .handler = fn, .interactive = is_interactive                \
+        .server_streaming = streaming, .handler = fn, .interactive = is_interactive, .role = need  \
     }
 
 const mnemo_method_t mnemo_rpc_repo_methods[] = {
-    REPO_METHOD("SyncRepository", true, sync_repository, false),
-    REPO_METHOD("WatchSync", true, watch_sync, false),
-    REPO_METHOD("GetSyncStatus", false, get_sync_status, false),
-    REPO_METHOD("CancelSync", false, cancel_sync, false),
-    REPO_METHOD("ListRepositories", false, list_repositories, false),
-    REPO_METHOD("DeleteRepository", false, delete_repository, false),
-    REPO_METHOD("SearchCode", false, search_code, true),
+    REPO_METHOD("SyncRepository", true, sync_repository, false, MNEMO_ROLE_ADMIN),
+    REPO_METHOD("WatchSync", true, watch_sync, false, MNEMO_ROLE_READ),
+    REPO_METHOD("GetSyncStatus", false, get_sync_status, false, MNEMO_ROLE_READ),
+    REPO_METHOD("CancelSync", false, cancel_sync, false, MNEMO_ROLE_ADMIN),
+    REPO_METHOD("ListRepositories", false, list_repositories, false, MNEMO_ROLE_READ),
+    REPO_METHOD("DeleteRepository", false, delete_repository, false, MNEMO_ROLE_ADMIN),
+    REPO_METHOD("SearchCode", false, search_code, true, MNEMO_ROLE_READ),
     {.name = NULL},
 };

@@ -19,16 +19,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
+#include <grpc/slice.h>
 #include <grpc/support/time.h>
 
 #include "bytes.h"
 #include "mnemo/codec.h"
 #include "rpc.h"
 #include "thread.h"
+#include "tls.h"
 
 #define SLOTS_PER_METHOD 4
 #define GENERIC_SLOTS    2
@@ -49,6 +52,8 @@ typedef struct slot {
 struct mnemo_server {
     const mnemo_config_t *cfg;
     mnemo_app_t app;
+    mnemo_auth_t *auth; /* tokens and client certificate roles */
+    mnemo_tls_t *tls;   /* NULL: plaintext listener */
     grpc_server *server;
     grpc_completion_queue *cq;
     pthread_t *threads;
@@ -73,6 +78,75 @@ static void request_slot(slot_t *slot)
         fprintf(stderr, "mnemod: cannot request calls (%d)\n", (int)e);
 }
 
+/* The token of an "authorization: Bearer <token>" header: *token NULL when
+ * there is no such header; MNEMO_EUNAUTH for another scheme. */
+static mnemo_status_t bearer_token(const grpc_metadata_array *md, const char **token, size_t *len,
+                                   mnemo_err_t *err)
+{
+    static const char scheme[] = "bearer ";
+    *token = NULL;
+    for (size_t i = 0; i < md->count; i++) {
+        if (grpc_slice_str_cmp(md->metadata[i].key, "authorization") != 0)
+            continue;
+        const char *v = (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value);
+        size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
+        if (n <= sizeof scheme - 1 || strncasecmp(v, scheme, sizeof scheme - 1) != 0)
+            return mnemo_err_set(err, MNEMO_EUNAUTH,
+                                 "authorization: want 'Bearer <token>' (the value is not shown)");
+        *token = v + sizeof scheme - 1;
+        *len = n - (sizeof scheme - 1);
+        return MNEMO_OK;
+    }
+    return MNEMO_OK;
+}
+
+/* The CN and SANs of the call's verified client certificate, copied into
+ * names (each NUL-terminated in buf); returns how many. */
+static size_t cert_names(grpc_call *call, const char **names, size_t max, char *buf, size_t cap)
+{
+    static const char *const props[] = {GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME};
+    grpc_auth_context *ctx = grpc_call_auth_context(call);
+    size_t n = 0, used = 0;
+    for (size_t k = 0; ctx != NULL && k < sizeof props / sizeof props[0]; k++) {
+        grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, props[k]);
+        const grpc_auth_property *p;
+        while (n < max && (p = grpc_auth_property_iterator_next(&it)) != NULL) {
+            if (p->value_length + 1 > cap - used)
+                break;
+            memcpy(buf + used, p->value, p->value_length);
+            buf[used + p->value_length] = '\0';
+            names[n++] = buf + used;
+            used += p->value_length + 1;
+        }
+    }
+    grpc_auth_context_release(ctx);
+    return n;
+}
+
+/* The credential check (auth.h) before a handler runs. */
+static mnemo_status_t authorize(const slot_t *slot, grpc_call *call, const grpc_metadata_array *md,
+                                mnemo_err_t *err)
+{
+    const mnemo_method_t *m = slot->method;
+    mnemo_auth_t *auth = slot->srv->auth;
+    if (m->role == MNEMO_ROLE_OPEN || !mnemo_auth_enabled(auth))
+        return MNEMO_OK;
+    mnemo_auth_peer_t peer = {0};
+    mnemo_status_t st = bearer_token(md, &peer.bearer, &peer.bearer_len, err);
+    if (st != MNEMO_OK)
+        return st;
+    const char *names[16];
+    char buf[2048];
+    if (peer.bearer == NULL && slot->srv->cfg->tls_client_roles[0] != '\0') {
+        peer.n_cert_names =
+            cert_names(call, names, sizeof names / sizeof names[0], buf, sizeof buf);
+        peer.cert_names = names;
+    }
+    char method[MNEMO_METHOD_PATH_MAX];
+    snprintf(method, sizeof method, "%s/%s", mnemo_method_service(m), m->name);
+    return mnemo_auth_check(auth, &peer, m->role, method, NULL, err);
+}
+
 static void on_slot(mnemo_tag_t *tag, bool ok)
 {
     slot_t *slot = (slot_t *)(void *)tag;
@@ -87,8 +161,12 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
     grpc_metadata_array_init(&slot->md);
     grpc_call_details_init(&slot->details);
     request_slot(slot);
+    mnemo_err_t err;
+    mnemo_status_t st = MNEMO_OK;
     if (slot->method == NULL) {
         mnemo_call_reject_unknown(call, &details, &md);
+    } else if ((st = authorize(slot, call, &md, &err)) != MNEMO_OK) {
+        mnemo_call_reject(call, &md, payload, st, err.msg);
     } else {
         if (slot->method->interactive)
             mnemo_pace_note_request(&slot->srv->app.pace);
@@ -144,8 +222,9 @@ static void register_methods(mnemo_server_t *srv)
         for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++) {
             const ProtobufCMethodDescriptor *desc =
                 protobuf_c_service_descriptor_get_method_by_name(m->service, m->name);
-            if (desc == NULL) {
-                fprintf(stderr, "mnemod: %s has no method %s\n", m->service->name, m->name);
+            if (desc == NULL || m->role == MNEMO_ROLE_UNSET) {
+                fprintf(stderr, "mnemod: %s/%s: %s\n", m->service->name, m->name,
+                        desc == NULL ? "no such method" : "the method table gives no role");
                 abort();
             }
             char path[MNEMO_METHOD_PATH_MAX];
@@ -267,19 +346,37 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
+/* One line about the TLS certificate in use: subject and expiry, a
+ * warning when it has expired (clients will refuse it). */
+static void log_tls(mnemo_tls_t *tls, const char *what)
+{
+    mnemo_tls_info_t info;
+    mnemo_tls_describe(tls, &info);
+    fprintf(stderr, "mnemod: %s (subject %s, expires %s)%s\n", what, info.subject, info.expires,
+            info.expired ? ": WARNING, it has EXPIRED, clients will refuse it" : "");
+    if (info.n_client_cas > 0)
+        fprintf(stderr,
+                "mnemod: mutual TLS: clients need a certificate from --tls-client-ca "
+                "(%zu CA certificates)\n",
+                info.n_client_cas);
+}
+
 static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
 {
     srv->server = create_grpc_server(srv->cfg);
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
     register_methods(srv);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = srv->tls != NULL ? mnemo_tls_server_credentials(srv->tls)
+                                                      : grpc_insecure_server_credentials_create();
     srv->port = grpc_server_add_http2_port(srv->server, srv->cfg->listen, creds);
     grpc_server_credentials_release(creds);
     if (srv->port == 0)
-        return mnemo_err_set(err, MNEMO_EUNAVAIL,
-                             "--listen: cannot listen on %s (address in use or invalid)",
-                             srv->cfg->listen);
+        return mnemo_err_set(
+            err, MNEMO_EUNAVAIL, "--listen: cannot listen on %s (address in use or invalid%s)",
+            srv->cfg->listen, srv->tls != NULL ? ", or gRPC refused the TLS files" : "");
+    if (srv->tls != NULL)
+        log_tls(srv->tls, "TLS on --listen with certificate");
     grpc_server_start(srv->server);
     for (size_t i = 0; i < srv->n_slots; i++)
         request_slot(&srv->slots[i]);
@@ -293,7 +390,13 @@ mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cf
 {
     mnemo_server_t *srv = mnemo_xcalloc(1, sizeof *srv);
     srv->cfg = cfg;
-    mnemo_status_t st = open_domain(srv, err);
+    /* Credentials first: a bad file is a configuration error (exit 2),
+     * found before the data dir is touched. */
+    mnemo_status_t st = mnemo_auth_open(&srv->auth, cfg->auth_tokens, cfg->tls_client_roles, err);
+    if (st == MNEMO_OK && cfg->tls_cert[0] != '\0')
+        st = mnemo_tls_open(&srv->tls, cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca, err);
+    if (st == MNEMO_OK)
+        st = open_domain(srv, err);
     if (st == MNEMO_OK)
         st = bind_and_serve(srv, err);
     if (st != MNEMO_OK) {
@@ -302,6 +405,31 @@ mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cf
     }
     *out = srv;
     return MNEMO_OK;
+}
+
+/* SIGHUP's TLS half: new handshakes get the files re-read. */
+static void reload_tls(mnemo_tls_t *tls)
+{
+    mnemo_err_t err;
+    if (mnemo_tls_reload(tls, NULL, &err) == MNEMO_OK)
+        log_tls(tls, "TLS certificate reloaded");
+    else
+        fprintf(stderr, "mnemod: TLS files NOT reloaded, the previous ones stay: %s\n", err.msg);
+}
+
+void mnemo_server_reload(mnemo_server_t *srv)
+{
+    mnemo_err_t err;
+    size_t n_tokens = 0, n_certs = 0;
+    if (srv->tls != NULL)
+        reload_tls(srv->tls);
+    if (!mnemo_auth_enabled(srv->auth))
+        return;
+    if (mnemo_auth_reload(srv->auth, &n_tokens, &n_certs, &err) == MNEMO_OK)
+        fprintf(stderr, "mnemod: credentials reloaded: %zu tokens, %zu certificate names\n",
+                n_tokens, n_certs);
+    else
+        fprintf(stderr, "mnemod: credentials NOT reloaded, the previous ones stay: %s\n", err.msg);
 }
 
 int mnemo_server_port(const mnemo_server_t *srv)
@@ -377,5 +505,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
     mnemo_health_destroy(srv->app.health);
     mnemo_store_close(srv->app.code_store);
     mnemo_store_close(srv->app.memory_store);
+    mnemo_auth_close(srv->auth);
+    mnemo_tls_close(srv->tls); /* after grpc_server_destroy: its fetcher reads it */
     free(srv);
 }

@@ -29,6 +29,13 @@ typedef struct mnemo_server mnemo_server_t;
 mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cfg,
                                   mnemo_err_t *err);
 
+/* SIGHUP: re-reads the token and client role files (and, with TLS, the
+ * certificate, key and client CA). New calls and handshakes use what was
+ * read; calls in flight go on. A file that does not read or parse keeps
+ * the previous credentials; each outcome is logged (never a secret).
+ * Main thread, while serving. */
+void mnemo_server_reload(mnemo_server_t *srv);
+
 /* The port actually bound (the one picked when cfg->listen asked for 0). */
 int mnemo_server_port(const mnemo_server_t *srv);
 

@@ -115,7 +115,7 @@ static int search(cli_ctx_t *ctx, const cli_code_args_t *ca, char *query)
     Mnemo__V1__SearchCodeResponse *resp = NULL;
     mnemo_call_error_t err;
     if (mnemo_client_search_code(&resp, ctx->client, &req, &err) != MNEMO_CODE_OK)
-        return cli_call_failed(&err);
+        return cli_call_failed(ctx, &err);
     if (ctx->json)
         print_json(resp);
     else

@@ -26,7 +26,7 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
     Mnemo__V1__Memory *m = NULL;
     mnemo_call_error_t err;
     if (mnemo_client_get_memory(&m, ctx->client, &req, &err) != MNEMO_CODE_OK)
-        return cli_call_failed(&err);
+        return cli_call_failed(ctx, &err);
     if (ctx->json) {
         cli_json_t j;
         cli_json_init(&j, stdout);

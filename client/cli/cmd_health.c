@@ -28,7 +28,7 @@ static int run(cli_ctx_t *ctx, const cli_command_t *self, int argc, char **argv)
     int status = 0;
     mnemo_call_error_t err;
     if (mnemo_client_health_check(ctx->client, service, &status, &err) != MNEMO_CODE_OK)
-        return cli_call_failed(&err);
+        return cli_call_failed(ctx, &err);
     const char *name = mnemo_client_serving_status_name(status);
     if (ctx->json) {
         cli_json_t j;

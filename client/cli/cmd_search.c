@@ -120,7 +120,7 @@ static int search(cli_ctx_t *ctx, const search_args_t *sa, char *query)
     Mnemo__V1__RetrieveMemoryResponse *resp = NULL;
     mnemo_call_error_t err;
     if (mnemo_client_retrieve_memory(&resp, ctx->client, &req, &err) != MNEMO_CODE_OK)
-        return cli_call_failed(&err);
+        return cli_call_failed(ctx, &err);
     int rc = CLI_EXIT_OK;
     if (ctx->json)
         print_json(resp);

@@ -152,7 +152,7 @@ static int store(cli_ctx_t *ctx, const store_args_t *sa, char *content)
     if (rc == MNEMO_CODE_OK)
         print_result(ctx, resp);
     else
-        rc = cli_call_failed(&err);
+        rc = cli_call_failed(ctx, &err);
     mnemo_client_free_message(resp);
     free(entries);
     free(ptrs);

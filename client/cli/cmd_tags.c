@@ -78,7 +78,7 @@ static int search_by_tag(cli_ctx_t *ctx, const tags_args_t *ta)
     Mnemo__V1__SearchByTagResponse *resp = NULL;
     mnemo_call_error_t err;
     if (mnemo_client_search_by_tag(&resp, ctx->client, &req, &err) != MNEMO_CODE_OK)
-        return cli_call_failed(&err);
+        return cli_call_failed(ctx, &err);
     int rc = CLI_EXIT_OK;
     if (ctx->json)
         print_json(resp);

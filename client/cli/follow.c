@@ -356,7 +356,7 @@ static int report_cancelled(follow_t *f, const char *name, int code)
     Mnemo__V1__SyncStatus *st = NULL;
     mnemo_call_error_t err;
     if (cli_follow_final_status(&st, f->ctx->client, name, FINAL_WAIT_S, &err) != MNEMO_CODE_OK) {
-        cli_call_failed(&err);
+        cli_call_failed(f->ctx, &err);
         return code;
     }
     if (f->ctx->json) {
@@ -397,7 +397,7 @@ static int report_interrupted(follow_t *f, int sig)
 /* A sync of the repository already runs: say how to follow or stop it. */
 static int report_busy(follow_t *f, const mnemo_call_error_t *err)
 {
-    int rc = cli_call_failed(err);
+    int rc = cli_call_failed(f->ctx, err);
     const char *name = repo_name(f);
     fputs("hint: 'mnemo watch ", stderr);
     cli_print_text(stderr, name);
@@ -423,7 +423,7 @@ static int report(follow_t *f, const mnemo_call_error_t *err)
     if (err->code == MNEMO_CODE_ABORTED && !f->opts->watch && repo_name(f) != NULL)
         return report_busy(f, err);
     if (err->code != MNEMO_CODE_OK)
-        return cli_call_failed(err);
+        return cli_call_failed(f->ctx, err);
     if (f->opts->background && s != NULL)
         return report_background(f, s);
     fprintf(stderr, "mnemo: the stream ended before the sync did\n");
@@ -438,7 +438,7 @@ static int follow_stream(follow_t *f)
     mnemo_call_error_t err;
     f->started = now_s();
     if (open_stream(f, &s, &err) != MNEMO_CODE_OK)
-        return cli_call_failed(&err);
+        return cli_call_failed(f->ctx, &err);
     sigwatch_attach(&f->sw, s);
     read_events(f, s, &err);
     sigwatch_detach(&f->sw);

@@ -1,14 +1,17 @@
 /* main.c - the `mnemo` command-line client of mnemod.
  *
- * usage: mnemo [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS...]
+ * usage: mnemo [--server ADDR] [--json] [--timeout MS] [--tls] [--tls-ca FILE]
+ *              [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]
+ *              [--token-file FILE] COMMAND [ARGS...]
  *
  * Exit codes: 0 success (including `delete` of an absent id), 1 the server
  * answered with an error ("mnemo: <CODE>: <details>" on stderr), 2 usage
  * error, 3 the server cannot be reached, 130 `sync`/`watch` interrupted.
  * See cli.h and follow.h.
  *
- * DESIGN: main parses the global options (which may also follow the
- * command), finds the command in one table and runs it; each command lives
+ * DESIGN: main reads the environment (cli_ctx_init), then the global
+ * options (which may also follow the command, and win over the
+ * environment), finds the command in one table and runs it; each command lives
  * in its own cmd_<name>.c. main owns the client and closes it, so commands
  * return instead of exiting. Threads: one, except that `sync` and `watch`
  * add a signal-waiting thread (follow.h).
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -26,7 +30,7 @@
 static const cli_command_t *const commands[] = {
     &cli_cmd_store, &cli_cmd_get,  &cli_cmd_delete, &cli_cmd_list,  &cli_cmd_search,
     &cli_cmd_tags,  &cli_cmd_sync, &cli_cmd_status, &cli_cmd_watch, &cli_cmd_cancel,
-    &cli_cmd_repos, &cli_cmd_code, &cli_cmd_health,
+    &cli_cmd_repos, &cli_cmd_code, &cli_cmd_health, &cli_cmd_token,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -40,7 +44,7 @@ static const cli_option_t global_options[] = {
 
 static void print_usage(FILE *f)
 {
-    fputs("usage: mnemo [--server ADDR] [--json] [--timeout MS] COMMAND [ARGS...]\n"
+    fputs("usage: mnemo [OPTIONS] COMMAND [ARGS...]\n"
           "\n"
           "Stores and retrieves memories on a mnemod server, syncs code\n"
           "repositories into its index and searches them.\n"
@@ -61,13 +65,31 @@ static void print_usage(FILE *f)
             "  -h, --help     show this help; 'mnemo COMMAND --help' for a command\n"
             "  -V, --version  print the version\n"
             "\n"
+            "Security (flags win over the environment):\n"
+            "  --tls                   speak TLS, trusting gRPC's default roots (the\n"
+            "                          system's CAs)\n"
+            "  --tls-ca FILE           speak TLS, trusting the CAs in this PEM file\n"
+            "                          (env MNEMO_TLS_CA)\n"
+            "  --tls-cert FILE         client certificate (PEM) for mutual TLS; needs\n"
+            "                          --tls-key (env MNEMO_CLIENT_TLS_CERT)\n"
+            "  --tls-key FILE          its private key (env MNEMO_CLIENT_TLS_KEY)\n"
+            "  --tls-server-name NAME  the name the server's certificate must carry,\n"
+            "                          when it is not the host in --server\n"
+            "  --token-file FILE       send the bearer token on the file's first line\n"
+            "                          (env MNEMO_TOKEN_FILE); env MNEMO_TOKEN holds\n"
+            "                          the token itself. There is no --token flag: the\n"
+            "                          command line shows in 'ps' and shell history.\n"
+            "  Any --tls-* option implies --tls. 'mnemo token new' makes a token,\n"
+            "  'mnemo token hash' prints its SHA-256 for mnemod's --auth-tokens.\n"
+            "\n"
             "Exit status:\n"
             "  0  success ('delete' of an absent id included)\n"
             "  1  the server answered with an error, printed on stderr as\n"
-            "     'mnemo: <CODE>: <details>' (CODE is the gRPC status name)\n"
-            "  2  usage error\n"
-            "  3  the server cannot be reached (refused, unknown host, or no\n"
-            "     connection before the timeout)\n"
+            "     'mnemo: <CODE>: <details>' (CODE is the gRPC status name),\n"
+            "     with a 'hint:' line for a missing or refused token or role\n"
+            "  2  usage error (also: a TLS or token file that cannot be used)\n"
+            "  3  the server cannot be reached (refused, unknown host, a failed TLS\n"
+            "     handshake, or no connection before the timeout)\n"
             "  130  'sync' or 'watch' interrupted by Ctrl-C (143: SIGTERM)\n",
             CLI_DEFAULT_SERVER, CLI_DEFAULT_TIMEOUT_MS);
 }
@@ -114,11 +136,12 @@ static int parse_globals(cli_ctx_t *ctx, int *cmd_index, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    const char *env = getenv("MNEMO_SERVER");
-    cli_ctx_t ctx = {
-        .server = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_SERVER,
-        .timeout_ms = CLI_DEFAULT_TIMEOUT_MS,
-    };
+    /* gRPC's own log lines repeat, less readably, what the CLI prints of a
+     * failure (a TLS handshake, a refused connection); GRPC_VERBOSITY set
+     * by the user still wins. */
+    setenv("GRPC_VERBOSITY", "NONE", 0);
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx, environ);
     int cmd_index = 0;
     int rc = parse_globals(&ctx, &cmd_index, argc, argv);
     if (rc != CLI_CONTINUE)
@@ -130,7 +153,7 @@ int main(int argc, char **argv)
         if (cmd_index + 1 < argc && cmd == NULL)
             return cli_usage_error(NULL, "unknown command '%s'", argv[cmd_index + 1]);
         if (cmd != NULL)
-            fputs(cmd->usage, stdout);
+            cli_print_usage(stdout, cmd);
         else
             print_usage(stdout);
         return CLI_EXIT_OK;

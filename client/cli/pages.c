@@ -33,7 +33,7 @@ int cli_pages_fetch(cli_pages_t *p, cli_ctx_t *ctx, cli_page_fetch_fn fetch, con
         const char *next = NULL;
         mnemo_call_error_t err;
         if (fetch(&page, &next, ctx->client, arg, token, &err) != MNEMO_CODE_OK)
-            return cli_call_failed(&err);
+            return cli_call_failed(ctx, &err);
         int rc = push_page(p, page, next);
         if (rc != CLI_CONTINUE)
             return rc;

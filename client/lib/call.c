@@ -1,7 +1,8 @@
 /* call.c - the generic unary call of libmnemo and the helpers every call
  * shares (completion queues, deadlines, turning a status into an error).
  *
- * DESIGN: a unary call is one batch of SEND_INITIAL_METADATA, SEND_MESSAGE,
+ * DESIGN: a unary call is one batch of SEND_INITIAL_METADATA (with the
+ * client's authorization header, if it has a token), SEND_MESSAGE,
  * SEND_CLOSE_FROM_CLIENT, RECV_INITIAL_METADATA, RECV_MESSAGE and
  * RECV_STATUS_ON_CLIENT on a pluck completion queue created for that call
  * alone (RECV_INITIAL_METADATA is not optional: without it the status may
@@ -83,6 +84,16 @@ int mnemo_cq_wait(grpc_completion_queue *cq, void *tag)
     grpc_event ev = grpc_completion_queue_pluck(cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     assert(ev.type == GRPC_OP_COMPLETE && ev.tag == tag);
     return ev.success;
+}
+
+size_t mnemo_call_metadata(grpc_metadata md[MNEMO_CALL_METADATA_MAX], const mnemo_client_t *c)
+{
+    if (GRPC_SLICE_IS_EMPTY(c->authorization))
+        return 0;
+    memset(md, 0, sizeof(*md));
+    md[0].key = grpc_slice_from_static_string("authorization");
+    md[0].value = c->authorization; /* borrowed: gRPC takes its own reference */
+    return 1;
 }
 
 grpc_call *mnemo_call_create(mnemo_client_t *c, grpc_completion_queue *cq, const char *path)
@@ -181,9 +192,12 @@ static int unary_exchange(mnemo_recv_t *r, mnemo_client_t *c, const char *path,
         rc = mnemo_call_fail(err, MNEMO_CODE_INTERNAL, "%s: cannot create the call", path);
         goto cleanup;
     }
+    grpc_metadata md[MNEMO_CALL_METADATA_MAX];
     grpc_op ops[6];
     memset(ops, 0, sizeof(ops));
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = mnemo_call_metadata(md, c);
+    ops[0].data.send_initial_metadata.metadata = md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = request;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

@@ -1,10 +1,15 @@
 /* client_impl.h - what the files of libmnemo share and the public header
  * hides: the client struct and the call helpers.
  *
- * DESIGN: a client is a channel plus a default deadline. Every call creates
- * its own pluck completion queue (call.c, stream.c), so calls on one client
- * never wait for each other and gRPC's limit on concurrent pluckers of one
- * queue never applies. Every received status goes through
+ * DESIGN: a client is a channel (plaintext or TLS, client.c), the
+ * authorization header its calls send, and a default deadline. Every call
+ * sends the header in its initial metadata (mnemo_call_metadata), unary
+ * calls and streams alike: a header and not call credentials, because gRPC
+ * refuses call credentials on a plaintext channel, and a token must also
+ * work over loopback or behind a TLS-terminating sidecar. Every call
+ * creates its own pluck completion queue (call.c, stream.c), so calls on
+ * one client never wait for each other and gRPC's limit on concurrent
+ * pluckers of one queue never applies. Every received status goes through
  * mnemo_call_finish, the one place that turns it into a mnemo_call_error_t
  * (its code is the received grpc_status_code, which codes.h names value for
  * value). Nothing declared here is exported: libmnemo is compiled with
@@ -25,8 +30,17 @@
 struct mnemo_client {
     grpc_channel *channel;       /* owned; destroyed by mnemo_client_close */
     char *target;                /* owned copy of the target */
+    grpc_slice authorization;    /* "Bearer <token>": one reference owned (its bytes are
+                                  * wiped when the last one goes); empty: no token */
     _Atomic int64_t deadline_ms; /* default deadline of new calls; 0 = none */
 };
+
+/* The initial metadata every call of c sends, into md (at most
+ * MNEMO_CALL_METADATA_MAX entries, which must stay valid until the batch
+ * that sends them completes; they borrow c's slices, so c must outlive
+ * the call). Returns the number of entries: 1 with a token, else 0. */
+#define MNEMO_CALL_METADATA_MAX 1
+size_t mnemo_call_metadata(grpc_metadata md[MNEMO_CALL_METADATA_MAX], const mnemo_client_t *c);
 
 /* What the receive side of a call collects: initial and trailing metadata,
  * one message, the final status. Embedded; mnemo_recv_init before use and

@@ -1,13 +1,13 @@
 /* stream.c - the generic reader of a server-streaming call.
  *
- * DESIGN: opening starts two batches: the send side with
- * RECV_INITIAL_METADATA, then RECV_STATUS_ON_CLIENT on its own, up front,
- * so that the final status is collected however the stream ends. Each
- * mnemo_stream_next starts exactly one RECV_MESSAGE and plucks it; a NULL
- * message means the stream is over, and then the two opening batches are
- * plucked and the status recorded. Every batch of a stream is plucked
- * before its completion queue goes away, so closing an unfinished stream
- * cancels it first.
+ * DESIGN: opening starts two batches: the send side (the client's
+ * authorization header, the request) with RECV_INITIAL_METADATA, then
+ * RECV_STATUS_ON_CLIENT on its own, up front, so that the final status is
+ * collected however the stream ends. Each mnemo_stream_next starts exactly
+ * one RECV_MESSAGE and plucks it; a NULL message means the stream is over,
+ * and then the two opening batches are plucked and the status recorded.
+ * Every batch of a stream is plucked before its completion queue goes away,
+ * so closing an unfinished stream cancels it first.
  * Threads: a stream is driven by one thread at a time; mnemo_stream_cancel
  * may come from any thread until close begins (grpc_call_cancel is
  * thread-safe against batches in flight).
@@ -26,11 +26,12 @@ struct mnemo_stream {
     grpc_completion_queue *cq;                /* owned; this stream's batches only */
     grpc_call *call;                          /* owned; NULL if creation failed */
     grpc_byte_buffer *request;                /* owned; kept until the send batch is plucked */
-    mnemo_recv_t recv;                        /* initial metadata and final status */
-    int send_pending;                         /* send batch started, not plucked (tag: &it) */
-    int status_pending;                       /* status batch started, not plucked (tag: &it) */
-    int ended;                                /* final is set; no batch is pending */
-    mnemo_call_error_t final;                 /* the final status once ended */
+    grpc_metadata metadata[MNEMO_CALL_METADATA_MAX]; /* sent; kept like request */
+    mnemo_recv_t recv;                               /* initial metadata and final status */
+    int send_pending;         /* send batch started, not plucked (tag: &it) */
+    int status_pending;       /* status batch started, not plucked (tag: &it) */
+    int ended;                /* final is set; no batch is pending */
+    mnemo_call_error_t final; /* the final status once ended */
 };
 
 /* Starts the send batch and the status batch. */
@@ -39,6 +40,8 @@ static int start_batches(mnemo_stream_t *s, const char *path, mnemo_call_error_t
     grpc_op ops[4];
     memset(ops, 0, sizeof(ops));
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = mnemo_call_metadata(s->metadata, s->client);
+    ops[0].data.send_initial_metadata.metadata = s->metadata;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = s->request;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

@@ -12,7 +12,7 @@
  *
  * Every row is produced somewhere in the server. The table is append only:
  * a row that stops being produced is removed, and its value is never given
- * to another row (removed so far: -3, -9, -12, -16). Thread-safe: pure
+ * to another row (removed so far: -3, -9, -12). Thread-safe: pure
  * functions.
  */
 #ifndef MNEMO_STATUS_H
@@ -36,7 +36,8 @@
     X(MNEMO_EINTERNAL, -11, "internal error", MNEMO_CODE_INTERNAL)                                 \
     X(MNEMO_EIO, -13, "storage I/O error", MNEMO_CODE_UNAVAILABLE)                                 \
     X(MNEMO_ECORRUPT, -14, "corrupt data", MNEMO_CODE_DATA_LOSS)                                   \
-    X(MNEMO_EUNIMPLEMENTED, -15, "unimplemented", MNEMO_CODE_UNIMPLEMENTED)
+    X(MNEMO_EUNIMPLEMENTED, -15, "unimplemented", MNEMO_CODE_UNIMPLEMENTED)                        \
+    X(MNEMO_EUNAUTH, -16, "unauthenticated", MNEMO_CODE_UNAUTHENTICATED)
 
 typedef enum mnemo_status {
 #define MNEMO_STATUS_ENUM(name, value, text, grpc) name = value,

@@ -141,6 +141,15 @@ typedef struct bench_mnemod {
  * removed here) with allow_root (NULL: none beyond the default) and opens a
  * client on it. 0 or -1 (the server log is printed). */
 int bench_mnemod_start(bench_mnemod_t *m, const char *data_dir, const char *allow_root);
+/* The same with TLS on mnemod's listener: cert_dir holds make_certs.sh's
+ * files (server.pem/server.key served, ca.pem trusted by the client). */
+int bench_mnemod_start_tls(bench_mnemod_t *m, const char *data_dir, const char *cert_dir);
+/* The same checking bearer tokens (--auth-tokens tokens_file); the client
+ * sends token. */
+int bench_mnemod_start_token(bench_mnemod_t *m, const char *data_dir, const char *tokens_file,
+                             const char *token);
+/* Runs tests/integration/make_certs.sh into dir. 0 or -1. */
+int bench_make_certs(const char *dir);
 /* Closes the client and stops the server with SIGTERM. */
 void bench_mnemod_stop(bench_mnemod_t *m);
 

@@ -14,6 +14,19 @@
  * (method, load) pair on both servers back to back, alternating which goes
  * first; one h2load run is a warm-up then a fixed duration, single thread.
  *
+ * The cost of TLS: a second mnemod, with --tls-cert/--tls-key from
+ * make_certs.sh and the same memories, takes GetMemory over https:// in
+ * the same rounds (h2load accepts the self-signed chain; libmnemo checks
+ * it against the test CA). Its rows hold TLS as "mnemo" and the plaintext
+ * mnemod of the same round as "base", so the ratio is TLS/plaintext. New
+ * connections are made only at the start of a run: the figure is the
+ * steady-state cost of encryption, not of handshakes. The cost of the
+ * token check is measured the same way: a third mnemod with --auth-tokens
+ * gets every GetMemory with an "authorization: Bearer" header (a token
+ * of role write, which seeding needs); its rows hold that mnemod as
+ * "mnemo" and the plaintext one without tokens as "base". Every other request carries a dummy
+ * header of the same size, so both ends parse the same HPACK load.
+ *
  * Threads: main thread only.
  */
 #include "bench.h"
@@ -24,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "mnemo/client_testing.h"
 
 #define N_MEMORIES 200
@@ -31,10 +45,16 @@
 typedef struct target {
     const char *side; /* "mnemo" or "base" */
     char addr[128];
+    const char *ca_file; /* TLS: the CA that signed its certificate; NULL: plaintext */
+    const char *token;   /* bearer token sent with every request; NULL: none */
+    /* A variant of the plaintext mnemod ("tls", "token"): its rows are
+     * <row>_<variant>_<load>, measured against that mnemod. NULL: none. */
+    const char *variant;
 } target_t;
 
 typedef struct method {
     const char *row;  /* row prefix */
+    bool variants;    /* also measured on the variant targets */
     const char *path; /* /pkg.Service/Method */
     const char *file; /* framed request */
     uint8_t *raw;     /* unframed request */
@@ -67,12 +87,13 @@ static int write_request(method_t *me, const char *path, const ProtobufCMessage 
 }
 
 /* Stores N_MEMORIES entries in mnemod, writes their Memory messages (each
- * with a 4-byte big-endian length) to mem_file; *id = the first one's id. */
+ * with a 4-byte big-endian length) to mem_file (NULL: none); *id = the
+ * first one's id. */
 static int seed_memories(bench_mnemod_t *m, const bench_corpus_t *c, const char *mem_file, char *id,
                          size_t id_size)
 {
-    FILE *f = fopen(mem_file, "wb");
-    if (f == NULL)
+    FILE *f = mem_file != NULL ? fopen(mem_file, "wb") : NULL;
+    if (mem_file != NULL && f == NULL)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < N_MEMORIES && i < c->n_entries && rc == 0; i++) {
@@ -92,14 +113,15 @@ static int seed_memories(bench_mnemod_t *m, const bench_corpus_t *c, const char 
             buf[2] = (uint8_t)(n >> 8);
             buf[3] = (uint8_t)n;
             protobuf_c_message_pack(mem, buf + 4);
-            fwrite(buf, 1, n + 4, f);
+            if (f != NULL)
+                fwrite(buf, 1, n + 4, f);
             free(buf);
             if (i == 0)
                 snprintf(id, id_size, "%s", resp->memory->id);
         }
         mnemo_client_free_message(resp);
     }
-    return fclose(f) == 0 ? rc : -1;
+    return f == NULL || fclose(f) == 0 ? rc : -1;
 }
 
 /* The request's answer through libmnemo: OK and the expected content. */
@@ -107,8 +129,15 @@ static int check_libmnemo(const target_t *t, const method_t *me, const char *wan
 {
     mnemo_client_t *c = NULL;
     mnemo_call_error_t err;
-    if (mnemo_client_open(&c, t->addr, NULL, &err) != 0)
+    mnemo_client_options_t co;
+    mnemo_client_options_init(&co);
+    co.tls = t->ca_file != NULL;
+    co.tls_ca_file = t->ca_file;
+    co.token = t->token;
+    if (mnemo_client_open(&c, t->addr, &co, &err) != 0) {
+        fprintf(stderr, "bench: client on %s: %s\n", t->addr, err.message);
         return -1;
+    }
     bool health = strstr(me->path, "Health") != NULL;
     ProtobufCMessage *out = NULL;
     int rc = mnemo_client_call_raw(c, me->path, me->raw + 5, me->raw_len,
@@ -133,7 +162,11 @@ static int check_nghttp(const target_t *t, const method_t *me)
     if (!bench_have_program("nghttp"))
         return 0;
     char url[256];
-    snprintf(url, sizeof url, "http://%s%s", t->addr, me->path);
+    snprintf(url, sizeof url, "%s://%s%s", t->ca_file != NULL ? "https" : "http", t->addr,
+             me->path);
+    char auth[128] = "x-mnemo-bench: plain-0123456789abcdefghijklmnopqrstu";
+    if (t->token != NULL)
+        snprintf(auth, sizeof auth, "authorization: Bearer %s", t->token);
     char *argv[] = {"nghttp",
                     "-v",
                     "--null-out",
@@ -141,6 +174,8 @@ static int check_nghttp(const target_t *t, const method_t *me)
                     "content-type: application/grpc",
                     "-H",
                     "te: trailers",
+                    "-H",
+                    auth,
                     "-d",
                     (char *)me->file,
                     url,
@@ -177,8 +212,11 @@ static double parse_h2load(const char *out)
 static double h2load(const bench_opts_t *o, const target_t *t, const method_t *me,
                      const struct load *l)
 {
-    char url[256];
-    snprintf(url, sizeof url, "http://%s%s", t->addr, me->path);
+    char url[256], auth[128] = "x-mnemo-bench: plain-0123456789abcdefghijklmnopqrstu";
+    snprintf(url, sizeof url, "%s://%s%s", t->ca_file != NULL ? "https" : "http", t->addr,
+             me->path);
+    if (t->token != NULL)
+        snprintf(auth, sizeof auth, "authorization: Bearer %s", t->token);
     char *argv[] = {"h2load",
                     "-t",
                     "1",
@@ -194,6 +232,8 @@ static double h2load(const bench_opts_t *o, const target_t *t, const method_t *m
                     "content-type: application/grpc",
                     "-H",
                     "te: trailers",
+                    "-H",
+                    auth,
                     "-d",
                     (char *)me->file,
                     url,
@@ -208,25 +248,118 @@ static double h2load(const bench_opts_t *o, const target_t *t, const method_t *m
     return qps;
 }
 
+/* One (method, load) of round r on every target, back to back. */
+static int run_one(const bench_opts_t *o, const target_t *targets, size_t n_targets, int r,
+                   const method_t *me, const struct load *l)
+{
+    char row[64];
+    double plain = -1, variant[4];
+    const char *names[4];
+    size_t n_variants = 0;
+    for (size_t k = 0; k < n_targets; k++) {
+        const target_t *t = &targets[r % 2 == 1 ? k : n_targets - 1 - k];
+        if (t->variant != NULL && !me->variants)
+            continue;
+        double qps = h2load(o, t, me, l);
+        if (qps < 0)
+            return -1;
+        if (t->variant != NULL && n_variants < 4) {
+            names[n_variants] = t->variant;
+            variant[n_variants++] = qps;
+            continue;
+        }
+        snprintf(row, sizeof row, "%s_%s", me->row, l->suffix);
+        bench_result(row, t->side, r, qps);
+        if (strcmp(t->side, "mnemo") == 0)
+            plain = qps;
+    }
+    for (size_t v = 0; v < n_variants; v++) {
+        snprintf(row, sizeof row, "%s_%s_%s", me->row, names[v], l->suffix);
+        bench_result(row, "mnemo", r, variant[v]);
+        bench_result(row, "base", r, plain);
+    }
+    return 0;
+}
+
 static int run_rounds(const bench_opts_t *o, const target_t *targets, size_t n_targets,
                       const method_t *methods, size_t n_methods)
 {
-    for (int r = 1; r <= o->rounds; r++) {
-        for (size_t mi = 0; mi < n_methods; mi++) {
-            for (size_t li = 0; li < sizeof LOADS / sizeof LOADS[0]; li++) {
-                char row[64];
-                snprintf(row, sizeof row, "%s_%s", methods[mi].row, LOADS[li].suffix);
-                for (size_t k = 0; k < n_targets; k++) {
-                    const target_t *t = &targets[r % 2 == 1 ? k : n_targets - 1 - k];
-                    double qps = h2load(o, t, &methods[mi], &LOADS[li]);
-                    if (qps < 0)
-                        return -1;
-                    bench_result(row, t->side, r, qps);
-                }
-            }
-        }
-    }
+    for (int r = 1; r <= o->rounds; r++)
+        for (size_t mi = 0; mi < n_methods; mi++)
+            for (size_t li = 0; li < sizeof LOADS / sizeof LOADS[0]; li++)
+                if (run_one(o, targets, n_targets, r, &methods[mi], &LOADS[li]) != 0)
+                    return -1;
     return 0;
+}
+
+/* The TLS target: certificates, a second mnemod with the same memories.
+ * 1 when it runs, 0 when it is skipped (rows marked), -1 on failure. */
+static int start_tls(const bench_opts_t *o, bench_mnemod_t *m, target_t *t, const bench_corpus_t *c,
+                     const char *want_id)
+{
+    static const char *rows[] = {"unary_get_tls_c4m10", "unary_get_tls_c1m1"};
+    static bench_pathbuf_t certs, data, ca;
+    bench_path(&certs, o->work, "unary-certs");
+    bench_rmtree(certs.s);
+    if (!bench_have_program("openssl") || bench_make_certs(certs.s) != 0) {
+        for (size_t i = 0; i < 2; i++)
+            bench_skip_all(rows[i], "no certificates (make_certs.sh needs the openssl CLI)");
+        return 0;
+    }
+    bench_path(&data, o->work, "unary-mnemo-tls");
+    bench_rmtree(data.s);
+    if (bench_mnemod_start_tls(m, data.s, certs.s) != 0)
+        return -1;
+    char id[80] = "";
+    if (seed_memories(m, c, NULL, id, sizeof id) != 0 || strcmp(id, want_id) != 0)
+        return -1;
+    *t = (target_t){
+        .side = "mnemo-tls", .ca_file = bench_path(&ca, certs.s, "ca.pem"), .variant = "tls"};
+    snprintf(t->addr, sizeof t->addr, "%s", mnemo_client_target(m->client));
+    return 1;
+}
+
+/* The token target: a mnemod checking bearer tokens (--auth-tokens), the
+ * same memories; every request carries a token (role write: seeding
+ * stores). */
+static int start_token(const bench_opts_t *o, bench_mnemod_t *m, target_t *t,
+                       const bench_corpus_t *c, const char *want_id)
+{
+    /* A made-up token of the length `mnemo token new` prints. */
+    static const char token[] = "bench-token-0123456789abcdefghijklmnopqrstu";
+    static bench_pathbuf_t data, tokens;
+    bench_path(&data, o->work, "unary-mnemo-token");
+    bench_rmtree(data.s);
+    bench_path(&tokens, o->work, "unary-tokens");
+    char hex[65];
+    mnemo_auth_hash_token(hex, token, strlen(token));
+    FILE *f = fopen(tokens.s, "w");
+    if (f == NULL || fprintf(f, "%s write bench\n", hex) < 0 || fclose(f) != 0)
+        return -1;
+    if (bench_mnemod_start_token(m, data.s, tokens.s, token) != 0)
+        return -1;
+    char id[80] = "";
+    if (seed_memories(m, c, NULL, id, sizeof id) != 0 || strcmp(id, want_id) != 0)
+        return -1;
+    *t = (target_t){.side = "mnemo-token", .token = token, .variant = "token"};
+    snprintf(t->addr, sizeof t->addr, "%s", mnemo_client_target(m->client));
+    return 1;
+}
+
+static void stop_token(const bench_opts_t *o, bench_mnemod_t *m)
+{
+    bench_pathbuf_t p;
+    bench_mnemod_stop(m);
+    bench_rmtree(bench_path(&p, o->work, "unary-mnemo-token"));
+    bench_rmtree(bench_path(&p, o->work, "unary-tokens"));
+}
+
+static void stop_tls(const bench_opts_t *o, bench_mnemod_t *m)
+{
+    bench_pathbuf_t p;
+    bench_mnemod_stop(m);
+    bench_rmtree(bench_path(&p, o->work, "unary-mnemo-tls"));
+    bench_rmtree(bench_path(&p, o->work, "unary-certs"));
 }
 
 static pid_t start_cpp(const bench_opts_t *o, target_t *t, const char *mem_file)
@@ -245,10 +378,12 @@ int bench_fig_unary(const bench_opts_t *o)
     if (bench_corpus_load(&c, o->corpus) != 0)
         return -1;
     bench_log("figure 3: unary QPS with h2load, %d rounds", o->rounds);
-    static const char *rows[] = {"unary_get_c4m10", "unary_get_c1m1", "unary_health_c4m10",
-                                 "unary_health_c1m1"};
+    static const char *rows[] = {"unary_get_c4m10",       "unary_get_c1m1",
+                                 "unary_health_c4m10",    "unary_health_c1m1",
+                                 "unary_get_tls_c4m10",   "unary_get_tls_c1m1",
+                                 "unary_get_token_c4m10", "unary_get_token_c1m1"};
     if (!bench_have_program("h2load")) {
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < 8; i++)
             bench_skip_all(rows[i], "h2load (nghttp2-client) not installed");
         bench_corpus_cleanup(&c);
         return 0;
@@ -256,19 +391,20 @@ int bench_fig_unary(const bench_opts_t *o)
     bench_pathbuf_t pdata, pmem, pget, phealth;
     const char *data = bench_path(&pdata, o->work, "unary-mnemo");
     bench_rmtree(data);
-    bench_mnemod_t m;
+    bench_mnemod_t m, tm = {0}, km = {0};
     if (bench_mnemod_start(&m, data, NULL) != 0) {
         bench_corpus_cleanup(&c);
         return -1;
     }
-    target_t targets[2] = {{.side = "mnemo"}};
+    target_t targets[4] = {{.side = "mnemo"}};
     snprintf(targets[0].addr, sizeof targets[0].addr, "%s", mnemo_client_target(m.client));
     char id[80] = "";
     const char *mem_file = bench_path(&pmem, o->work, "memories.bin");
     int rc = seed_memories(&m, &c, mem_file, id, sizeof id);
 
-    method_t methods[2] = {{.row = "unary_get", .path = "/mnemo.v1.MemoryService/GetMemory"},
-                           {.row = "unary_health", .path = "/grpc.health.v1.Health/Check"}};
+    method_t methods[2] = {
+        {.row = "unary_get", .variants = true, .path = "/mnemo.v1.MemoryService/GetMemory"},
+        {.row = "unary_health", .path = "/grpc.health.v1.Health/Check"}};
     Mnemo__V1__GetMemoryRequest get = MNEMO__V1__GET_MEMORY_REQUEST__INIT;
     get.id = id;
     Grpc__Health__V1__HealthCheckRequest hc = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -283,10 +419,19 @@ int bench_fig_unary(const bench_opts_t *o)
         for (size_t i = 0; i < 4; i++)
             bench_skip(rows[i], "C++ server not built (libgrpc++-dev)");
     } else if (rc == 0) {
-        cpp = start_cpp(o, &targets[1], mem_file);
+        cpp = start_cpp(o, &targets[n_targets++], mem_file);
         rc = cpp > 0 ? 0 : -1;
-        n_targets = 2;
     }
+    int tls_on = rc == 0 ? start_tls(o, &tm, &targets[n_targets], &c, id) : 0;
+    if (tls_on < 0)
+        rc = -1;
+    else
+        n_targets += (size_t)tls_on;
+    int token_on = rc == 0 ? start_token(o, &km, &targets[n_targets], &c, id) : 0;
+    if (token_on < 0)
+        rc = -1;
+    else
+        n_targets += (size_t)token_on;
     for (size_t t = 0; t < n_targets && rc == 0; t++)
         for (size_t k = 0; k < 2 && rc == 0; k++)
             rc = check_libmnemo(&targets[t], &methods[k], id) == 0 &&
@@ -300,6 +445,10 @@ int bench_fig_unary(const bench_opts_t *o)
         rc = run_rounds(o, targets, n_targets, methods, 2);
     if (cpp > 0)
         bench_stop_server(cpp);
+    if (tls_on != 0)
+        stop_tls(o, &tm);
+    if (token_on != 0)
+        stop_token(o, &km);
     bench_mnemod_stop(&m);
     bench_rmtree(data);
     for (size_t k = 0; k < 2; k++) {

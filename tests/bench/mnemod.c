@@ -3,8 +3,10 @@
  *
  * DESIGN: mnemod runs with its defaults (durable writes, default threads
  * and batch size) so that the numbers are those a user gets; only the data
- * dir, the ephemeral port and the allowed root are set. The client's
- * deadline is generous (a full sync streams for minutes).
+ * dir, the ephemeral port and the allowed root (or the TLS files) are
+ * set. The client's deadline is generous (a full sync streams for
+ * minutes). TLS certificates come from the integration tests' script
+ * (MNEMO_MAKE_CERTS, its path in the source tree).
  *
  * Threads: main thread.
  */
@@ -17,14 +19,16 @@
 #include "mnemo/client.h"
 #include "server_harness.h"
 
-int bench_mnemod_start(bench_mnemod_t *m, const char *data_dir, const char *allow_root)
+/* Starts mnemod with args (NULL-terminated, may be NULL) and opens a
+ * client with co on it. */
+static int start(bench_mnemod_t *m, const char *data_dir, const char *const *args,
+                 const mnemo_client_options_t *co)
 {
     memset(m, 0, sizeof *m);
     bench_mkdir(data_dir);
-    const char *args[] = {"--allow-root", allow_root, NULL};
     mnemo_harness_options_t ho = {
         .data_dir = data_dir,
-        .extra_args = allow_root != NULL ? args : NULL,
+        .extra_args = args,
         .start_timeout_ms = 60000,
     };
     mnemo_harness_t *h = NULL;
@@ -36,11 +40,8 @@ int bench_mnemod_start(bench_mnemod_t *m, const char *data_dir, const char *allo
         mnemo_harness_destroy(h);
         return -1;
     }
-    mnemo_client_options_t co;
-    mnemo_client_options_init(&co);
-    co.deadline_ms = 30 * 60 * 1000;
     mnemo_call_error_t err;
-    if (mnemo_client_open(&m->client, mnemo_harness_address(h), &co, &err) != 0) {
+    if (mnemo_client_open(&m->client, mnemo_harness_address(h), co, &err) != 0) {
         fprintf(stderr, "bench: client: %s\n", err.message);
         mnemo_harness_destroy(h);
         return -1;
@@ -54,6 +55,50 @@ int bench_mnemod_start(bench_mnemod_t *m, const char *data_dir, const char *allo
     }
     m->h = h;
     m->pid = mnemo_harness_pid(h);
+    return 0;
+}
+
+int bench_mnemod_start(bench_mnemod_t *m, const char *data_dir, const char *allow_root)
+{
+    const char *args[] = {"--allow-root", allow_root, NULL};
+    mnemo_client_options_t co;
+    mnemo_client_options_init(&co);
+    co.deadline_ms = 30 * 60 * 1000;
+    return start(m, data_dir, allow_root != NULL ? args : NULL, &co);
+}
+
+int bench_mnemod_start_tls(bench_mnemod_t *m, const char *data_dir, const char *cert_dir)
+{
+    bench_pathbuf_t cert, key, ca;
+    const char *args[] = {"--tls-cert", bench_path(&cert, cert_dir, "server.pem"), "--tls-key",
+                          bench_path(&key, cert_dir, "server.key"), NULL};
+    mnemo_client_options_t co;
+    mnemo_client_options_init(&co);
+    co.deadline_ms = 30 * 60 * 1000;
+    co.tls = 1;
+    co.tls_ca_file = bench_path(&ca, cert_dir, "ca.pem");
+    return start(m, data_dir, args, &co);
+}
+
+int bench_mnemod_start_token(bench_mnemod_t *m, const char *data_dir, const char *tokens_file,
+                             const char *token)
+{
+    const char *args[] = {"--auth-tokens", tokens_file, NULL};
+    mnemo_client_options_t co;
+    mnemo_client_options_init(&co);
+    co.deadline_ms = 30 * 60 * 1000;
+    co.token = token;
+    return start(m, data_dir, args, &co);
+}
+
+int bench_make_certs(const char *dir)
+{
+    char *argv[] = {"bash", MNEMO_MAKE_CERTS, (char *)dir, NULL};
+    int status = bench_run(NULL, NULL, argv, NULL, true);
+    if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: %s %s failed (status %d)\n", MNEMO_MAKE_CERTS, dir, status);
+        return -1;
+    }
     return 0;
 }
 

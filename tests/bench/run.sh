@@ -5,7 +5,7 @@
 # table: figure | mnemo | baseline | ratio | target | met?.
 #
 # Usage: bash tests/bench/run.sh [--smoke] [--build-dir DIR] [--no-build]
-#                                [--code-path DIR]
+#                                [--code-path DIR] [--only FIGURE]...
 #   (default)    all changelog entries, /usr/include, several rounds; needs
 #                root (or sudo) for apt the first time; about 7 minutes on 2 cores.
 #   --smoke      300 entries, /usr/include/linux/netfilter, one round, short
@@ -13,6 +13,9 @@
 #                are missing. ctest runs it (label bench-smoke).
 #   --build-dir  build tree (default: build-bench/ at the repository root).
 #   --no-build   use the programs already built in the build tree.
+#   --only       run only this figure (store, retrieve, unary, code,
+#                during-sync; repeatable) after the corpus; the table then
+#                says "not measured" for the rows of the others.
 # Everything the run writes goes under BUILD_DIR/bench-work (or
 # bench-smoke-work): results.txt (raw RESULT lines), bench.log, table.md.
 # Exit status: 0 when every figure ran (targets may be missed), 1 otherwise.
@@ -23,13 +26,15 @@ smoke=0
 no_build=0
 build_dir=$root/build-bench
 code_path=""
+only=()
 while [[ $# -gt 0 ]]; do
     case $1 in
     --smoke) smoke=1 ;;
     --no-build) no_build=1 ;;
     --build-dir) build_dir=$2; shift ;;
     --code-path) code_path=$2; shift ;;
-    -h | --help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --only) only+=("$2"); shift ;;
+    -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -118,6 +123,9 @@ failed=()
 figure() { # figure NAME ARGS...: one subcommand; RESULT lines to $results
     local name=$1
     shift
+    if [[ ${#only[@]} -gt 0 && $name != corpus && " ${only[*]} " != *" $name "* ]]; then
+        return
+    fi
     echo "=== $name" | tee -a "$log" >&2
     if ! "$bench" "$name" --work "$work" "$@" >>"$results" 2> >(tee -a "$log" >&2); then
         failed+=("$name")
@@ -147,7 +155,8 @@ elapsed=$(($(date +%s) - start))
         "$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)," \
         "$(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "load average (1/5/15 min) at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "command: bash tests/bench/run.sh$( ((smoke)) && echo ' --smoke'); code: $code_path;" \
+    echo "command: bash tests/bench/run.sh$( ((smoke)) && echo ' --smoke')${only[*]/#/ --only };" \
+        "code: $code_path;" \
         "wall time ${elapsed} s"
 } | tee "$work/table.md"
 

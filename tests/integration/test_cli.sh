@@ -81,6 +81,9 @@ check() {
 sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 # ---- start mnemod --------------------------------------------------------
+# The log exists before the first look at it (the child opens it after the
+# fork, and a failing sed would end the script under set -e).
+: >"$work/mnemod.log"
 "$mnemod" --listen 127.0.0.1:0 --data-dir "$work/data" </dev/null >"$work/mnemod.log" 2>&1 &
 server_pid=$!
 addr=""

@@ -66,11 +66,12 @@ class Server:
     """One mnemod on 127.0.0.1:0 with a fresh data dir (plus `extra` flags);
     stderr to a log. Shared by the other Python tests of this directory."""
 
-    def __init__(self, mnemod, extra=()):
+    def __init__(self, mnemod, extra=(), env_extra=None):
         self.workdir = tempfile.mkdtemp(prefix="mnemo-pytest-")
         self.data_dir = os.path.join(self.workdir, "data")
         self.log_path = os.path.join(self.workdir, "mnemod.log")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MNEMO_")}
+        env.update(env_extra or {})
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [mnemod, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir] + list(extra),

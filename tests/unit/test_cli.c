@@ -1,8 +1,10 @@
 /* test_cli.c - unit tests of the mnemo CLI's pure parts (mnemo_cli_core:
  * args.c, format.c, json.c, render.c, render_repo.c, progress.c, the
  * argument scanning of cli.c, the pager of pages.c over a fake List call,
- * the argument parsers of the commands) and of the libmnemo lookups that
- * need no server. No sockets: nothing here opens a connection.
+ * the argument parsers of the commands, the security settings and
+ * tokens of cli.c and token.c) and of the libmnemo lookups and option
+ * checks that need no server. No sockets: nothing here opens a
+ * connection (a client is opened, never used).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <grpc/status.h>
@@ -19,6 +22,7 @@
 #include "args.h"
 #include "cli.h"
 #include "cmd_repo.h"
+#include "crypto.h"
 #include "format.h"
 #include "json.h"
 #include "mnemo/client.h"
@@ -26,6 +30,7 @@
 #include "progress.h"
 #include "render.h"
 #include "render_repo.h"
+#include "token.h"
 
 /* ---- helpers --------------------------------------------------------- */
 
@@ -1127,7 +1132,7 @@ static void test_cli__every_command_help_exits_0_without_connecting(void)
     const cli_command_t *const commands[] = {
         &cli_cmd_store,  &cli_cmd_get,    &cli_cmd_delete, &cli_cmd_list,   &cli_cmd_search,
         &cli_cmd_tags,   &cli_cmd_health, &cli_cmd_sync,   &cli_cmd_status, &cli_cmd_watch,
-        &cli_cmd_cancel, &cli_cmd_repos,  &cli_cmd_code,
+        &cli_cmd_cancel, &cli_cmd_repos,  &cli_cmd_code,   &cli_cmd_token,
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         const cli_command_t *cmd = commands[i];
@@ -1142,6 +1147,499 @@ static void test_cli__every_command_help_exits_0_without_connecting(void)
         CU_ASSERT_EQUAL(rc[1], CLI_EXIT_OK);
         CU_ASSERT_PTR_NULL(ctx.client);
     }
+}
+
+/* ---- security settings, tokens (cli.c, token.c, crypto.c) ------------ */
+
+/* What fd 1 and 2 received between grab_begin and grab_end. */
+typedef struct grab {
+    int out, err;
+    FILE *f;
+} grab_t;
+
+static void grab_begin(grab_t *g)
+{
+    fflush(stdout);
+    fflush(stderr);
+    g->f = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g->f);
+    g->out = dup(STDOUT_FILENO);
+    g->err = dup(STDERR_FILENO);
+    dup2(fileno(g->f), STDOUT_FILENO);
+    dup2(fileno(g->f), STDERR_FILENO);
+}
+
+/* The text written in between (the caller's, free). */
+static char *grab_end(grab_t *g)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(g->out, STDOUT_FILENO);
+    dup2(g->err, STDERR_FILENO);
+    close(g->out);
+    close(g->err);
+    rewind(g->f);
+    char *text = NULL;
+    size_t len = 0;
+    CU_ASSERT_EQUAL(cli_read_all(&text, &len, g->f), 0);
+    fclose(g->f);
+    return text;
+}
+
+/* A file in a fresh directory holding text; the caller frees the path
+ * and removes *dir. */
+static char *temp_file(char **dir, const char *name, const char *text)
+{
+    *dir = mnemo_test_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*dir);
+    char *path = NULL;
+    CU_ASSERT_FATAL(asprintf(&path, "%s/%s", *dir, name) > 0);
+    CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(path, text, strlen(text)), 0);
+    return path;
+}
+
+static void test_cli__ctx_init_reads_the_environment(void)
+{
+    char *env[] = {"HOME=/root",
+                   "MNEMO_SERVER=db:1",
+                   "MNEMO_TLS_CA=/ca.pem",
+                   "MNEMO_CLIENT_TLS_CERT=/c.pem",
+                   "MNEMO_CLIENT_TLS_KEY=/c.key",
+                   "MNEMO_TLS_CERT=/server.pem", /* mnemod's own: not the client's */
+                   "MNEMO_TLS_KEY=/server.key",
+                   "MNEMO_TOKEN_FILE=/t",
+                   "MNEMO_TOKEN=secret-token",
+                   NULL};
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx, env);
+    CU_ASSERT_STRING_EQUAL(ctx.server, "db:1");
+    CU_ASSERT_EQUAL(ctx.timeout_ms, CLI_DEFAULT_TIMEOUT_MS);
+    CU_ASSERT_EQUAL(ctx.sec.tls, 0);
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_ca.value, "/ca.pem");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_ca.source, "MNEMO_TLS_CA");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_cert.value, "/c.pem");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_cert.source, "MNEMO_CLIENT_TLS_CERT");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_key.value, "/c.key");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.token_file.value, "/t");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.token_env, "secret-token");
+    CU_ASSERT_PTR_NULL(ctx.sec.tls_server_name.value);
+
+    char *empty[] = {"MNEMO_SERVER=", "MNEMO_TLS_CA=", "MNEMO_TOKEN=", NULL};
+    cli_ctx_init(&ctx, empty);
+    CU_ASSERT_STRING_EQUAL(ctx.server, CLI_DEFAULT_SERVER);
+    CU_ASSERT_PTR_NULL(ctx.sec.tls_ca.value);
+    CU_ASSERT_PTR_NULL(ctx.sec.tls_ca.source);
+    CU_ASSERT_PTR_NULL(ctx.sec.token_env);
+    cli_ctx_init(&ctx, NULL);
+    CU_ASSERT_STRING_EQUAL(ctx.server, CLI_DEFAULT_SERVER);
+}
+
+static void test_cli__security_flags_win_over_the_environment(void)
+{
+    char *dir;
+    char *token_path = temp_file(&dir, "token", "from-the-file\n");
+    char *env[] = {"MNEMO_TLS_CA=/env-ca.pem", "MNEMO_CLIENT_TLS_CERT=/env.pem",
+                   "MNEMO_CLIENT_TLS_KEY=/env.key", "MNEMO_TOKEN=from-env", NULL};
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx, env);
+    char *argv[] = {"get",
+                    "ID",
+                    "--tls-ca",
+                    "/flag-ca.pem",
+                    "--tls-cert",
+                    "/f.pem",
+                    "--tls-server-name",
+                    "mnemod.internal",
+                    "--token-file",
+                    token_path,
+                    NULL};
+    const char *id = NULL;
+    CU_ASSERT_EQUAL_FATAL(cli_parse_single(&id, "ID", &ctx, &cli_cmd_get, ARGC(argv), argv),
+                          CLI_CONTINUE);
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_ca.source, "--tls-ca");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_cert.value, "/f.pem");
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_key.value, "/env.key"); /* no flag: env stays */
+    CU_ASSERT_STRING_EQUAL(ctx.sec.tls_key.source, "MNEMO_CLIENT_TLS_KEY");
+
+    mnemo_client_options_t opts;
+    mnemo_client_options_init(&opts);
+    char *token = NULL;
+    CU_ASSERT_EQUAL_FATAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(opts.tls, 1);
+    CU_ASSERT_STRING_EQUAL(opts.tls_ca_file, "/flag-ca.pem");
+    CU_ASSERT_STRING_EQUAL(opts.tls_cert_file, "/f.pem");
+    CU_ASSERT_STRING_EQUAL(opts.tls_key_file, "/env.key");
+    CU_ASSERT_STRING_EQUAL(opts.tls_server_name, "mnemod.internal");
+    CU_ASSERT_EQUAL(opts.deadline_ms, CLI_DEFAULT_TIMEOUT_MS);
+    /* --token-file wins over MNEMO_TOKEN. */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(token);
+    CU_ASSERT_STRING_EQUAL(token, "from-the-file");
+    CU_ASSERT_PTR_EQUAL(opts.token, token);
+    CU_ASSERT_STRING_EQUAL(ctx.token_from, "--token-file");
+    cli_token_free(token);
+    free(token_path);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_cli__client_options_tls_is_off_unless_asked(void)
+{
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx, NULL);
+    mnemo_client_options_t opts;
+    mnemo_client_options_init(&opts);
+    char *token = (char *)"unchanged";
+    CU_ASSERT_EQUAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(opts.tls, 0);
+    CU_ASSERT_PTR_NULL(opts.tls_ca_file);
+    CU_ASSERT_PTR_NULL(opts.token);
+    CU_ASSERT_PTR_NULL(token);
+    CU_ASSERT_PTR_NULL(ctx.token_from);
+    /* --tls alone: TLS with the default roots. */
+    CU_ASSERT_EQUAL(cli_set_global(&ctx, NULL, CLI_OPT_TLS, NULL), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(opts.tls, 1);
+    CU_ASSERT_PTR_NULL(opts.tls_ca_file);
+    /* Any TLS setting implies TLS, one from the environment too. */
+    char *env[] = {"MNEMO_TLS_CA=/ca.pem", NULL};
+    cli_ctx_init(&ctx, env);
+    CU_ASSERT_EQUAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(opts.tls, 1);
+    CU_ASSERT_STRING_EQUAL(opts.tls_ca_file, "/ca.pem");
+    cli_ctx_init(&ctx, NULL);
+    CU_ASSERT_EQUAL(cli_set_global(&ctx, NULL, CLI_OPT_TLS_SERVER_NAME, "x"), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(opts.tls, 1);
+}
+
+static void test_cli__client_options_take_the_token_from_the_environment(void)
+{
+    char *env[] = {"MNEMO_TOKEN=env-token", NULL};
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx, env);
+    mnemo_client_options_t opts;
+    mnemo_client_options_init(&opts);
+    char *token = NULL;
+    CU_ASSERT_EQUAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_STRING_EQUAL(opts.token, "env-token");
+    CU_ASSERT_PTR_NULL(token); /* nothing read: nothing to free */
+    CU_ASSERT_STRING_EQUAL(ctx.token_from, "MNEMO_TOKEN");
+
+    char *dir;
+    char *path = temp_file(&dir, "t", "file-token\r\nsecond line is ignored\n");
+    char *file_env[] = {"MNEMO_TOKEN_FILE=", NULL};
+    char *assignment = NULL;
+    CU_ASSERT_FATAL(asprintf(&assignment, "MNEMO_TOKEN_FILE=%s", path) > 0);
+    file_env[0] = assignment;
+    cli_ctx_init(&ctx, file_env);
+    CU_ASSERT_EQUAL(cli_client_options(&opts, &token, &ctx), CLI_CONTINUE);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(token);
+    CU_ASSERT_STRING_EQUAL(opts.token, "file-token");
+    CU_ASSERT_STRING_EQUAL(ctx.token_from, "MNEMO_TOKEN_FILE");
+    cli_token_free(token);
+    free(assignment);
+    free(path);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_cli__client_options_refuse_bad_tokens_without_showing_them(void)
+{
+    char *dir;
+    char *spaced = temp_file(&dir, "t", "sec ret-value\n");
+    char *both[] = {"MNEMO_TOKEN=tok", "MNEMO_TOKEN_FILE=/x", NULL};
+    char *bad_env[] = {"MNEMO_TOKEN=bad\tsecret-value", NULL};
+    char *missing[] = {"MNEMO_TOKEN_FILE=/nonexistent/token", NULL};
+    char *no_key[] = {"MNEMO_CLIENT_TLS_CERT=/c.pem", NULL};
+    char *const *envs[] = {both, bad_env, missing, no_key, NULL};
+    int rc[6];
+    mnemo_client_options_t opts;
+    char *token = NULL;
+    cli_ctx_t ctx;
+    grab_t g;
+    grab_begin(&g);
+    for (int i = 0; envs[i] != NULL; i++) {
+        cli_ctx_init(&ctx, envs[i]);
+        mnemo_client_options_init(&opts);
+        rc[i] = cli_client_options(&opts, &token, &ctx);
+    }
+    cli_ctx_init(&ctx, NULL);
+    CU_ASSERT_EQUAL(cli_set_global(&ctx, NULL, CLI_OPT_TOKEN_FILE, spaced), CLI_CONTINUE);
+    rc[4] = cli_client_options(&opts, &token, &ctx);
+    /* A token flag is refused, and its value not echoed. */
+    rc[5] = cli_set_global(&ctx, &cli_cmd_store, CLI_OPT_TOKEN, "flag-secret-value");
+    char *text = grab_end(&g);
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(rc[i], CLI_EXIT_USAGE);
+    CU_ASSERT_PTR_NULL(token);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "MNEMO_TOKEN and MNEMO_TOKEN_FILE are both set"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "MNEMO_TOKEN: character 4 of the token"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "MNEMO_TOKEN_FILE /nonexistent/token: cannot read it"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "MNEMO_CLIENT_TLS_CERT: needs its private key"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "character 4 of the token is a space"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "--token: not accepted"));
+    CU_ASSERT_PTR_NULL(strstr(text, "secret-value"));
+    CU_ASSERT_PTR_NULL(strstr(text, "ret-value"));
+    free(text);
+    free(spaced);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_cli__connect_names_the_setting_of_an_unusable_file(void)
+{
+    char *dir;
+    char *not_pem = temp_file(&dir, "ca.pem", "just text\n");
+    char *env[] = {"MNEMO_TLS_CA=/nonexistent/ca.pem", NULL};
+    cli_ctx_t a, b;
+    cli_ctx_init(&a, env);
+    cli_ctx_init(&b, NULL);
+    CU_ASSERT_EQUAL(cli_set_global(&b, NULL, CLI_OPT_TLS_CA, not_pem), CLI_CONTINUE);
+    grab_t g;
+    grab_begin(&g);
+    int rc[2] = {cli_connect(&a), cli_connect(&b)};
+    char *text = grab_end(&g);
+    CU_ASSERT_EQUAL(rc[0], CLI_EXIT_USAGE);
+    CU_ASSERT_EQUAL(rc[1], CLI_EXIT_USAGE);
+    CU_ASSERT_PTR_NULL(a.client);
+    CU_ASSERT_PTR_NULL(b.client);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "mnemo: MNEMO_TLS_CA: cannot read /nonexistent/ca.pem: No such file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "mnemo: --tls-ca: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "is not a PEM file"));
+    free(text);
+    free(not_pem);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_cli__token_read_takes_the_first_line(void)
+{
+    struct {
+        const char *text;
+        const char *want; /* NULL: refused */
+    } cases[] = {
+        {"abc\n", "abc"},
+        {"abc", "abc"},
+        {"abc\r\n", "abc"},
+        {"abc\nsecond\n", "abc"},
+        {"", NULL},
+        {"\nabc\n", NULL},
+        {"a c\n", NULL},
+        {"a\x01"
+         "c\n",
+         NULL},
+        {"caf\xc3\xa9\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fmemopen((void *)cases[i].text, strlen(cases[i].text), "r");
+        if (cases[i].text[0] == '\0')
+            f = fopen("/dev/null", "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        char *token = NULL;
+        char why[200] = "";
+        int rc = cli_token_read(&token, f, CLI_TOKEN_FIRST_LINE, why, sizeof(why));
+        fclose(f);
+        if (cases[i].want != NULL) {
+            CU_ASSERT_EQUAL(rc, 0);
+            CU_ASSERT_STRING_EQUAL(token, cases[i].want);
+        } else {
+            CU_ASSERT_EQUAL(rc, -1);
+            CU_ASSERT_PTR_NULL(token);
+            CU_ASSERT(why[0] != '\0');
+        }
+        cli_token_free(token);
+    }
+}
+
+static void test_cli__token_read_one_line_and_length_limits(void)
+{
+    char why[200];
+    char *token = NULL;
+    FILE *f = fmemopen((void *)"tok\n\n", 5, "r");
+    CU_ASSERT_EQUAL(cli_token_read(&token, f, CLI_TOKEN_ONE_LINE, why, sizeof(why)), 0);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(token, "tok");
+    cli_token_free(token);
+    token = NULL;
+    f = fmemopen((void *)"tok\nmore\n", 9, "r");
+    CU_ASSERT_EQUAL(cli_token_read(&token, f, CLI_TOKEN_ONE_LINE, why, sizeof(why)), -1);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(why, "more than one line: want the token alone");
+
+    char *longest = malloc(CLI_TOKEN_MAX + 2);
+    memset(longest, 'x', CLI_TOKEN_MAX + 1);
+    for (size_t len = CLI_TOKEN_MAX; len <= CLI_TOKEN_MAX + 1; len++) {
+        f = fmemopen(longest, len, "r");
+        token = NULL;
+        int rc = cli_token_read(&token, f, CLI_TOKEN_FIRST_LINE, why, sizeof(why));
+        fclose(f);
+        CU_ASSERT_EQUAL(rc, len == CLI_TOKEN_MAX ? 0 : -1);
+        if (rc == 0)
+            CU_ASSERT_EQUAL(strlen(token), CLI_TOKEN_MAX);
+        cli_token_free(token);
+    }
+    free(longest);
+
+    token = NULL;
+    CU_ASSERT_EQUAL(cli_token_read_file(&token, "/nonexistent/t", why, sizeof(why)), -1);
+    CU_ASSERT_STRING_EQUAL(why, "cannot read it: No such file or directory");
+    cli_token_free(NULL);
+}
+
+static void test_cli__token_check_wants_printable_ascii(void)
+{
+    char why[200];
+    CU_ASSERT_EQUAL(cli_token_check("a-b_c.d~e+f/g=", 14, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(cli_token_check("", 0, why, sizeof(why)), -1);
+    CU_ASSERT_STRING_EQUAL(why, "the token is empty");
+    CU_ASSERT_EQUAL(cli_token_check("ab\x7f", 3, why, sizeof(why)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "character 3 of the token"));
+    CU_ASSERT_EQUAL(cli_token_check("a\n", 2, why, sizeof(why)), -1);
+}
+
+static void test_cli__base64url_follows_rfc4648(void)
+{
+    /* RFC 4648 section 10, without padding, and the two URL-safe letters. */
+    const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *want[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    char out[16];
+    for (size_t i = 0; i < 7; i++) {
+        CU_ASSERT_EQUAL(cli_base64url(out, (const uint8_t *)in[i], strlen(in[i])), strlen(want[i]));
+        CU_ASSERT_STRING_EQUAL(out, want[i]);
+    }
+    const uint8_t url[] = {0xfb, 0xff, 0xbf};
+    cli_base64url(out, url, sizeof(url));
+    CU_ASSERT_STRING_EQUAL(out, "-_-_"); /* "+/+/" in standard base64 */
+}
+
+static void test_cli__token_new_is_random_base64url(void)
+{
+    char a[CLI_TOKEN_NEW_LEN + 1], b[CLI_TOKEN_NEW_LEN + 1];
+    CU_ASSERT_EQUAL_FATAL(cli_token_new(a), 0);
+    CU_ASSERT_EQUAL_FATAL(cli_token_new(b), 0);
+    CU_ASSERT_EQUAL(strlen(a), 43);
+    CU_ASSERT_EQUAL(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                    43);
+    CU_ASSERT(strcmp(a, b) != 0);
+    char why[200];
+    CU_ASSERT_EQUAL(cli_token_check(a, strlen(a), why, sizeof(why)), 0);
+}
+
+static void test_cli__token_hash_is_sha256_hex(void)
+{
+    char hex[CLI_TOKEN_HASH_HEX + 1];
+    cli_token_hash(hex, "abc", 3);
+    CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    cli_token_hash(hex, "", 0);
+    CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+static void test_cli__crypto_checks_pem_files(void)
+{
+    char *dir;
+    char *junk = temp_file(&dir, "junk.pem",
+                           "-----BEGIN CERTIFICATE-----\nAAAA\n-----END "
+                           "CERTIFICATE-----\n");
+    char why[200];
+    CU_ASSERT_EQUAL(cli_crypto_check_certs(junk, why, sizeof(why)), -1);
+    CU_ASSERT_STRING_EQUAL(why, "holds no valid PEM certificate");
+    CU_ASSERT_EQUAL(cli_crypto_check_certs("/nonexistent/x.pem", why, sizeof(why)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "cannot read it"));
+    CU_ASSERT_EQUAL(cli_crypto_check_key(junk, junk, why, sizeof(why)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "no usable PEM private key"));
+    free(junk);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void test_cli__call_hints_name_the_fix(void)
+{
+    char hint[512];
+    cli_ctx_t ctx;
+    cli_ctx_init(&ctx, NULL);
+    mnemo_call_error_t err = {.code = MNEMO_CODE_UNAUTHENTICATED};
+    snprintf(err.message, sizeof(err.message), "authorization: X needs credentials");
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), 0);
+    CU_ASSERT_STRING_EQUAL(hint, "this server wants a token: --token-file FILE or MNEMO_TOKEN");
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), NULL, &err), 0);
+
+    CU_ASSERT_EQUAL(cli_set_global(&ctx, NULL, CLI_OPT_TOKEN_FILE, "/t"), CLI_CONTINUE);
+    ctx.token_from = ctx.sec.token_file.source;
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hint, "does not know the token from --token-file /t"));
+
+    err.code = MNEMO_CODE_PERMISSION_DENIED;
+    snprintf(err.message, sizeof(err.message),
+             "mnemo.v1.MemoryService/StoreMemory needs role write; token ci has role read");
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hint, "this call needs role write,"));
+    /* Other denials (a path outside the allowed roots) have no role. */
+    snprintf(err.message, sizeof(err.message), "repository_path: outside every allowed root");
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), -1);
+
+    err.code = MNEMO_CODE_UNAVAILABLE;
+    err.unreachable = 1;
+    snprintf(err.message, sizeof(err.message), "cannot reach x: Ssl handshake failed: ...");
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), -1); /* not TLS */
+    CU_ASSERT_EQUAL(cli_set_global(&ctx, NULL, CLI_OPT_TLS, NULL), CLI_CONTINUE);
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hint, "TLS handshake failed"));
+    err.code = MNEMO_CODE_NOT_FOUND;
+    CU_ASSERT_EQUAL(cli_call_hint(hint, sizeof(hint), &ctx, &err), -1);
+}
+
+static void test_cli__token_command_rejects_bad_command_lines(void)
+{
+    char *none[] = {"token", NULL};
+    char *bogus[] = {"token", "frob", NULL};
+    char *two[] = {"token", "new", "hash", NULL};
+    char *out_hash[] = {"token", "hash", "--out", "f", NULL};
+    cli_ctx_t ctx = {0};
+    quiet_t q;
+    quiet_begin(&q);
+    int rc[4] = {
+        cli_cmd_token.run(&ctx, &cli_cmd_token, ARGC(none), none),
+        cli_cmd_token.run(&ctx, &cli_cmd_token, ARGC(bogus), bogus),
+        cli_cmd_token.run(&ctx, &cli_cmd_token, ARGC(two), two),
+        cli_cmd_token.run(&ctx, &cli_cmd_token, ARGC(out_hash), out_hash),
+    };
+    quiet_end(&q);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(rc[i], CLI_EXIT_USAGE);
+}
+
+static void test_cli__token_new_out_writes_a_private_file_once(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char *path = NULL;
+    CU_ASSERT_FATAL(asprintf(&path, "%s/new.token", dir) > 0);
+    char *argv[] = {"token", "new", "--out", path, NULL};
+    cli_ctx_t ctx = {0};
+    grab_t g;
+    grab_begin(&g);
+    int rc[2] = {cli_cmd_token.run(&ctx, &cli_cmd_token, ARGC(argv), argv),
+                 cli_cmd_token.run(&ctx, &cli_cmd_token, ARGC(argv), argv)};
+    char *text = grab_end(&g);
+    CU_ASSERT_EQUAL(rc[0], CLI_EXIT_OK);
+    CU_ASSERT_EQUAL(rc[1], CLI_EXIT_USAGE); /* never over an existing file */
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "cannot create it: File exists"));
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    char *token = NULL;
+    char why[200];
+    CU_ASSERT_EQUAL_FATAL(cli_token_read_file(&token, path, why, sizeof(why)), 0);
+    CU_ASSERT_EQUAL(strlen(token), CLI_TOKEN_NEW_LEN);
+    CU_ASSERT_PTR_NULL(strstr(text, token)); /* written to the file only */
+    cli_token_free(token);
+    free(text);
+    free(path);
+    mnemo_test_rmtree(dir);
+    free(dir);
 }
 
 /* ---- pages.c over a fake List call ----------------------------------- */
@@ -1261,6 +1759,82 @@ static void test_cli__client_open_rejects_bad_arguments(void)
     mnemo_client_free_message(NULL);
 }
 
+static void test_cli__client_open_checks_security_options(void)
+{
+    char *dir;
+    char *pem = temp_file(&dir, "ca.pem",
+                          "-----BEGIN CERTIFICATE-----\nAAAA\n-----END "
+                          "CERTIFICATE-----\n");
+    char *empty = NULL, *text = NULL;
+    CU_ASSERT_FATAL(asprintf(&empty, "%s/empty.pem", dir) > 0);
+    CU_ASSERT_FATAL(asprintf(&text, "%s/text.pem", dir) > 0);
+    CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(empty, "", 0), 0);
+    CU_ASSERT_EQUAL_FATAL(mnemo_test_write_file(text, "no pem\n", 7), 0);
+    struct {
+        mnemo_client_options_t o;
+        const char *want; /* the start of err.message; NULL: opens */
+    } cases[] = {
+        {{.tls_ca_file = pem}, "tls_ca_file: set while tls is 0"},
+        {{.tls_server_name = "x"}, "tls_server_name: set while tls is 0"},
+        {{.tls = 1, .tls_cert_file = pem}, "tls_key_file: missing"},
+        {{.tls = 1, .tls_key_file = pem}, "tls_cert_file: missing"},
+        {{.tls = 1, .tls_server_name = ""}, "tls_server_name: empty"},
+        {{.tls = 1, .tls_ca_file = "/nonexistent/ca.pem"},
+         "tls_ca_file: cannot read /nonexistent/ca.pem: No such file or directory"},
+        {{.tls = 1, .tls_ca_file = empty}, "tls_ca_file: "},
+        {{.tls = 1, .tls_ca_file = text}, "tls_ca_file: "},
+        {{.tls = 1, .tls_ca_file = pem, .tls_cert_file = pem, .tls_key_file = dir},
+         "tls_key_file: cannot read "},
+        {{.token = ""}, "token: empty"},
+        {{.token = "secret value"}, "token: character 7 is a space"},
+        {{.token = "secret\nvalue"}, "token: character 7 is a space"},
+        {{.tls = 1}, NULL},
+        {{.tls = 1,
+          .tls_ca_file = pem,
+          .tls_cert_file = pem,
+          .tls_key_file = pem,
+          .tls_server_name = "mnemod.test",
+          .token = "s3cret"},
+         NULL},
+        {{.token = "plaintext-token"}, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mnemo_client_t *c = NULL;
+        mnemo_call_error_t err;
+        int rc = mnemo_client_open(&c, "127.0.0.1:1", &cases[i].o, &err);
+        if (cases[i].want == NULL) {
+            CU_ASSERT_EQUAL(rc, MNEMO_CODE_OK);
+            CU_ASSERT_PTR_NOT_NULL(c);
+        } else {
+            CU_ASSERT_EQUAL(rc, MNEMO_CODE_INVALID_ARGUMENT);
+            CU_ASSERT_PTR_NULL(c);
+            CU_ASSERT_NSTRING_EQUAL(err.message, cases[i].want, strlen(cases[i].want));
+            CU_ASSERT_PTR_NULL(strstr(err.message, "secret"));
+        }
+        mnemo_client_close(c);
+    }
+    char *long_token = malloc(MNEMO_CLIENT_TOKEN_MAX + 2);
+    memset(long_token, 'x', MNEMO_CLIENT_TOKEN_MAX + 1);
+    long_token[MNEMO_CLIENT_TOKEN_MAX + 1] = '\0';
+    mnemo_client_options_t o;
+    mnemo_client_options_init(&o);
+    CU_ASSERT_EQUAL(o.tls, 0);
+    CU_ASSERT_PTR_NULL(o.token);
+    o.token = long_token;
+    mnemo_client_t *c = NULL;
+    mnemo_call_error_t err;
+    CU_ASSERT_EQUAL(mnemo_client_open(&c, "127.0.0.1:1", &o, &err), MNEMO_CODE_INVALID_ARGUMENT);
+    long_token[MNEMO_CLIENT_TOKEN_MAX] = '\0';
+    CU_ASSERT_EQUAL(mnemo_client_open(&c, "127.0.0.1:1", &o, &err), MNEMO_CODE_OK);
+    mnemo_client_close(c);
+    free(long_token);
+    free(pem);
+    free(empty);
+    free(text);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("cli");
@@ -1319,5 +1893,22 @@ int main(void)
     MNEMO_TEST(s, test_cli__pages_fetch_stops_on_a_repeated_token_or_an_error);
     MNEMO_TEST(s, test_cli__client_names_codes_and_serving_states);
     MNEMO_TEST(s, test_cli__client_open_rejects_bad_arguments);
+    MNEMO_TEST(s, test_cli__client_open_checks_security_options);
+    MNEMO_TEST(s, test_cli__ctx_init_reads_the_environment);
+    MNEMO_TEST(s, test_cli__security_flags_win_over_the_environment);
+    MNEMO_TEST(s, test_cli__client_options_tls_is_off_unless_asked);
+    MNEMO_TEST(s, test_cli__client_options_take_the_token_from_the_environment);
+    MNEMO_TEST(s, test_cli__client_options_refuse_bad_tokens_without_showing_them);
+    MNEMO_TEST(s, test_cli__connect_names_the_setting_of_an_unusable_file);
+    MNEMO_TEST(s, test_cli__token_read_takes_the_first_line);
+    MNEMO_TEST(s, test_cli__token_read_one_line_and_length_limits);
+    MNEMO_TEST(s, test_cli__token_check_wants_printable_ascii);
+    MNEMO_TEST(s, test_cli__base64url_follows_rfc4648);
+    MNEMO_TEST(s, test_cli__token_new_is_random_base64url);
+    MNEMO_TEST(s, test_cli__token_hash_is_sha256_hex);
+    MNEMO_TEST(s, test_cli__crypto_checks_pem_files);
+    MNEMO_TEST(s, test_cli__call_hints_name_the_fix);
+    MNEMO_TEST(s, test_cli__token_command_rejects_bad_command_lines);
+    MNEMO_TEST(s, test_cli__token_new_out_writes_a_private_file_once);
     return mnemo_test_run();
 }

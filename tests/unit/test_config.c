@@ -153,6 +153,104 @@ static void test_config__sizes_and_bools_parse(void)
     mnemo_config_cleanup(&cfg);
 }
 
+/* Expects parse to fail with a message containing want. */
+static void expect_refused(char **argv, char **envp, const char *want)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(parse(&cfg, &action, argv, envp, &err), MNEMO_EINVAL);
+    if (strstr(err.msg, want) == NULL)
+        fprintf(stderr, "\nwant '%s' in '%s'\n", want, err.msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want));
+    mnemo_config_cleanup(&cfg);
+}
+
+static bool accepted(char **argv, char **envp)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    mnemo_err_t err = {{0}};
+    mnemo_status_t st = parse(&cfg, &action, argv, envp, &err);
+    if (st != MNEMO_OK)
+        fprintf(stderr, "\nrefused: %s\n", err.msg);
+    mnemo_config_cleanup(&cfg);
+    return st == MNEMO_OK;
+}
+
+static void test_config__listen_is_local(void)
+{
+    static const char *const local[] = {"127.0.0.1:0",          "127.8.9.1:50051",
+                                        "[::1]:50051",          "localhost:50051",
+                                        "unix:/tmp/mnemo.sock", "unix-abstract:mnemo"};
+    static const char *const exposed[] = {
+        "0.0.0.0:50051",       "[::]:50051",           ":50051",      "10.0.0.5:50051",
+        "mnemo.example:50051", "[::ffff:127.0.0.1]:1", "128.0.0.1:1", "localhost.evil:1"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        CU_ASSERT_TRUE(mnemo_config_listen_is_local(local[i]));
+    for (size_t i = 0; i < sizeof exposed / sizeof exposed[0]; i++) {
+        if (mnemo_config_listen_is_local(exposed[i]))
+            fprintf(stderr, "\n%s counted as local\n", exposed[i]);
+        CU_ASSERT_FALSE(mnemo_config_listen_is_local(exposed[i]));
+    }
+}
+
+/* A non-loopback listener needs TLS, tokens or --insecure. */
+static void test_config__exposed_listener_needs_security(void)
+{
+    expect_refused((char *[]){"mnemod", "--listen", "0.0.0.0:50051", NULL}, NULL,
+                   "add --tls-cert and --tls-key, and/or --auth-tokens; or --insecure");
+    expect_refused((char *[]){"mnemod", NULL}, (char *[]){"MNEMO_LISTEN=[::]:7000", NULL},
+                   "--listen: [::]:7000");
+    CU_ASSERT_TRUE(
+        accepted((char *[]){"mnemod", "--listen", "0.0.0.0:0", "--insecure", NULL}, NULL));
+    CU_ASSERT_TRUE(accepted((char *[]){"mnemod", "--listen", "0.0.0.0:0", NULL},
+                            (char *[]){"MNEMO_INSECURE=true", NULL}));
+    CU_ASSERT_TRUE(accepted(
+        (char *[]){"mnemod", "--listen", "0.0.0.0:0", "--auth-tokens", "/etc/tokens", NULL}, NULL));
+    CU_ASSERT_TRUE(accepted((char *[]){"mnemod", "--listen", "0.0.0.0:0", "--tls-cert", "c.pem",
+                                       "--tls-key", "k.pem", NULL},
+                            NULL));
+    /* --insecure takes no value: the next argument is a flag again. */
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    mnemo_err_t err = {{0}};
+    char *argv[] = {"mnemod", "--insecure", "--threads", "7", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, NULL, &err), MNEMO_OK);
+    CU_ASSERT_TRUE(cfg.insecure);
+    CU_ASSERT_EQUAL(cfg.threads, 7);
+    mnemo_config_cleanup(&cfg);
+}
+
+static void test_config__tls_flags_go_together(void)
+{
+    expect_refused((char *[]){"mnemod", "--tls-cert", "c.pem", NULL}, NULL,
+                   "--tls-cert and --tls-key: give both or neither");
+    expect_refused((char *[]){"mnemod", "--tls-key", "k.pem", NULL}, NULL, "give both");
+    expect_refused((char *[]){"mnemod", "--tls-client-ca", "ca.pem", NULL}, NULL,
+                   "--tls-client-ca: needs --tls-cert");
+    expect_refused((char *[]){"mnemod", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+                              "--tls-client-roles", "r", NULL},
+                   NULL, "--tls-client-roles: needs --tls-client-ca");
+    CU_ASSERT_TRUE(
+        accepted((char *[]){"mnemod", NULL},
+                 (char *[]){"MNEMO_TLS_CERT=c.pem", "MNEMO_TLS_KEY=k.pem",
+                            "MNEMO_TLS_CLIENT_CA=ca.pem", "MNEMO_TLS_CLIENT_ROLES=roles", NULL}));
+}
+
+static void test_config__hash_token_subcommand(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(parse(&cfg, &action, (char *[]){"mnemod", "hash-token", NULL}, NULL, &err),
+                    MNEMO_OK);
+    CU_ASSERT_EQUAL(action, MNEMO_CONFIG_HASH_TOKEN);
+    mnemo_config_cleanup(&cfg);
+    expect_refused((char *[]){"mnemod", "hash-token", "secret", NULL}, NULL,
+                   "hash-token: takes no arguments");
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("config");
@@ -163,5 +261,9 @@ int main(void)
     MNEMO_TEST(s, test_config__bad_values_name_their_source);
     MNEMO_TEST(s, test_config__help_and_version);
     MNEMO_TEST(s, test_config__sizes_and_bools_parse);
+    MNEMO_TEST(s, test_config__listen_is_local);
+    MNEMO_TEST(s, test_config__exposed_listener_needs_security);
+    MNEMO_TEST(s, test_config__tls_flags_go_together);
+    MNEMO_TEST(s, test_config__hash_token_subcommand);
     return mnemo_test_run();
 }

@@ -94,31 +94,70 @@ typedef struct mnemo_call_error {
     int unreachable;   /* 1: the status says the server could not be reached */
 } mnemo_call_error_t;
 
-/* Options of mnemo_client_open(); start from mnemo_client_options_init(). */
+/* Options of mnemo_client_open(); start from mnemo_client_options_init(),
+ * which sets the defaults below, then set what differs.
+ *
+ * Security. With tls = 0 (the default) the channel is plaintext: right for
+ * a loopback server or one behind a TLS-terminating proxy or sidecar. With
+ * tls = 1 the server must present a certificate that tls_ca_file (or
+ * gRPC's default roots) vouches for, issued for the target's host (or for
+ * tls_server_name); tls_cert_file and tls_key_file add a client
+ * certificate (mutual TLS). The files are PEM, read once by
+ * mnemo_client_open (a later change needs a new client). A bearer token is
+ * sent as the header "authorization: Bearer <token>" on every call and
+ * stream of the client, over TLS and plaintext alike; it is not tied to
+ * TLS so that a token also works behind a sidecar that terminates TLS.
+ * Send a token in plaintext only over loopback or a network you trust.
+ *
+ * Ownership. The strings are only read during mnemo_client_open: the
+ * client keeps copies (the token's is wiped when the client is closed), so
+ * they may be freed or wiped as soon as it returns. */
 typedef struct mnemo_client_options {
     int64_t deadline_ms;          /* default per-call deadline; 0 = none (default 30000) */
     int max_receive_message_size; /* bytes; 0 = gRPC's 4 MiB, -1 = unlimited (default 64 MiB) */
+    int tls;                      /* 1: TLS; 0: plaintext (default 0) */
+    const char *tls_ca_file;      /* PEM roots that verify the server; NULL: gRPC's default
+                                   * roots (needs tls = 1; default NULL) */
+    const char *tls_cert_file;    /* PEM client certificate (chain) for mutual TLS; NULL: none
+                                   * (needs tls = 1 and tls_key_file; default NULL) */
+    const char *tls_key_file;     /* PEM private key of tls_cert_file (default NULL) */
+    const char *tls_server_name;  /* the name the server's certificate must carry, when not
+                                   * the target's host (e.g. dialling an IP address or a
+                                   * tunnel); NULL: the target's host (needs tls = 1) */
+    const char *token;            /* bearer token: 1 to MNEMO_CLIENT_TOKEN_MAX printable
+                                   * ASCII characters, no spaces; NULL: none (default) */
 } mnemo_client_options_t;
 
 #define MNEMO_CLIENT_DEFAULT_DEADLINE_MS 30000
 #define MNEMO_CLIENT_DEFAULT_MAX_RECEIVE (64 * 1024 * 1024)
+#define MNEMO_CLIENT_TOKEN_MAX           4095 /* bytes; the limit of `mnemod hash-token` */
 
 /* ---- client --------------------------------------------------------- */
 
 /* Fills opts with the defaults above. */
 MNEMO_API void mnemo_client_options_init(mnemo_client_options_t *opts);
 
-/* Opens a client on target ("host:port", or any gRPC target URI) with
- * insecure credentials. opts may be NULL (defaults). Does not connect: an
- * unreachable server shows up as UNAVAILABLE on the first call. *out is the
- * caller's (mnemo_client_close). Returns 0, INVALID_ARGUMENT (empty
- * target, negative deadline), RESOURCE_EXHAUSTED (out of memory) or
- * INTERNAL (gRPC refused the channel). */
+/* Opens a client on target ("host:port", or any gRPC target URI): a
+ * plaintext or TLS channel and the bearer token as opts say (NULL:
+ * defaults, plaintext without a token). Reads the PEM files of opts now.
+ * Does not connect: an unreachable server, and a TLS handshake that fails
+ * (a server certificate the roots do not vouch for or issued for another
+ * name, a plaintext server, a refused client certificate), show up as
+ * UNAVAILABLE on the first call, marked `unreachable`. *out is the
+ * caller's (mnemo_client_close). Returns 0; INVALID_ARGUMENT with a
+ * message naming the field: empty target, negative deadline, a file that
+ * is missing, unreadable, empty, larger than 16 MiB or holds no PEM block
+ * (the message names the file), a TLS field set while tls is 0, only one
+ * of tls_cert_file and tls_key_file, an empty tls_server_name, a token
+ * that is empty, too long or holds a space, control or non-ASCII byte
+ * (the message never shows the token); RESOURCE_EXHAUSTED (out of
+ * memory); or INTERNAL (gRPC refused the credentials or the channel). */
 MNEMO_API int mnemo_client_open(mnemo_client_t **out, const char *target,
                                 const mnemo_client_options_t *opts, mnemo_call_error_t *err);
 
-/* Destroys the channel and releases gRPC. Every stream of c must be closed
- * and no other thread may be using c. NULL: no-op. */
+/* Destroys the channel, wipes and frees the client's copy of the token and
+ * releases gRPC. Every stream of c must be closed and no other thread may
+ * be using c. NULL: no-op. */
 MNEMO_API void mnemo_client_close(mnemo_client_t *c);
 
 /* Sets the default deadline of calls started from now on (ms; 0 = none;
