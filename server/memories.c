@@ -113,6 +113,19 @@ static mnemo_status_t record_decode(mnemo_memory_t **out, const uint8_t id32[ID_
         mnemo_memory_destroy(m);
         return st;
     }
+    /* The id is the content's SHA-256: a record that decodes but whose
+     * content no longer hashes to its id was damaged (on disk, or by a
+     * bug), and is never returned as that memory. */
+    uint8_t hash[MNEMO_SHA256_LEN];
+    mnemo_sha256(m->content, m->content_len, hash);
+    if (memcmp(hash, id32, ID_LEN) != 0) {
+        mnemo_status_t st = mnemo_err_set(err, MNEMO_ECORRUPT,
+                                          "memory %s: stored content does not hash to its id "
+                                          "(damaged data)",
+                                          m->id);
+        mnemo_memory_destroy(m);
+        return st;
+    }
     *out = m;
     return MNEMO_OK;
 }
@@ -338,8 +351,13 @@ static mnemo_status_t load_memory(mnemo_memories_t *mem, mnemo_memory_t **out,
     }
     if (st != MNEMO_OK)
         return st;
-    st = record_decode(out, id32, val, vlen, err);
+    mnemo_err_t local;
+    st = record_decode(out, id32, val, vlen, &local);
     free(val);
+    if (st == MNEMO_ECORRUPT)
+        mnemo_store_report_damage(mem->store, local.msg);
+    if (st != MNEMO_OK && err != NULL)
+        *err = local;
     return st;
 }
 

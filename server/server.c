@@ -28,6 +28,7 @@
 #include <grpc/support/time.h>
 
 #include "bytes.h"
+#include "datadir.h"
 #include "mnemo/codec.h"
 #include "rpc.h"
 #include "thread.h"
@@ -273,28 +274,46 @@ static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const
 
 /* A store write failed (any thread): health turns NOT_SERVING at once,
  * which every Watch stream hears, whoever made the write. */
-static void memory_store_failed(void *ctx)
+static void store_problem(const char *store, const char *problem, mnemo_health_t *health)
 {
-    fprintf(stderr, "mnemod: a write to the memories store failed: writes are refused, reads "
-                    "go on, health is NOT_SERVING\n");
-    mnemo_health_set_serving(ctx, false);
+    fprintf(stderr,
+            "mnemod: %s store: %s; health is NOT_SERVING (README \"When things go "
+            "wrong\")\n",
+            store, problem);
+    mnemo_health_set_serving(health, false);
 }
 
-static void code_store_failed(void *ctx)
+static void memory_store_failed(void *ctx, const char *problem)
 {
-    fprintf(stderr, "mnemod: a write to the code store failed: writes are refused, reads go "
-                    "on, health is NOT_SERVING\n");
-    mnemo_health_set_serving(ctx, false);
+    store_problem("memories", problem, ctx);
+}
+
+static void code_store_failed(void *ctx, const char *problem)
+{
+    store_problem("code", problem, ctx);
+}
+
+/* Rewrites err (MNEMO_ECORRUPT from opening or loading a store) into the
+ * message an operator needs: which store, what LevelDB said, what to do. */
+static mnemo_status_t damaged(const char *store, const char *data_dir, mnemo_err_t *err)
+{
+    mnemo_err_t why = *err;
+    return mnemo_err_set(err, MNEMO_ECORRUPT,
+                         "the %s store is damaged and mnemod does not serve damaged data: %.300s; "
+                         "keep a copy of %s, then see README \"When things go wrong\"",
+                         store, why.msg, data_dir);
 }
 
 static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, const char *name,
-                                 void (*on_failure)(void *), mnemo_health_t *health,
+                                 void (*on_failure)(void *, const char *), mnemo_health_t *health,
                                  mnemo_err_t *err)
 {
     char path[PATH_MAX];
     mnemo_status_t st = data_path(path, data_dir, name, err);
     if (st == MNEMO_OK)
         st = mnemo_store_open(out, path, NULL, err);
+    if (st == MNEMO_ECORRUPT)
+        return damaged(name, data_dir, err);
     if (st == MNEMO_OK)
         mnemo_store_on_failure(*out, on_failure, health);
     return st;
@@ -327,19 +346,30 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
         return st;
     mnemo_store_start_background(scratch); /* before any store opens: see store.h */
     srv->app.health = mnemo_health_create();
+    static const char *const stores[] = {"memories", "code"};
+    bool marked = false;
+    st = mnemo_datadir_check(&marked, srv->cfg->data_dir, stores, 2, err);
+    if (st != MNEMO_OK)
+        return st;
     st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", memory_store_failed,
                     srv->app.health, err);
     if (st == MNEMO_OK)
         st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", code_store_failed,
                         srv->app.health, err);
+    if (st == MNEMO_OK && !marked)
+        st = mnemo_datadir_mark(srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)
         return st;
     mnemo_pace_init(&srv->app.pace, srv->cfg->sync_share);
     mnemo_memories_options_t mopts = {.sync_writes = srv->cfg->sync_writes};
     st = mnemo_memories_open(&srv->app.memories, srv->app.memory_store, &mopts, err);
+    if (st == MNEMO_ECORRUPT)
+        return damaged("memories", srv->cfg->data_dir, err);
     mnemo_codeindex_options_t copts = codeindex_options(srv);
     if (st == MNEMO_OK)
         st = mnemo_codeindex_open(&srv->app.codeindex, srv->app.code_store, &copts, err);
+    if (st == MNEMO_ECORRUPT)
+        return damaged("code", srv->cfg->data_dir, err);
     if (st != MNEMO_OK)
         return st;
     srv->app.cfg = srv->cfg;

@@ -46,10 +46,11 @@ struct mnemo_store {
     leveldb_writeoptions_t *write_sync;   /* sync=true */
     leveldb_writeoptions_t *write_nosync; /* sync=false */
     atomic_bool failed;                   /* set once, by the first failed write */
-    pthread_mutex_t failure_mu;           /* guards the three below */
-    void (*on_failure)(void *ctx);
+    pthread_mutex_t failure_mu;           /* guards the fields below */
+    void (*on_failure)(void *ctx, const char *problem);
     void *failure_ctx;
     bool failure_told; /* on_failure ran (or is running) */
+    char problem[512]; /* the first failed write or damage found; "" while none */
 };
 
 typedef struct attached_hook {
@@ -71,6 +72,8 @@ struct mnemo_store_iter {
     leveldb_readoptions_t *read_opts; /* pins snapshot */
     leveldb_iterator_t *it;
 };
+
+static mnemo_status_t read_result(mnemo_store_t *store, mnemo_status_t st, const mnemo_err_t *err);
 
 /* The one caller of leveldb_free: LevelDB's buffers may come from another
  * allocator than ours. */
@@ -125,14 +128,44 @@ static void configure(mnemo_store_t *s, const mnemo_store_options_t *opts)
     s->cache = leveldb_cache_create_lru(cache_bytes);
     s->bloom = leveldb_filterpolicy_create_bloom(BLOOM_BITS_PER_KEY);
     leveldb_options_set_create_if_missing(s->options, 1);
+    /* Damage is an error, not silently less data: a log record that fails
+     * its checksum stops the open (instead of being dropped), and every
+     * read verifies the checksums of the blocks it touches. */
+    leveldb_options_set_paranoid_checks(s->options, 1);
     leveldb_options_set_cache(s->options, s->cache);
     leveldb_options_set_filter_policy(s->options, s->bloom);
     leveldb_options_set_write_buffer_size(s->options, wbuf);
     s->read_opts = leveldb_readoptions_create();
+    leveldb_readoptions_set_verify_checksums(s->read_opts, 1);
     s->write_sync = leveldb_writeoptions_create();
     leveldb_writeoptions_set_sync(s->write_sync, 1);
     s->write_nosync = leveldb_writeoptions_create();
     leveldb_writeoptions_set_sync(s->write_nosync, 0);
+}
+
+/* Which file LevelDB found damaged: its info log (<dir>/LOG) names it on
+ * the line that reports the corruption ("<dir>/000005.log: dropping 16
+ * bytes; Corruption: checksum mismatch"). Writes it into out, "" if none. */
+static void damaged_file(char *out, size_t cap, const char *dir)
+{
+    out[0] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/LOG", dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    char line[1024];
+    size_t dlen = strlen(dir);
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strstr(line, "Corruption") == NULL && strstr(line, "dropping") == NULL)
+            continue;
+        const char *p = strstr(line, dir);
+        if (p == NULL || p[dlen] != '/')
+            continue;
+        size_t n = strcspn(p, ": \n");
+        snprintf(out, cap, "%.*s", (int)n, p);
+    }
+    fclose(f);
 }
 
 mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
@@ -150,10 +183,18 @@ mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
     if (errptr != NULL) {
         /* LevelDB reports a held LOCK file as "IO error: lock <dir>/LOCK: ...". */
         bool locked = strstr(errptr, "lock") != NULL;
-        mnemo_status_t st = take_error(&errptr, MNEMO_EIO, err, "open data dir");
+        mnemo_err_t local;
+        mnemo_status_t st = take_error(&errptr, MNEMO_EIO, &local, "open data dir");
         if (locked)
-            st =
-                mnemo_err_set(err, MNEMO_EUNAVAIL, "data dir %s is in use by another process", dir);
+            st = mnemo_err_set(&local, MNEMO_EUNAVAIL, "data dir %s is in use by another process",
+                               dir);
+        char file[1024];
+        if (st == MNEMO_ECORRUPT && (damaged_file(file, sizeof file, dir), file[0] != '\0')) {
+            mnemo_err_t found = local;
+            mnemo_err_set(&local, st, "%.300s (damaged file: %.400s)", found.msg, file);
+        }
+        if (err != NULL)
+            *err = local;
         s->db = NULL;
         destroy_parts(s);
         return st;
@@ -175,10 +216,13 @@ mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t kle
     char *errptr = NULL;
     size_t n = 0;
     char *found = leveldb_get(store->db, store->read_opts, key, klen, &n, &errptr);
-    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, err, "store read");
+    mnemo_err_t local;
+    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, &local, "store read");
     if (st != MNEMO_OK) {
         ldb_free(found);
-        return st;
+        if (err != NULL)
+            *err = local;
+        return read_result(store, st, &local);
     }
     if (found == NULL)
         return mnemo_err_set(err, MNEMO_ENOTFOUND, "key not found");
@@ -200,22 +244,28 @@ static void run_done_hooks(mnemo_store_batch_t *batch, bool committed)
         batch->hooks[i].hook->done(batch->hooks[i].ctx, committed);
 }
 
-/* Runs the failure hook once the store has failed, at most once. */
-static void tell_failure(mnemo_store_t *store)
+/* Records problem (when it is the first) and runs the failure hook if it
+ * has not run yet. problem NULL: only run a hook set after the problem. */
+static void tell_failure(mnemo_store_t *store, const char *problem)
 {
     pthread_mutex_lock(&store->failure_mu);
-    void (*fn)(void *) = NULL;
-    if (store->on_failure != NULL && !store->failure_told && atomic_load(&store->failed)) {
+    if (problem != NULL && store->problem[0] == '\0')
+        snprintf(store->problem, sizeof store->problem, "%s", problem);
+    void (*fn)(void *, const char *) = NULL;
+    if (store->on_failure != NULL && !store->failure_told && store->problem[0] != '\0') {
         store->failure_told = true;
         fn = store->on_failure;
     }
     void *ctx = store->failure_ctx;
+    char copy[sizeof store->problem];
+    memcpy(copy, store->problem, sizeof copy);
     pthread_mutex_unlock(&store->failure_mu);
     if (fn != NULL)
-        fn(ctx);
+        fn(ctx, copy);
 }
 
-void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx), void *ctx)
+void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx, const char *problem),
+                            void *ctx)
 {
     assert(store != NULL && fn != NULL);
     pthread_mutex_lock(&store->failure_mu);
@@ -223,7 +273,20 @@ void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx), void *c
     store->on_failure = fn;
     store->failure_ctx = ctx;
     pthread_mutex_unlock(&store->failure_mu);
-    tell_failure(store); /* a write may have failed before the hook was set */
+    tell_failure(store, NULL); /* a problem may have come before the hook */
+}
+
+void mnemo_store_report_damage(mnemo_store_t *store, const char *what)
+{
+    tell_failure(store, what);
+}
+
+/* A read that found damaged data (st == MNEMO_ECORRUPT) tells the hook. */
+static mnemo_status_t read_result(mnemo_store_t *store, mnemo_status_t st, const mnemo_err_t *err)
+{
+    if (st == MNEMO_ECORRUPT)
+        tell_failure(store, err != NULL ? err->msg : "damaged data read");
+    return st;
 }
 
 mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batch, bool sync,
@@ -238,9 +301,12 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
     leveldb_write(store->db, sync ? store->write_sync : store->write_nosync, batch->wb, &errptr);
     if (errptr != NULL) {
         atomic_store(&store->failed, true);
-        take_error(&errptr, MNEMO_EIO, err, "store write");
+        mnemo_err_t local;
+        take_error(&errptr, MNEMO_EIO, &local, "store write");
+        if (err != NULL)
+            *err = local;
         run_done_hooks(batch, false);
-        tell_failure(store);
+        tell_failure(store, local.msg);
         return MNEMO_EIO; /* the header promises EIO, even for corruption */
     }
     run_done_hooks(batch, true);
@@ -378,6 +444,7 @@ mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
     it->store = store;
     it->snapshot = leveldb_create_snapshot(store->db);
     it->read_opts = leveldb_readoptions_create();
+    leveldb_readoptions_set_verify_checksums(it->read_opts, 1);
     leveldb_readoptions_set_snapshot(it->read_opts, it->snapshot);
     it->it = leveldb_create_iterator(store->db, it->read_opts);
     return it;
@@ -440,5 +507,9 @@ mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t
 {
     char *errptr = NULL;
     leveldb_iter_get_error(it->it, &errptr);
-    return take_error(&errptr, MNEMO_EIO, err, "store scan");
+    mnemo_err_t local;
+    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, &local, "store scan");
+    if (st != MNEMO_OK && err != NULL)
+        *err = local;
+    return st == MNEMO_OK ? st : read_result(it->store, st, &local);
 }

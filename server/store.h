@@ -8,6 +8,13 @@
  * mnemo_store_failed() turns true (the server reports NOT_SERVING). Reads
  * keep working.
  *
+ * Damage is never served as data: the store opens with LevelDB's paranoid
+ * checks (a log or MANIFEST record failing its checksum fails the open
+ * instead of being dropped) and every read verifies block checksums (a
+ * damaged block is MNEMO_ECORRUPT, which the rpc layer answers DATA_LOSS).
+ * A torn last record of the log, what kill -9 leaves, is still recovered
+ * silently: LevelDB cannot tell it from a log cut short.
+ *
  * Threads: a store, its iterators and its batches may be used from any
  * thread; a store may be shared (LevelDB serialises writers and groups
  * concurrent sync writes into one fsync). A batch or an iterator is used by
@@ -57,12 +64,21 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
 /* True once a write has failed: the store will accept no more writes. */
 bool mnemo_store_failed(const mnemo_store_t *store);
 
-/* Calls fn(ctx) once, when the first write fails, on the thread of that
- * write (any thread: a request's, a sync job's, a merger's), before that
- * write returns MNEMO_EIO; at once, on this thread, when a write failed
- * before the hook was set. fn must not write to the
- * store. One hook per store, set once. */
-void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx), void *ctx);
+/* Calls fn(ctx, problem) once, for the first problem of the store: a
+ * failed write (before that write returns MNEMO_EIO), a read that found
+ * damaged data (MNEMO_ECORRUPT: a block failing its checksum), or damage
+ * a module reported (mnemo_store_report_damage); on the thread that met
+ * it (any: a request's, a sync job's, a merger's), or at once, on this
+ * thread, when it came before the hook was set. problem describes it
+ * (no keys or values). fn must not use the store. One hook per store,
+ * set once. */
+void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx, const char *problem),
+                            void *ctx);
+
+/* A module found a record that decodes but is wrong (a memory whose
+ * content does not hash to its id): tells the failure hook, as a damaged
+ * block would. Writes go on. */
+void mnemo_store_report_damage(mnemo_store_t *store, const char *what);
 
 /* Approximate bytes on disk used by keys in [start, limit). */
 unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,

@@ -625,7 +625,7 @@ static void test_lifecycle__failed_sync_write_tells_health_watchers(void)
     CHECK(mnemo_client_health_check(c, "", &serving, NULL) == 0 &&
               serving == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING,
           "Check says NOT_SERVING (%d)", serving);
-    CHECK(mnemo_harness_log_contains(h, "write to the code store failed"), "the failure is logged");
+    CHECK(mnemo_harness_log_contains(h, "code store: store write: "), "the failure is logged");
     mnemo_stream_close(watch);
     mnemo_client_close(c);
     expect_clean_exit(h, SIGTERM);

@@ -571,6 +571,52 @@ static void test_memories__concurrent_puts_stay_consistent(void)
     env_finish(&e);
 }
 
+static void count_damage(void *ctx, const char *problem)
+{
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "does not hash to its id"));
+    (*(int *)ctx)++;
+}
+
+/* A record whose content no longer hashes to its id (here: another
+ * memory's record under its key) is MNEMO_ECORRUPT naming the id, in get,
+ * list and retrieve alike, and the store's failure hook hears of it. */
+static void test_memories__content_that_does_not_hash_to_its_id_is_corrupt(void)
+{
+    env_t e = env_start();
+    int told = 0;
+    mnemo_store_on_failure(e.store, count_damage, &told);
+    put(&e, "the original content", NULL, 1000);
+    put(&e, "some other words", NULL, 2000);
+    char a[65], b[65];
+    id_of(a, "the original content");
+    id_of(b, "some other words");
+    uint8_t ka[33] = {'m'}, kb[33] = {'m'};
+    mnemo_hex_decode(ka + 1, 32, a, 64);
+    mnemo_hex_decode(kb + 1, 32, b, 64);
+    char *val = NULL;
+    size_t vlen = 0;
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_get(e.store, kb, sizeof kb, &val, &vlen, NULL), MNEMO_OK);
+    mnemo_store_batch_t *batch = mnemo_store_batch_create();
+    mnemo_store_batch_put(batch, ka, sizeof ka, val, vlen);
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_write(e.store, batch, true, NULL), MNEMO_OK);
+    mnemo_store_batch_destroy(batch);
+    free(val);
+
+    mnemo_memory_t *m = NULL;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_memories_get(e.mem, &m, a, &err), MNEMO_ECORRUPT);
+    CU_ASSERT_PTR_NULL(m);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, a));
+    mnemo_memory_list_t list = {0};
+    CU_ASSERT_EQUAL(mnemo_memories_list(e.mem, &list, 0, NULL, NULL, 0, &err), MNEMO_ECORRUPT);
+    mnemo_memory_list_cleanup(&list);
+    CU_ASSERT_EQUAL(told, 1);
+    /* The other memory is intact. */
+    CU_ASSERT_EQUAL(mnemo_memories_get(e.mem, &m, b, &err), MNEMO_OK);
+    mnemo_memory_destroy(m);
+    env_finish(&e);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("memories");
@@ -586,5 +632,6 @@ int main(void)
     MNEMO_TEST(s, test_memories__by_tag_any_and_all);
     MNEMO_TEST(s, test_memories__survive_reopen);
     MNEMO_TEST(s, test_memories__concurrent_puts_stay_consistent);
+    MNEMO_TEST(s, test_memories__content_that_does_not_hash_to_its_id_is_corrupt);
     return mnemo_test_run();
 }

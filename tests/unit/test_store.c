@@ -1,10 +1,11 @@
 /* test_store.c - unit tests of store.c: reads and writes, atomic batches,
- * batch hooks, snapshot iterators, the directory lock and the sticky write
- * failure.
+ * batch hooks, snapshot iterators, the directory lock, the sticky write
+ * failure and damaged files (never served as data).
  */
 #include "store.h"
 #include "testutil.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,8 +435,9 @@ static mnemo_status_t write_too_big(mnemo_store_t *s, mnemo_store_batch_t *b, pr
     return st;
 }
 
-static void count_failure(void *ctx)
+static void count_failure(void *ctx, const char *problem)
 {
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "store write"));
     (*(int *)ctx)++;
 }
 
@@ -499,6 +501,125 @@ static void test_store__failure_hook_set_late_runs_at_once(void)
     free(dir);
 }
 
+/* ---- damaged files ------------------------------------------------------ */
+
+/* The path of the first file in dir whose name ends with suffix. */
+static bool find_file(char *out, size_t cap, const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct dirent *e;
+    bool found = false;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name), k = strlen(suffix);
+        if (n > k && strcmp(e->d_name + n - k, suffix) == 0) {
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* Inverts n bytes of path at offset size * num / den. */
+static void flip_bytes(const char *path, long num, long den, int n)
+{
+    FILE *f = fopen(path, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    long at = ftell(f) * num / den;
+    for (int i = 0; i < n; i++) {
+        fseek(f, at + i, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, at + i, SEEK_SET);
+        fputc(~c & 0xFF, f);
+    }
+    fclose(f);
+}
+
+/* 400 keys of 1000 distinct bytes each: many blocks, in the log until the
+ * store is reopened, in a table after. */
+static void put_many(mnemo_store_t *s)
+{
+    char key[16], val[1001];
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof key, "k%04d", i);
+        for (int j = 0; j < 1000; j++)
+            val[j] = (char)('a' + (i * 7 + j * 13) % 26);
+        val[1000] = '\0';
+        put1(s, key, val);
+    }
+}
+
+static void count_damage(void *ctx, const char *problem)
+{
+    CU_ASSERT_PTR_NOT_NULL(strstr(problem, "Corruption"));
+    (*(int *)ctx)++;
+}
+
+/* A flipped byte in the log fails the open instead of dropping records
+ * (LevelDB's default drops them and opens with less data). */
+static void test_store__damaged_log_fails_the_open(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put_many(s);
+    mnemo_store_close(s);
+    char log[4096];
+    CU_ASSERT_FATAL(find_file(log, sizeof log, dir, ".log"));
+    flip_bytes(log, 1, 2, 16);
+    mnemo_err_t err = {{0}};
+    s = NULL;
+    CU_ASSERT_EQUAL(mnemo_store_open(&s, dir, NULL, &err), MNEMO_ECORRUPT);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "Corruption"));
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+/* A flipped byte in a table: reads of the damaged block are MNEMO_ECORRUPT
+ * (and tell the failure hook), never a changed value. */
+static void test_store__damaged_table_is_never_read_as_data(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put_many(s);
+    mnemo_store_close(s);
+    mnemo_store_close(open_store(dir)); /* the log becomes a table */
+    char table[4096];
+    CU_ASSERT_FATAL(find_file(table, sizeof table, dir, ".ldb"));
+    flip_bytes(table, 1, 3, 1);
+    s = open_store(dir);
+    int told = 0;
+    mnemo_store_on_failure(s, count_damage, &told);
+    int corrupt = 0, ok = 0;
+    char key[16], want[1001];
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof key, "k%04d", i);
+        for (int j = 0; j < 1000; j++)
+            want[j] = (char)('a' + (i * 7 + j * 13) % 26);
+        want[1000] = '\0';
+        char *got = NULL;
+        size_t n = 0;
+        mnemo_err_t err = {{0}};
+        mnemo_status_t st = mnemo_store_get(s, key, strlen(key), &got, &n, &err);
+        if (st == MNEMO_ECORRUPT)
+            corrupt++;
+        else if (st == MNEMO_OK && n == 1000 && memcmp(got, want, n) == 0)
+            ok++;
+        else
+            CU_FAIL("a read returned something other than the value or ECORRUPT");
+        free(got);
+    }
+    CU_ASSERT(corrupt >= 1);
+    CU_ASSERT_EQUAL(corrupt + ok, 400);
+    CU_ASSERT_EQUAL(told, 1);
+    CU_ASSERT_FALSE(mnemo_store_failed(s)); /* damage found by a read does not stop writes */
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("store");
@@ -519,5 +640,7 @@ int main(void)
     MNEMO_TEST(s, test_store__failed_write_is_sticky);
     MNEMO_TEST(s, test_store__failure_hook_runs_once);
     MNEMO_TEST(s, test_store__failure_hook_set_late_runs_at_once);
+    MNEMO_TEST(s, test_store__damaged_log_fails_the_open);
+    MNEMO_TEST(s, test_store__damaged_table_is_never_read_as_data);
     return mnemo_test_run();
 }

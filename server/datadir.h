@@ -1,0 +1,38 @@
+/* datadir.h - the data directory's marker: which stores it must hold.
+ *
+ * DESIGN: a LevelDB store that is missing opens as a new, empty store, so
+ * a data dir that lost its memories/ directory would start serving with
+ * no memories and no word of it. The data dir therefore keeps a marker
+ * file, <dir>/MNEMO, written once its stores exist: a header line and one
+ * "store NAME" line per store. At start, a marker that names a store
+ * whose directory (with LevelDB's CURRENT file) is missing refuses the
+ * start; an operator who really wants that store empty removes its line.
+ * A data dir without a marker (new, or made by a mnemod before markers)
+ * gets one written after its stores open.
+ *
+ * Threads: main thread at start only. No gRPC, no LevelDB.
+ */
+#ifndef MNEMO_DATADIR_H
+#define MNEMO_DATADIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mnemo/status.h"
+
+#define MNEMO_DATADIR_MARKER "MNEMO"
+
+/* Checks dir against its marker. *marked says whether a marker exists.
+ * MNEMO_ECORRUPT naming the store and what to do when the marker names a
+ * store among names[0..n) whose directory has no CURRENT file;
+ * MNEMO_ECORRUPT when the marker does not parse; MNEMO_EIO when it cannot
+ * be read. */
+mnemo_status_t mnemo_datadir_check(bool *marked, const char *dir, const char *const *names,
+                                   size_t n, mnemo_err_t *err);
+
+/* Writes the marker naming names[0..n) (atomically: a temp file renamed
+ * and fsynced). MNEMO_EIO when it cannot. */
+mnemo_status_t mnemo_datadir_mark(const char *dir, const char *const *names, size_t n,
+                                  mnemo_err_t *err);
+
+#endif
