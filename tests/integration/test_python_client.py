@@ -140,11 +140,35 @@ class PythonClientTest(unittest.TestCase):
         cls.grpc = grpc
         cls.pb = memory_pb2
         cls.health_pb2 = health_pb2
-        cls.server = Server(ARGS.mnemod)
-        cls.channel = grpc.insecure_channel(cls.server.address)
+        cls.secure_dir = None
+        if ARGS.make_certs:
+            cls.server, cls.channel = cls.secure_server(grpc)
+        else:
+            cls.server = Server(ARGS.mnemod)
+            cls.channel = grpc.insecure_channel(cls.server.address)
         cls.mem = memory_pb2_grpc.MemoryServiceStub(cls.channel)
         cls.repo = repository_pb2_grpc.RepositoryServiceStub(cls.channel)
         cls.health = health_pb2_grpc.HealthStub(cls.channel)
+
+    @classmethod
+    def secure_server(cls, grpc):
+        """--make-certs: mnemod with TLS and tokens; a channel that trusts
+        its CA and sends an admin token on every call."""
+        cls.secure_dir = tempfile.mkdtemp(prefix="mnemo-pysecure-")
+        d = cls.secure_dir
+        subprocess.run(["bash", ARGS.make_certs, d], check=True, capture_output=True)
+        token = "python-suite-" + hashlib.sha256(os.urandom(32)).hexdigest()[:32]
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with open(os.path.join(d, "tokens"), "w") as f:
+            f.write("%s admin python-suite\n" % digest)
+        server = Server(ARGS.mnemod, ["--tls-cert", os.path.join(d, "server.pem"),
+                                      "--tls-key", os.path.join(d, "server.key"),
+                                      "--auth-tokens", os.path.join(d, "tokens")])
+        with open(os.path.join(d, "ca.pem"), "rb") as f:
+            ssl = grpc.ssl_channel_credentials(root_certificates=f.read())
+        creds = grpc.composite_channel_credentials(
+            ssl, grpc.access_token_call_credentials(token))
+        return server, grpc.secure_channel(server.address, creds)
 
     @classmethod
     def tearDownClass(cls):
@@ -153,6 +177,8 @@ class PythonClientTest(unittest.TestCase):
         log = cls.server.read_log()
         cls.server.cleanup()
         shutil.rmtree(cls.stub_dir, ignore_errors=True)
+        if cls.secure_dir is not None:
+            shutil.rmtree(cls.secure_dir, ignore_errors=True)
         if code != 0:
             raise AssertionError("mnemod exited %r on SIGTERM, want 0; log:\n%s" % (code, log))
 
@@ -303,6 +329,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnemod", required=True, help="path of the mnemod binary")
     parser.add_argument("--proto-dir", required=True, help="mnemo's proto/ directory")
+    parser.add_argument("--make-certs", help="make_certs.sh: run the suite over TLS with a "
+                        "bearer token (mnemod with --tls-cert/--tls-key/--auth-tokens)")
     ARGS, rest = parser.parse_known_args()
     ARGS.mnemod = os.path.abspath(ARGS.mnemod)
     ARGS.proto_dir = os.path.abspath(ARGS.proto_dir)

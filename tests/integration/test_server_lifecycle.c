@@ -440,6 +440,42 @@ static void test_lifecycle__version_and_help(void)
     mnemo_harness_destroy(h);
 }
 
+/* A listener other machines can reach needs TLS, tokens or --insecure;
+ * bad credential files are configuration errors too. Binding 0.0.0.0 is
+ * only a bind: the test talks to 127.0.0.1. */
+static void test_lifecycle__exposed_listener_needs_security(void)
+{
+    char data[4200], tokens[4200];
+    char *dir = mnemo_test_tmpdir();
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(tokens, sizeof tokens, "%s/no-such-tokens", dir);
+    const char *exposed[] = {"--listen", "0.0.0.0:0", "--data-dir", data, NULL};
+    mnemo_harness_t *h = run_to_exit(exposed, 2);
+    CHECK(h != NULL && mnemo_harness_log_contains(h, "add --tls-cert and --tls-key") &&
+              mnemo_harness_log_contains(h, "--insecure"),
+          "the refusal says which flags to add");
+    mnemo_harness_destroy(h);
+    const char *bad_file[] = {"--data-dir", data, "--auth-tokens", tokens, NULL};
+    h = run_to_exit(bad_file, 2);
+    CHECK(h != NULL && mnemo_harness_log_contains(h, "no-such-tokens"), "names the file");
+    mnemo_harness_destroy(h);
+
+    const char *insecure[] = {"--listen", "0.0.0.0:0", "--data-dir", data, "--insecure", NULL};
+    mnemo_harness_options_t o = {.extra_args = insecure, .no_default_args = true};
+    h = NULL;
+    if (CHECK(mnemo_harness_start(&h, &o) == MNEMO_HARNESS_SERVING, "--insecure serves")) {
+        char addr[64];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", mnemo_harness_port(h));
+        char id[65];
+        CHECK(store_id(addr, "stored on an --insecure listener", id) == GRPC_STATUS_OK,
+              "a store through 127.0.0.1");
+        expect_clean_exit(h, SIGTERM);
+    }
+    mnemo_harness_destroy(h);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
 static void test_lifecycle__bad_flags_exit_2(void)
 {
     const char *const cases[][4] = {{"--threads", "abc", NULL},
@@ -652,6 +688,7 @@ int main(void)
     MNEMO_TEST(s, test_lifecycle__second_server_same_port_fails);
     MNEMO_TEST(s, test_lifecycle__version_and_help);
     MNEMO_TEST(s, test_lifecycle__bad_flags_exit_2);
+    MNEMO_TEST(s, test_lifecycle__exposed_listener_needs_security);
     MNEMO_TEST(s, test_lifecycle__bad_env_exits_2);
     MNEMO_TEST(s, test_lifecycle__environment_configures);
     MNEMO_TEST(s, test_lifecycle__flags_win_over_environment);
