@@ -59,16 +59,23 @@ static bool wire_skip(wire_t *w, unsigned t, uint64_t *len)
     }
 }
 
-/* Finds a string field holding a NUL byte; writes its dotted name into
- * field. Malformed bytes are left for protobuf_c_message_unpack to refuse. */
-static bool find_nul_string(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
-                            char *field, size_t cap, int depth)
+/* What scan_wire finds that protobuf-c would let through. */
+typedef enum wire_flaw { WIRE_OK, WIRE_NUL_STRING, WIRE_FIELD_ZERO } wire_flaw_t;
+
+/* Walks the message's keys (and those of nested messages): a string field
+ * holding a NUL byte (its path written into field), or a key of field
+ * number 0, which protobuf-c 1.4.1 accepts when spelled in two bytes
+ * (80 00), keeps as an unknown field and then refuses to re-pack. */
+static wire_flaw_t scan_wire(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                             char *field, size_t cap, int depth)
 {
     wire_t w = {p, p + n};
     uint64_t key = 0, len = 0;
     while (w.p < w.end && depth < 16 && wire_varint(&w, &key)) {
+        if ((key >> 3) == 0)
+            return WIRE_FIELD_ZERO;
         if (!wire_skip(&w, (unsigned)(key & 7), &len))
-            return false;
+            return WIRE_OK; /* protobuf-c refuses it */
         if ((key & 7) != 2)
             continue;
         const uint8_t *start = w.p - len;
@@ -79,13 +86,15 @@ static bool find_nul_string(const ProtobufCMessageDescriptor *desc, const uint8_
         size_t used = strlen(field);
         snprintf(field + used, cap - used, "%s%s", used ? "." : "", f->name);
         if (f->type == PROTOBUF_C_TYPE_STRING && memchr(start, 0, (size_t)len) != NULL)
-            return true;
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
-            find_nul_string(f->descriptor, start, (size_t)len, field, cap, depth + 1))
-            return true;
+            return WIRE_NUL_STRING;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            wire_flaw_t flaw = scan_wire(f->descriptor, start, (size_t)len, field, cap, depth + 1);
+            if (flaw != WIRE_OK)
+                return flaw;
+        }
         field[used] = '\0';
     }
-    return false;
+    return WIRE_OK;
 }
 
 mnemo_status_t mnemo_codec_decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *desc,
@@ -100,10 +109,14 @@ mnemo_status_t mnemo_codec_decode(ProtobufCMessage **out, const ProtobufCMessage
         grpc_byte_buffer_reader_destroy(&reader);
     }
     char field[128] = "";
-    if (find_nul_string(desc, GRPC_SLICE_START_PTR(flat), GRPC_SLICE_LENGTH(flat), field,
-                        sizeof field, 0)) {
+    wire_flaw_t flaw = scan_wire(desc, GRPC_SLICE_START_PTR(flat), GRPC_SLICE_LENGTH(flat), field,
+                                 sizeof field, 0);
+    if (flaw != WIRE_OK) {
         grpc_slice_unref(flat);
-        return mnemo_err_set(err, MNEMO_EINVAL, "%s: must not contain NUL bytes", field);
+        return flaw == WIRE_NUL_STRING
+                   ? mnemo_err_set(err, MNEMO_EINVAL, "%s: must not contain NUL bytes", field)
+                   : mnemo_err_set(err, MNEMO_EINVAL, "request: not a valid %s (field number 0)",
+                                   desc->name);
     }
     ProtobufCMessage *msg =
         protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(flat), GRPC_SLICE_START_PTR(flat));

@@ -101,7 +101,9 @@ mnemo_status_t mnemo_pagetoken_decode(uint8_t *pos, size_t *pos_len,
     size_t hex_len = strnlen(token, MNEMO_PAGETOKEN_MAX_LEN + 1);
     size_t len = hex_len / 2;
     uint8_t raw[MAX_RAW];
+    /* One spelling per token: the lowercase hex encode writes. */
     if (hex_len % 2 != 0 || len < MIN_RAW || len > MAX_RAW ||
+        strspn(token, "0123456789abcdef") != hex_len ||
         !mnemo_hex_decode(raw, len, token, hex_len) || raw[0] != TOKEN_VERSION)
         return mnemo_pagetoken_refuse(err);
     size_t n = len - 1 - MNEMO_PAGETOKEN_MAC_LEN;

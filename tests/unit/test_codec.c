@@ -96,6 +96,31 @@ static void test_codec__refuses_nul_inside_strings(void)
     expect_nul_refused(&req.base, "metadata.value");
 }
 
+/* Field number 0 is invalid protobuf. protobuf-c 1.4.1 refuses its
+ * one-byte key (00) but keeps a two-byte one (80 00) as an unknown field,
+ * which it then cannot pack again: the codec refuses both (found by
+ * tests/fuzz/fuzz_request). */
+static void test_codec__refuses_field_number_zero(void)
+{
+    static const uint8_t two_byte_key[] = {0x0a, 0x01, 'x', 0x80, 0x00, 0x01};
+    static const uint8_t alone[] = {0x80, 0x00, 0x00};
+    const uint8_t *cases[] = {two_byte_key, alone};
+    size_t lens[] = {sizeof two_byte_key, sizeof alone};
+    for (size_t i = 0; i < 2; i++) {
+        grpc_slice slice = grpc_slice_from_copied_buffer((const char *)cases[i], lens[i]);
+        grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
+        grpc_slice_unref(slice);
+        ProtobufCMessage *out = NULL;
+        mnemo_err_t err = {{0}};
+        CU_ASSERT_EQUAL(
+            mnemo_codec_decode(&out, &mnemo__v1__get_memory_request__descriptor, buf, &err),
+            MNEMO_EINVAL);
+        CU_ASSERT_PTR_NULL(out);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "field number 0"));
+        grpc_byte_buffer_destroy(buf);
+    }
+}
+
 static void test_codec__decodes_messages_spanning_slices(void)
 {
     Mnemo__V1__GetMemoryRequest req = MNEMO__V1__GET_MEMORY_REQUEST__INIT;
@@ -136,6 +161,7 @@ int main(void)
     MNEMO_TEST(s, test_codec__null_payload_is_the_empty_message);
     MNEMO_TEST(s, test_codec__garbage_is_invalid_argument_naming_the_message);
     MNEMO_TEST(s, test_codec__refuses_nul_inside_strings);
+    MNEMO_TEST(s, test_codec__refuses_field_number_zero);
     MNEMO_TEST(s, test_codec__decodes_messages_spanning_slices);
     MNEMO_TEST(s, test_codec__method_paths_come_from_descriptors);
     int rc = mnemo_test_run();
