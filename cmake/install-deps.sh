@@ -23,6 +23,8 @@ packages=(
     python3 python3-grpcio python3-grpc-tools
     # format check in tests/run.sh
     clang-format
+    # the fuzz step of tests/run.sh: clang with libFuzzer (tests/fuzz)
+    clang libclang-rt-14-dev
 )
 
 # dpkg-query prints "install ok installed" only for a fully installed package;

@@ -7,14 +7,22 @@
 #   3. build-asan/ the same with AddressSanitizer + UBSan (-DMNEMO_SANITIZE=ON)
 #                  and a static libmnemo, leaks and UB fatal. So both ways
 #                  of building libmnemo are installed and used by a program
-#                  (install.consumer) in every run.
+#                  (install.consumer) in every run;
+#   4. build-fuzz/ the libFuzzer targets of tests/fuzz (CC=clang,
+#                  -DMNEMO_FUZZ=ON), each run for FUZZ_RUNS executions over
+#                  a copy of its seed corpus (tests/fuzz/run.sh --runs);
+#   5. build-tsan/ the concurrency-heavy unit tests under ThreadSanitizer
+#                  (-DMNEMO_TSAN=ON, tests/tsan.supp), any report fatal.
 # Every step runs even when an earlier one failed, so one run reports all
 # problems; the exit status is non-zero when any step failed, and the last
 # lines are a per-step summary and the total of ctest results.
 #
 # Environment: JOBS (default: number of CPUs) for builds; BUILD_DIR and
 # ASAN_BUILD_DIR (default build, build-asan) to keep several trees apart;
-# MNEMO_SKIP_ASAN=1 skips step 3 (local iteration only; CI runs everything).
+# MNEMO_SKIP_ASAN=1 skips step 3, MNEMO_SKIP_FUZZ=1 step 4 and
+# MNEMO_SKIP_TSAN=1 step 5 (local iteration only; CI runs everything);
+# FUZZ_BUILD_DIR (default build-fuzz), FUZZ_RUNS (default 150000: about
+# 30 s for the five targets on 2 cores) and TSAN_BUILD_DIR (build-tsan).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -103,6 +111,52 @@ build_and_test() {
     fi
 }
 
+# fuzz_step: builds the fuzz targets with clang in their own tree and runs
+# each briefly; a crash, leak, UB or broken contract fails the step, with
+# the input saved under <dir>/fuzz-artifacts/ (tests/fuzz/run.sh).
+fuzz_step() {
+    local dir=${FUZZ_BUILD_DIR:-$root/build-fuzz} runs=${FUZZ_RUNS:-150000} rc=0
+    local t0=$SECONDS
+    echo "=== fuzz: configure + build in $dir (clang, libFuzzer)"
+    if ! CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNEMO_FUZZ=ON \
+        -DMNEMO_TESTS=OFF; then
+        record "fuzz build" 1
+        return
+    fi
+    cmake --build "$dir" -j "$jobs" --target fuzz || rc=$?
+    record "fuzz build ($((SECONDS - t0))s)" "$rc"
+    if [[ $rc -ne 0 ]]; then
+        return
+    fi
+    t0=$SECONDS
+    FUZZ_NO_BUILD=1 FUZZ_BUILD_DIR=$dir bash "$root/tests/fuzz/run.sh" --runs "$runs" || rc=$?
+    record "fuzz run ($runs runs per target, $((SECONDS - t0))s)" "$rc"
+}
+
+# tsan_step: the unit tests that run threads against each other, built
+# with -DMNEMO_TSAN=ON (about 40 s on 2 cores); a TSan report makes the
+# test binary exit 66, so its test fails.
+tsan_step() {
+    local dir=${TSAN_BUILD_DIR:-$root/build-tsan} rc=0 t0=$SECONDS
+    local modules=(sync codeindex index memories store)
+    echo "=== tsan: configure + build in $dir"
+    if ! cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMNEMO_TSAN=ON; then
+        record "tsan build" 1
+        return
+    fi
+    cmake --build "$dir" -j "$jobs" --target "${modules[@]/#/test_}" || rc=$?
+    record "tsan build ($((SECONDS - t0))s)" "$rc"
+    if [[ $rc -ne 0 ]]; then
+        return
+    fi
+    t0=$SECONDS
+    echo "=== tsan: ctest unit.{$(IFS=,; echo "${modules[*]}")}"
+    (cd "$dir" && TSAN_OPTIONS="suppressions=$root/tests/tsan.supp second_deadlock_stack=1" \
+        ctest --output-on-failure -j "$ctest_jobs" -R "^unit\.($(IFS='|'; echo "${modules[*]}"))\$") ||
+        rc=$?
+    record "tsan ctest (${#modules[@]} unit tests, $((SECONDS - t0))s)" "$rc"
+}
+
 start=$(date +%s)
 
 rc=0
@@ -120,6 +174,18 @@ if [[ "${MNEMO_SKIP_ASAN:-0}" != "1" ]]; then
         -DBUILD_SHARED_LIBS=OFF
 else
     results+=("  asan+ubsan: SKIPPED (MNEMO_SKIP_ASAN=1)")
+fi
+
+if [[ "${MNEMO_SKIP_FUZZ:-0}" != "1" ]]; then
+    fuzz_step
+else
+    results+=("  fuzz: SKIPPED (MNEMO_SKIP_FUZZ=1)")
+fi
+
+if [[ "${MNEMO_SKIP_TSAN:-0}" != "1" ]]; then
+    tsan_step
+else
+    results+=("  tsan: SKIPPED (MNEMO_SKIP_TSAN=1)")
 fi
 
 elapsed=$(($(date +%s) - start))
