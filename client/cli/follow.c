@@ -4,7 +4,9 @@
  * DESIGN: two threads. The CLI's thread connects, opens the stream, reads
  * it to its end, draws and reports. The signal thread (sigwatch) sleeps in
  * sigwait; on the first SIGINT/SIGTERM it records the signal and cancels
- * the attached stream, on the second it exits the process. The stream
+ * the attached stream, on the second it exits the process; SIGUSR1, sent
+ * to it alone by sigwatch_stop, ends it (pthread_cancel would do too, but
+ * AddressSanitizer misreads a thread cancelled inside sigwait). The stream
  * pointer and the signal record are shared under sigwatch.mu: the CLI's
  * thread detaches the stream under the mutex before closing it, so a
  * cancel can never reach a closed stream. The signal thread writes nothing
@@ -37,7 +39,7 @@
 typedef struct sigwatch {
     pthread_t thread;
     pthread_mutex_t mu;
-    sigset_t set;           /* SIGINT, SIGTERM */
+    sigset_t set;           /* SIGINT, SIGTERM, and SIGUSR1 to stop */
     mnemo_stream_t *stream; /* guarded by mu: what the first signal cancels */
     int signo;              /* guarded by mu: the first signal caught, 0 none */
     int count;              /* guarded by mu: signals caught */
@@ -51,8 +53,8 @@ static void *sigwatch_main(void *arg)
         int sig = 0;
         if (sigwait(&w->set, &sig) != 0)
             continue;
-        int old;
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+        if (sig == SIGUSR1)
+            return NULL; /* sigwatch_stop */
         pthread_mutex_lock(&w->mu);
         int count = ++w->count;
         if (w->signo == 0)
@@ -66,12 +68,11 @@ static void *sigwatch_main(void *arg)
             (void)n;
             _exit(EXIT_SIGNAL_OFFSET + sig);
         }
-        pthread_setcancelstate(old, NULL);
     }
     return NULL;
 }
 
-/* Blocks SIGINT and SIGTERM in the calling thread (and so in every thread
+/* Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread (and so in every thread
  * it creates from now on) and starts the signal thread. 0 or -1. */
 static int sigwatch_start(sigwatch_t *w)
 {
@@ -80,6 +81,7 @@ static int sigwatch_start(sigwatch_t *w)
     sigemptyset(&w->set);
     sigaddset(&w->set, SIGINT);
     sigaddset(&w->set, SIGTERM);
+    sigaddset(&w->set, SIGUSR1);
     if (pthread_sigmask(SIG_BLOCK, &w->set, NULL) != 0)
         return -1;
     if (pthread_create(&w->thread, NULL, sigwatch_main, w) != 0)
@@ -120,7 +122,7 @@ static int sigwatch_signal(sigwatch_t *w)
 static void sigwatch_stop(sigwatch_t *w)
 {
     if (w->running) {
-        pthread_cancel(w->thread);
+        pthread_kill(w->thread, SIGUSR1);
         pthread_join(w->thread, NULL);
         w->running = 0;
     }
