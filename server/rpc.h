@@ -72,6 +72,14 @@ mnemo_status_t mnemo_rpc_check_count(size_t *out, int32_t value, const char *fie
 mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max, bool allow_empty,
                                     mnemo_err_t *err);
 
+/* The paging fields every list request has: page_size (0 -> the default
+ * page size, at most max_limit) into *page_size on success only, and
+ * page_token (at most MNEMO_PAGETOKEN_MAX_LEN, valid UTF-8; whether it was
+ * issued is the domain's check). */
+mnemo_status_t mnemo_rpc_check_page(size_t *page_size, int32_t page_size_field,
+                                    const char *page_token, const mnemo_limits_t *limits,
+                                    mnemo_err_t *err);
+
 /* A list of tags: at most limits->max_tags, each non-empty valid UTF-8 of at
  * most limits->max_tag_bytes, named field[i]. */
 mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,

@@ -18,7 +18,6 @@
 
 #include "mnemo/v1/memory.pb-c.h"
 #include "bytes.h"
-#include "pagetoken.h"
 #include "rpc.h"
 
 /* A Memory message pointing into a domain memory, with its map entries. */
@@ -239,11 +238,7 @@ mnemo_status_t mnemo_rpc_check_list_memories(size_t *page_size,
                                              const mnemo_limits_t *lim, mnemo_err_t *err)
 {
     size_t n = 0;
-    mnemo_status_t st = mnemo_rpc_check_count(&n, req->page_size, "page_size",
-                                              lim->default_page_size, lim->max_limit, err);
-    if (st == MNEMO_OK)
-        st =
-            mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true, err);
+    mnemo_status_t st = mnemo_rpc_check_page(&n, req->page_size, req->page_token, lim, err);
     if (st == MNEMO_OK)
         st = mnemo_rpc_check_tags(req->tags, req->n_tags, "tags", lim, err);
     if (st == MNEMO_OK)

@@ -26,7 +26,6 @@
 #include "mnemo/codec.h"
 #include "mnemo/v1/repository.pb-c.h"
 #include "bytes.h"
-#include "pagetoken.h"
 #include "rpc.h"
 
 #define PATH_FIELD_MAX 4096
@@ -351,15 +350,7 @@ mnemo_status_t mnemo_rpc_check_list_repositories(size_t *page_size,
                                                  const Mnemo__V1__ListRepositoriesRequest *req,
                                                  const mnemo_limits_t *lim, mnemo_err_t *err)
 {
-    size_t n = 0;
-    mnemo_status_t st = mnemo_rpc_check_count(&n, req->page_size, "page_size",
-                                              lim->default_page_size, lim->max_limit, err);
-    if (st == MNEMO_OK)
-        st =
-            mnemo_rpc_check_text(req->page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true, err);
-    if (st == MNEMO_OK)
-        *page_size = n;
-    return st;
+    return mnemo_rpc_check_page(page_size, req->page_size, req->page_token, lim, err);
 }
 
 static void list_repositories(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)

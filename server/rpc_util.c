@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pagetoken.h"
 #include "utf8.h"
 
 const mnemo_method_t *const mnemo_rpc_tables[] = {
@@ -43,6 +44,20 @@ mnemo_status_t mnemo_rpc_check_text(const char *s, const char *field, size_t max
                                     mnemo_err_t *err)
 {
     return mnemo_utf8_check_field(s, field, max, allow_empty, err);
+}
+
+mnemo_status_t mnemo_rpc_check_page(size_t *page_size, int32_t page_size_field,
+                                    const char *page_token, const mnemo_limits_t *limits,
+                                    mnemo_err_t *err)
+{
+    size_t n = 0;
+    mnemo_status_t st = mnemo_rpc_check_count(&n, page_size_field, "page_size",
+                                              limits->default_page_size, limits->max_limit, err);
+    if (st == MNEMO_OK)
+        st = mnemo_rpc_check_text(page_token, "page_token", MNEMO_PAGETOKEN_MAX_LEN, true, err);
+    if (st == MNEMO_OK)
+        *page_size = n;
+    return st;
 }
 
 mnemo_status_t mnemo_rpc_check_tags(char *const *tags, size_t n, const char *field,
