@@ -4,8 +4,8 @@
  * server, one shared completion queue and the threads polling it. Start
  * registers every method of the rpc_* tables (path from the protoc-c
  * descriptors) plus a generic request that answers unknown methods with
- * UNIMPLEMENTED at once. Stop runs the fixed order of GRPC_CORE.md:
- * health NOT_SERVING and watch streams ended; syncs cancelled at a batch
+ * UNIMPLEMENTED at once. Stop runs one fixed, tested order: health
+ * NOT_SERVING and watch streams ended; syncs cancelled at a batch
  * boundary and their threads joined; shutdown_and_notify; drain for the
  * grace period, then cancel what is left; destroy the server; shut the CQ
  * down and join its threads; close the domain and the store.

@@ -3,7 +3,7 @@
 generated from mnemo's .proto files at test time: a client in another
 language can follow a sync, cancel it mid-way (the server sees the
 cancellation and the sync reads CANCELLED), and run one in the background
-and follow it with WatchSync to its end (DESIGN.md "Behaviour that users
+and follow it with WatchSync to its end (docs/design.md "Behaviour that users
 rely on").
 
 Run with Debian's /usr/bin/python3 (python3-grpcio, python3-grpc-tools):

@@ -1,6 +1,6 @@
 /* test_sync.c - mnemo.v1.RepositoryService end to end: real mnemod
  * processes syncing generated trees, driven through libmnemo
- * (client/include/mnemo/client.h). What DESIGN.md "Behaviour that users
+ * (client/include/mnemo/client.h). What docs/design.md "Behaviour that users
  * rely on" promises for sync: foreground and background streams,
  * cancellation by the client, its deadline, CancelSync and shutdown,
  * incremental re-syncs, crash safety, memory RPCs while a sync runs,
