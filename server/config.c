@@ -50,6 +50,8 @@ static const opt_t options[] = {
     {"--sync-share", "MNEMO_SYNC_SHARE", OPT_INT, FIELD(sync_share), 1, 100, 0},
     {"--max-syncs", "MNEMO_MAX_SYNCS", OPT_INT, FIELD(max_syncs), 1, 64, 0},
     {"--max-file-bytes", "MNEMO_MAX_FILE_BYTES", OPT_SIZE, FIELD(max_file_bytes), 1, 64LL << 20, 0},
+    {"--max-reply-bytes", "MNEMO_MAX_REPLY_BYTES", OPT_SIZE, FIELD(max_reply_bytes),
+     MNEMO_MIN_MAX_REPLY_BYTES, 1LL << 30, 0},
     {"--tls-cert", "MNEMO_TLS_CERT", STR(tls_cert)},
     {"--tls-key", "MNEMO_TLS_KEY", STR(tls_key)},
     {"--tls-client-ca", "MNEMO_TLS_CLIENT_CA", STR(tls_client_ca)},
@@ -89,6 +91,7 @@ void mnemo_config_init(mnemo_config_t *cfg)
     cfg->sync_share = MNEMO_DEFAULT_SYNC_SHARE;
     cfg->max_syncs = MNEMO_DEFAULT_MAX_SYNCS;
     cfg->max_file_bytes = MNEMO_DEFAULT_MAX_FILE_BYTES;
+    cfg->max_reply_bytes = MNEMO_DEFAULT_MAX_REPLY_BYTES;
     cfg->limits = (mnemo_limits_t){
         .max_content_bytes = MNEMO_DEFAULT_MAX_CONTENT_BYTES,
         .max_tags = MNEMO_MAX_TAGS,
@@ -374,6 +377,10 @@ const char *mnemo_config_usage(void)
            "  --max-syncs N           concurrent syncs [MNEMO_MAX_SYNCS] (default 4)\n"
            "  --max-file-bytes N      sync skips larger files [MNEMO_MAX_FILE_BYTES]\n"
            "                          (default 1048576)\n"
+           "  --max-reply-bytes N     byte budget of a list or search reply (at least\n"
+           "                          65536): pages end early, longer results are cut\n"
+           "                          (truncated=true) [MNEMO_MAX_REPLY_BYTES]\n"
+           "                          (default 4128768)\n"
            "\n"
            "Security (README \"Security\"); a non-loopback --listen needs TLS, tokens\n"
            "or --insecure. SIGHUP re-reads every file below; calls in flight go on.\n"

@@ -29,6 +29,11 @@
 #define MNEMO_DEFAULT_MAX_SYNCS  4
 /* A sync skips larger files. */
 #define MNEMO_DEFAULT_MAX_FILE_BYTES (1u << 20)
+/* Byte budget of one list or search reply: gRPC's default 4 MiB client
+ * receive limit less 64 KiB for framing and headers, so that a client with
+ * default settings takes any reply (README "Limits"). */
+#define MNEMO_DEFAULT_MAX_REPLY_BYTES ((4u << 20) - (64u << 10))
+#define MNEMO_MIN_MAX_REPLY_BYTES     (64u << 10)
 
 typedef enum mnemo_config_action {
     MNEMO_CONFIG_RUN,
@@ -66,6 +71,8 @@ typedef struct mnemo_config {
     int sync_share;        /* % of a core a sync uses while requests arrive (pace.h) */
     int max_syncs;         /* concurrent syncs (default 4) */
     size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */
+    /* Byte budget of a list or search reply (MNEMO_DEFAULT_MAX_REPLY_BYTES) */
+    size_t max_reply_bytes;
     mnemo_limits_t limits;
     /* Security (README "Security"); "" = not set. */
     char tls_cert[MNEMO_CONFIG_PATH_MAX];         /* PEM certificate chain of --listen */

@@ -47,6 +47,8 @@
 
 _Static_assert(MNEMO_MEMORY_ID_LEN == MNEMO_SHA256_HEX_LEN, "an id is the hex SHA-256");
 _Static_assert(POS_LEN <= MNEMO_PAGETOKEN_MAX_POS, "a position fits in a page token");
+_Static_assert(MNEMO_PAGETOKEN_MAX_LEN + 16 <= MNEMO_MEMORY_LIST_RESERVE,
+               "a reply's reserve holds a page token and a flag");
 
 static const char count_key_name[] = "Scount"; /* followed by one stripe byte */
 
@@ -54,6 +56,7 @@ struct mnemo_memories {
     mnemo_store_t *store;
     mnemo_index_t *index;
     bool sync_writes;
+    size_t budget; /* for a result's items; 0: none (max_result_bytes) */
     mnemo_pagetoken_key_t token_key;
     pthread_mutex_t stripes[N_STRIPES];
     uint64_t stripe_count[N_STRIPES]; /* [i] guarded by stripes[i] */
@@ -306,6 +309,10 @@ mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
     mnemo_memories_t *mem = mnemo_xcalloc(1, sizeof *mem);
     mem->store = store;
     mem->sync_writes = opts != NULL ? opts->sync_writes : true;
+    if (opts != NULL && opts->max_result_bytes != 0)
+        mem->budget = opts->max_result_bytes > MNEMO_MEMORY_LIST_RESERVE
+                          ? opts->max_result_bytes - MNEMO_MEMORY_LIST_RESERVE
+                          : 1;
     atomic_init(&mem->total, 0);
     for (size_t i = 0; i < N_STRIPES; i++)
         pthread_mutex_init(&mem->stripes[i], NULL);
@@ -669,26 +676,58 @@ static mnemo_status_t merge_close(merge_t *mg, mnemo_err_t *err)
 
 /* ---- loading pages ---- */
 
+/* Bytes of a string field: tag, a length of up to 5 bytes, the bytes. */
+static size_t field_bound(size_t len)
+{
+    return 1 + 5 + len;
+}
+
+size_t mnemo_memory_size_bound(const mnemo_memory_t *m)
+{
+    size_t n = MNEMO_MEMORY_ENVELOPE_BYTES + field_bound(MNEMO_MEMORY_ID_LEN) +
+               field_bound(m->content_len) + 2 * (1 + 10);
+    n += field_bound(m->memory_type != NULL ? strlen(m->memory_type) : 0);
+    for (size_t i = 0; i < m->n_tags; i++)
+        n += field_bound(strlen(m->tags[i]));
+    for (size_t i = 0; i < m->n_metadata; i++)
+        n += field_bound(field_bound(strlen(m->metadata[i].key)) +
+                         field_bound(strlen(m->metadata[i].value)));
+    return n;
+}
+
 /* Loads the memories at positions into list (skipping ids deleted since the
- * scan); scores may be NULL. */
+ * scan) until the byte budget is spent: the first memory always, each next
+ * one only while the sum of mnemo_memory_size_bound stays within it.
+ * *used (may be NULL) is how many positions were consumed; fewer than n
+ * sets list->truncated. scores may be NULL. */
 static mnemo_status_t load_list(mnemo_memories_t *mem, mnemo_memory_list_t *list,
                                 const uint8_t *ids, size_t stride, size_t n, const double *scores,
-                                mnemo_err_t *err)
+                                size_t *used, mnemo_err_t *err)
 {
     list->items = mnemo_xcalloc(n, sizeof *list->items);
     list->scores = scores != NULL ? mnemo_xcalloc(n, sizeof *list->scores) : NULL;
     list->count = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t bytes = 0, i = 0;
+    for (; i < n; i++) {
         mnemo_memory_t *m = NULL;
         mnemo_status_t st = load_memory(mem, &m, ids + i * stride, err);
         if (st == MNEMO_ENOTFOUND)
             continue;
         if (st != MNEMO_OK)
             return st;
+        size_t size = mnemo_memory_size_bound(m);
+        if (mem->budget != 0 && list->count > 0 && bytes + size > mem->budget) {
+            mnemo_memory_destroy(m);
+            list->truncated = true;
+            break;
+        }
+        bytes += size;
         if (scores != NULL)
             list->scores[list->count] = scores[i];
         list->items[list->count++] = m;
     }
+    if (used != NULL)
+        *used = i;
     return MNEMO_OK;
 }
 
@@ -725,9 +764,10 @@ static mnemo_status_t list_merged(mnemo_memories_t *mem, mnemo_memory_list_t *ou
     mnemo_status_t st = collect(&mg, limit, &positions, &n, &more, err);
     if (st != MNEMO_OK)
         return st;
-    st = load_list(mem, &list, positions + 8, POS_LEN, n, NULL, err);
-    if (st == MNEMO_OK && want_token && more && n > 0)
-        list.next_page_token = token_encode(mem, positions + (n - 1) * POS_LEN, tags, n_tags);
+    size_t used = 0;
+    st = load_list(mem, &list, positions + 8, POS_LEN, n, NULL, &used, err);
+    if (st == MNEMO_OK && want_token && (more || used < n) && used > 0)
+        list.next_page_token = token_encode(mem, positions + (used - 1) * POS_LEN, tags, n_tags);
     free(positions);
     if (st != MNEMO_OK) {
         mnemo_memory_list_cleanup(&list);
@@ -832,7 +872,7 @@ mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_
         memcpy(ids + n * ID_LEN, hits[i].id, ID_LEN);
         scores[n++] = hits[i].score;
     }
-    st = load_list(mem, &list, ids, ID_LEN, n, scores, err);
+    st = load_list(mem, &list, ids, ID_LEN, n, scores, NULL, err);
 done:
     if (st == MNEMO_OK && list.scores == NULL)
         list.scores = mnemo_xcalloc(1, sizeof *list.scores);
@@ -911,7 +951,7 @@ static mnemo_status_t by_all_tags(mnemo_memories_t *mem, mnemo_memory_list_t *ou
         st = close_st;
     mnemo_memory_list_t list = {0};
     if (st == MNEMO_OK)
-        st = load_list(mem, &list, ids, ID_LEN, n, NULL, err);
+        st = load_list(mem, &list, ids, ID_LEN, n, NULL, NULL, err);
     free(ids);
     if (st != MNEMO_OK) {
         mnemo_memory_list_cleanup(&list);

@@ -80,11 +80,37 @@ typedef struct mnemo_memory_list {
     double *scores; /* NULL except for retrieve */
     size_t count;
     char *next_page_token; /* NULL on the last page */
+    /* The byte budget (max_result_bytes) cut the result short: a list
+     * continues at next_page_token; a ranking or tag search lost its
+     * lower-ranked (or older) tail. */
+    bool truncated;
 } mnemo_memory_list_t;
+
+/* Bytes per memory, beyond mnemo_memory_size_bound's fields, for the
+ * message that carries it in a reply: a length-prefixed repeated field, and
+ * a wrapper with a score (ScoredMemory). */
+#define MNEMO_MEMORY_ENVELOPE_BYTES 32
+/* Bytes of a reply kept outside its memories: a page token (at most
+ * MNEMO_PAGETOKEN_MAX_LEN, pagetoken.h) and a flag, each with its tag and
+ * length. */
+#define MNEMO_MEMORY_LIST_RESERVE 512
 
 typedef struct mnemo_memories_options {
     bool sync_writes; /* fsync every acknowledged write (default true) */
+    /* Byte budget of one list, retrieve or by_tag result: the sum of
+     * mnemo_memory_size_bound over its items stays within max_result_bytes
+     * - MNEMO_MEMORY_LIST_RESERVE, except that a first item larger than
+     * that is returned alone (a memory is never split; the default content
+     * limit, 1 MiB, is well below the default budget). 0: no budget. */
+    size_t max_result_bytes;
 } mnemo_memories_options_t;
+
+/* An upper bound of the bytes that m takes in a reply: every string with a
+ * field tag and a length prefix of up to 5 bytes each, every map entry as a
+ * nested message, both timestamps as 10-byte varints, plus
+ * MNEMO_MEMORY_ENVELOPE_BYTES. At least protobuf's encoded size of a Memory
+ * inside a ListMemories, SearchByTag or RetrieveMemory reply. */
+size_t mnemo_memory_size_bound(const mnemo_memory_t *m);
 
 /* Opens the memory store on store (which must outlive it). opts may be
  * NULL (defaults). */
@@ -107,7 +133,9 @@ mnemo_status_t mnemo_memories_delete(mnemo_memories_t *mem, bool *deleted, const
                                      mnemo_err_t *err);
 
 /* One page, newest first, of memories with any of tags (all memories when
- * n_tags is 0); page_size 0 means MNEMO_DEFAULT_PAGE_SIZE (defaults.h).
+ * n_tags is 0); page_size 0 means MNEMO_DEFAULT_PAGE_SIZE (defaults.h). A
+ * page that the byte budget (max_result_bytes) ends early has a
+ * next_page_token after its last item and truncated set.
  * page_token NULL or "" starts at the newest; a token that this store did
  * not issue for the same tags is MNEMO_EINVAL naming "page_token". */
 mnemo_status_t mnemo_memories_list(mnemo_memories_t *mem, mnemo_memory_list_t *out,
@@ -116,14 +144,16 @@ mnemo_status_t mnemo_memories_list(mnemo_memories_t *mem, mnemo_memory_list_t *o
 
 /* Up to limit memories (0: MNEMO_DEFAULT_LIMIT) ranked by BM25 against
  * query, best first, only among memories with any of tags (when n_tags > 0),
- * dropping scores < min_score. */
+ * dropping scores < min_score. The byte budget keeps the best and sets
+ * truncated when it drops the rest. */
 mnemo_status_t mnemo_memories_retrieve(mnemo_memories_t *mem, mnemo_memory_list_t *out,
                                        const char *query, size_t qlen, size_t limit,
                                        const char *const *tags, size_t n_tags, double min_score,
                                        mnemo_err_t *err);
 
 /* Up to limit memories (0: MNEMO_DEFAULT_LIMIT), newest first, with any
- * (match_all=false) or all of tags (n_tags >= 1). */
+ * (match_all=false) or all of tags (n_tags >= 1). The byte budget keeps the
+ * newest and sets truncated when it drops the rest. */
 mnemo_status_t mnemo_memories_by_tag(mnemo_memories_t *mem, mnemo_memory_list_t *out,
                                      const char *const *tags, size_t n_tags, bool match_all,
                                      size_t limit, mnemo_err_t *err);

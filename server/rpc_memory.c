@@ -5,7 +5,9 @@
  * field against the configured limits (messages name the field), calls the
  * memory store and answers. Memories live in their own store, apart from
  * the code index: no lock or LevelDB writer queue of a running sync is on
- * their path (see rpc.h). Responses
+ * their path (see rpc.h). The reply byte budget (--max-reply-bytes) is
+ * the memory store's (max_result_bytes, memories.h): it ends pages early
+ * and cuts rankings, which set truncated. Responses
  * point into the domain objects (no string copies); they are packed by
  * mnemo_call_reply before the domain objects are freed.
  *
@@ -324,6 +326,7 @@ static void retrieve_memory(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     Mnemo__V1__RetrieveMemoryResponse resp = MNEMO__V1__RETRIEVE_MEMORY_RESPONSE__INIT;
     resp.results = ptrs;
     resp.n_results = list.count;
+    resp.truncated = list.truncated;
     mnemo_call_reply(call, &resp.base);
     free(ptrs);
     free(scored);
@@ -370,6 +373,7 @@ static void search_by_tag(mnemo_call_t *call, const ProtobufCMessage *msg, void 
     Mnemo__V1__SearchByTagResponse resp = MNEMO__V1__SEARCH_BY_TAG_RESPONSE__INIT;
     resp.memories = pl.ptrs;
     resp.n_memories = pl.count;
+    resp.truncated = list.truncated;
     mnemo_call_reply(call, &resp.base);
     pb_list_cleanup(&pl);
     mnemo_memory_list_cleanup(&list);

@@ -421,6 +421,21 @@ mnemo_status_t mnemo_rpc_check_search_code(size_t *limit, const Mnemo__V1__Searc
     return st;
 }
 
+/* How many of the best hits fit a reply of budget bytes: each hit with its
+ * field tag and a length prefix of up to 5 bytes, 16 bytes kept for the
+ * truncated flag; the best hit always. */
+static size_t hits_within(Mnemo__V1__CodeHit *const *hits, size_t n, size_t budget)
+{
+    size_t bytes = 16, i = 0;
+    for (; i < n; i++) {
+        size_t size = 1 + 5 + mnemo__v1__code_hit__get_packed_size(hits[i]);
+        if (i > 0 && bytes + size > budget)
+            break;
+        bytes += size;
+    }
+    return i;
+}
+
 static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
     mnemo_app_t *app = ctx;
@@ -450,7 +465,8 @@ static void search_code(mnemo_call_t *call, const ProtobufCMessage *msg, void *c
     }
     Mnemo__V1__SearchCodeResponse resp = MNEMO__V1__SEARCH_CODE_RESPONSE__INIT;
     resp.hits = ptrs;
-    resp.n_hits = n;
+    resp.n_hits = hits_within(ptrs, n, app->cfg->max_reply_bytes);
+    resp.truncated = resp.n_hits < n;
     mnemo_call_reply(call, &resp.base);
     free(ptrs);
     free(pb);

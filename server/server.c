@@ -361,7 +361,8 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     if (st != MNEMO_OK)
         return st;
     mnemo_pace_init(&srv->app.pace, srv->cfg->sync_share);
-    mnemo_memories_options_t mopts = {.sync_writes = srv->cfg->sync_writes};
+    mnemo_memories_options_t mopts = {.sync_writes = srv->cfg->sync_writes,
+                                      .max_result_bytes = srv->cfg->max_reply_bytes};
     st = mnemo_memories_open(&srv->app.memories, srv->app.memory_store, &mopts, err);
     if (st == MNEMO_ECORRUPT)
         return damaged("memories", srv->cfg->data_dir, err);

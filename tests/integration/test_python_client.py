@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """test_python_client.py - drives a real mnemod from a Python client generated
 from mnemo's .proto files at test time: the contract works for a client
-written in another language than the server (DESIGN.md).
+written in another language than the server (docs/design.md).
 
 Run with Debian's /usr/bin/python3 (python3-grpcio, python3-grpc-tools); a
 pyenv `python3` on PATH may lack them:
@@ -250,6 +250,7 @@ class PythonClientTest(unittest.TestCase):
                                        timeout=RPC_TIMEOUT_S)
         ids = [r.memory.id for r in resp.results]
         self.assertEqual(ids[:2], [best, other])
+        self.assertFalse(resp.truncated)  # a small reply is within the byte budget
         scores = [r.score for r in resp.results]
         self.assertEqual(scores, sorted(scores, reverse=True))
         high = self.mem.RetrieveMemory(
@@ -264,6 +265,7 @@ class PythonClientTest(unittest.TestCase):
         anyr = self.mem.SearchByTag(self.pb.SearchByTagRequest(tags=["pyx", "pyy"]),
                                     timeout=RPC_TIMEOUT_S)
         self.assertEqual(sorted(m.id for m in anyr.memories), sorted([both, only_x, only_y]))
+        self.assertFalse(anyr.truncated)
         allr = self.mem.SearchByTag(self.pb.SearchByTagRequest(tags=["pyx", "pyy"],
                                                                match_all=True),
                                     timeout=RPC_TIMEOUT_S)

@@ -1,7 +1,7 @@
 /* test_validation.c - every field limit of MemoryService against a real
  * mnemod: each bad input gets INVALID_ARGUMENT (or NOT_FOUND) with a message
  * naming the field, each value at the limit is accepted, and 0 limits mean
- * the documented defaults (DESIGN.md "Defaults and limits").
+ * the documented defaults (docs/design.md "Defaults and limits").
  *
  * DESIGN: requests are built with protobuf-c and sent through memrpc, by
  * libmnemo's generic call (which sends any message unchecked), not its typed

@@ -40,6 +40,8 @@ static void test_config__defaults_match_the_contract(void)
     CU_ASSERT_EQUAL(cfg.batch_size, 100);
     CU_ASSERT_EQUAL(cfg.sync_share, MNEMO_DEFAULT_SYNC_SHARE);
     CU_ASSERT_EQUAL(cfg.n_allow_roots, 0);
+    /* gRPC's default 4 MiB client receive limit, less room for framing. */
+    CU_ASSERT_EQUAL(cfg.max_reply_bytes, (4u << 20) - (64u << 10));
     mnemo_config_cleanup(&cfg);
 }
 
@@ -64,6 +66,7 @@ static void test_config__usage_states_the_defaults(void)
     CU_ASSERT(usage_says_default(cfg.max_syncs));
     CU_ASSERT(usage_says_default((long long)cfg.max_file_bytes));
     CU_ASSERT(usage_says_default((long long)cfg.limits.max_content_bytes));
+    CU_ASSERT(usage_says_default((long long)cfg.max_reply_bytes));
     mnemo_config_cleanup(&cfg);
 }
 
@@ -125,6 +128,9 @@ static void test_config__bad_values_name_their_source(void)
     expect_error((char *[]){"mnemod", "--data-dir=", NULL}, NULL, "--data-dir");
     expect_error(plain, (char *[]){"MNEMO_THREADS=-1", NULL}, "MNEMO_THREADS");
     expect_error(plain, (char *[]){"MNEMO_SYNC_WRITES=maybe", NULL}, "MNEMO_SYNC_WRITES");
+    expect_error((char *[]){"mnemod", "--max-reply-bytes", "65535", NULL}, NULL,
+                 "--max-reply-bytes");
+    expect_error(plain, (char *[]){"MNEMO_MAX_REPLY_BYTES=1k", NULL}, "MNEMO_MAX_REPLY_BYTES");
 }
 
 static void test_config__help_and_version(void)
@@ -150,6 +156,14 @@ static void test_config__sizes_and_bools_parse(void)
     CU_ASSERT_EQUAL(cfg.limits.max_content_bytes, 2048);
     CU_ASSERT_EQUAL(cfg.max_recv_bytes, 2048 + (1u << 20));
     CU_ASSERT_FALSE(cfg.sync_writes);
+    mnemo_config_cleanup(&cfg);
+    char *budget[] = {"mnemod", "--max-reply-bytes", "65536", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, budget, NULL, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(cfg.max_reply_bytes, 65536);
+    mnemo_config_cleanup(&cfg);
+    char *env[] = {"MNEMO_MAX_REPLY_BYTES=1048576", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, (char *[]){"mnemod", NULL}, env, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(cfg.max_reply_bytes, 1048576);
     mnemo_config_cleanup(&cfg);
 }
 

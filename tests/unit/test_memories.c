@@ -17,13 +17,19 @@ typedef struct env {
     mnemo_memories_t *mem;
 } env_t;
 
-static void env_open(env_t *e)
+/* max_result_bytes: the byte budget of a result (0: none). */
+static void env_open_budget(env_t *e, size_t max_result_bytes)
 {
     mnemo_err_t err = {{0}};
     CU_ASSERT_EQUAL_FATAL(mnemo_store_open(&e->store, e->dir, NULL, &err), MNEMO_OK);
     /* sync_writes off: the tests do not need power-loss durability. */
-    mnemo_memories_options_t opts = {.sync_writes = false};
+    mnemo_memories_options_t opts = {.sync_writes = false, .max_result_bytes = max_result_bytes};
     CU_ASSERT_EQUAL_FATAL(mnemo_memories_open(&e->mem, e->store, &opts, &err), MNEMO_OK);
+}
+
+static void env_open(env_t *e)
+{
+    env_open_budget(e, 0);
 }
 
 static void env_close(env_t *e)
@@ -617,6 +623,149 @@ static void test_memories__content_that_does_not_hash_to_its_id_is_corrupt(void)
     env_finish(&e);
 }
 
+/* ---- the byte budget ---- */
+
+#define N_BUDGET 10
+
+/* Stores N_BUDGET memories of about 1000 bytes, tagged "b", at times
+ * 1..N_BUDGET; returns the size bound of one (they are all the same size). */
+static size_t put_budget_memories(env_t *e)
+{
+    const char *tags[1] = {"b"};
+    size_t bound = 0;
+    char content[1001];
+    for (int i = 0; i < N_BUDGET; i++) {
+        memset(content, 'x', 1000);
+        content[1000] = '\0';
+        snprintf(content, sizeof content, "budget word %03d ", i);
+        content[strlen(content)] = ' ';
+        mnemo_memory_t *m = put_full(e, content, tags, 1, i + 1, NULL);
+        if (m != NULL)
+            bound = mnemo_memory_size_bound(m);
+        mnemo_memory_destroy(m);
+    }
+    return bound;
+}
+
+/* Reopens e with a budget that holds three and a half memories of bound. */
+static size_t reopen_for_three(env_t *e, size_t bound)
+{
+    env_close(e);
+    size_t budget = MNEMO_MEMORY_LIST_RESERVE + 3 * bound + bound / 2;
+    env_open_budget(e, budget);
+    return budget;
+}
+
+static void test_memories__size_bound_covers_every_field(void)
+{
+    char *tags[] = {"alpha", "beta"};
+    mnemo_kv_t meta[] = {{"key", "value"}};
+    mnemo_memory_t m = {.content = "hello",
+                        .content_len = 5,
+                        .tags = tags,
+                        .n_tags = 2,
+                        .metadata = meta,
+                        .n_metadata = 1,
+                        .memory_type = "note"};
+    size_t bytes = MNEMO_MEMORY_ID_LEN + 5 + 5 + 4 + 3 + 5 + 4;
+    size_t bound = mnemo_memory_size_bound(&m);
+    CU_ASSERT(bound >= bytes + MNEMO_MEMORY_ENVELOPE_BYTES + 7 * 2 + 2 * 11);
+    m.content_len = 5000;
+    CU_ASSERT_EQUAL(mnemo_memory_size_bound(&m), bound + 4995);
+}
+
+static void test_memories__list_budget_ends_pages_early(void)
+{
+    env_t e = env_start();
+    size_t bound = put_budget_memories(&e);
+    size_t budget = reopen_for_three(&e, bound);
+    int seen[N_BUDGET] = {0};
+    size_t sizes[8] = {0}, pages = 0;
+    char *token = NULL;
+    int64_t last = INT64_MAX;
+    do {
+        mnemo_memory_list_t list = {0};
+        CU_ASSERT_EQUAL_FATAL(mnemo_memories_list(e.mem, &list, 1000, token, NULL, 0, NULL),
+                              MNEMO_OK);
+        free(token);
+        token = list.next_page_token != NULL ? strdup(list.next_page_token) : NULL;
+        CU_ASSERT_EQUAL(list.truncated, token != NULL);
+        size_t bytes = 0;
+        for (size_t i = 0; i < list.count; i++) {
+            bytes += mnemo_memory_size_bound(list.items[i]);
+            CU_ASSERT(list.items[i]->created_at_ms < last); /* newest first, no repeat */
+            last = list.items[i]->created_at_ms;
+            seen[last - 1]++;
+        }
+        CU_ASSERT(bytes <= budget - MNEMO_MEMORY_LIST_RESERVE);
+        sizes[pages++] = list.count;
+        mnemo_memory_list_cleanup(&list);
+    } while (token != NULL && pages < 8);
+    CU_ASSERT_EQUAL(pages, 4);
+    CU_ASSERT_EQUAL(sizes[0], 3);
+    CU_ASSERT_EQUAL(sizes[3], 1);
+    for (int i = 0; i < N_BUDGET; i++)
+        CU_ASSERT_EQUAL(seen[i], 1);
+    free(token);
+    env_finish(&e);
+}
+
+static void test_memories__budget_truncates_retrieve_and_by_tag(void)
+{
+    env_t e = env_start();
+    size_t bound = put_budget_memories(&e);
+    reopen_for_three(&e, bound);
+    mnemo_memory_list_t list = {0};
+    const char *q = "budget";
+    CU_ASSERT_EQUAL_FATAL(
+        mnemo_memories_retrieve(e.mem, &list, q, strlen(q), 100, NULL, 0, 0.0, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(list.count, 3);
+    CU_ASSERT(list.truncated);
+    mnemo_memory_list_cleanup(&list);
+    const char *b[1] = {"b"};
+    for (int all = 0; all <= 1; all++) {
+        CU_ASSERT_EQUAL_FATAL(mnemo_memories_by_tag(e.mem, &list, b, 1, all, 100, NULL), MNEMO_OK);
+        CU_ASSERT_EQUAL(list.count, 3);
+        CU_ASSERT(list.truncated);
+        CU_ASSERT(list.count == 3 && list.items[0]->created_at_ms == N_BUDGET); /* newest kept */
+        mnemo_memory_list_cleanup(&list);
+        CU_ASSERT_EQUAL_FATAL(mnemo_memories_by_tag(e.mem, &list, b, 1, all, 2, NULL), MNEMO_OK);
+        CU_ASSERT_EQUAL(list.count, 2);
+        CU_ASSERT(!list.truncated);
+        mnemo_memory_list_cleanup(&list);
+    }
+    env_finish(&e);
+}
+
+/* A memory larger than the whole budget still comes back, alone. */
+static void test_memories__budget_returns_one_oversized_memory(void)
+{
+    env_t e = env_start();
+    put_budget_memories(&e);
+    env_close(&e);
+    env_open_budget(&e, 1);
+    size_t pages = 0;
+    char *token = NULL;
+    do {
+        mnemo_memory_list_t list = {0};
+        CU_ASSERT_EQUAL_FATAL(mnemo_memories_list(e.mem, &list, 5, token, NULL, 0, NULL), MNEMO_OK);
+        free(token);
+        token = list.next_page_token != NULL ? strdup(list.next_page_token) : NULL;
+        CU_ASSERT_EQUAL(list.count, 1);
+        pages++;
+        mnemo_memory_list_cleanup(&list);
+    } while (token != NULL && pages <= N_BUDGET);
+    CU_ASSERT_EQUAL(pages, N_BUDGET);
+    free(token);
+    const char *q = "budget";
+    mnemo_memory_list_t list = {0};
+    CU_ASSERT_EQUAL_FATAL(
+        mnemo_memories_retrieve(e.mem, &list, q, strlen(q), 0, NULL, 0, 0.0, NULL), MNEMO_OK);
+    CU_ASSERT(list.count == 1 && list.truncated);
+    mnemo_memory_list_cleanup(&list);
+    env_finish(&e);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("memories");
@@ -633,5 +782,9 @@ int main(void)
     MNEMO_TEST(s, test_memories__survive_reopen);
     MNEMO_TEST(s, test_memories__concurrent_puts_stay_consistent);
     MNEMO_TEST(s, test_memories__content_that_does_not_hash_to_its_id_is_corrupt);
+    MNEMO_TEST(s, test_memories__size_bound_covers_every_field);
+    MNEMO_TEST(s, test_memories__list_budget_ends_pages_early);
+    MNEMO_TEST(s, test_memories__budget_truncates_retrieve_and_by_tag);
+    MNEMO_TEST(s, test_memories__budget_returns_one_oversized_memory);
     return mnemo_test_run();
 }
