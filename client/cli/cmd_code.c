@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cmd_repo.h"
+#include "render.h"
 #include "render_repo.h"
 
 #define SNIPPET_LINES 8
@@ -28,7 +29,7 @@ static const char usage[] =
     "  --limit N         at most N hits (0 = the server's default, 10)\n"
     "  --full-content    show whole chunks\n"
     "  --json            print {\"hits\": [{\"repository_name\", \"path\", \"start_line\",\n"
-    "                    \"end_line\", \"content\", \"score\"}]}\n";
+    "                    \"end_line\", \"content\", \"score\"}], \"truncated\": b}\n";
 
 enum { OPT_REPO = 1, OPT_PATH, OPT_LIMIT, OPT_FULL_CONTENT };
 
@@ -86,6 +87,7 @@ static void print_json(const Mnemo__V1__SearchCodeResponse *resp)
     for (size_t i = 0; i < resp->n_hits; i++)
         cli_json_code_hit(&j, resp->hits[i]);
     cli_json_end_array(&j);
+    cli_json_field_bool(&j, "truncated", resp->truncated);
     cli_json_end_object(&j);
     cli_json_finish(&j);
 }
@@ -120,6 +122,7 @@ static int search(cli_ctx_t *ctx, const cli_code_args_t *ca, char *query)
         print_json(resp);
     else
         print_human(resp, ca->full_content);
+    cli_note_truncated(resp->truncated);
     mnemo_client_free_message(resp);
     return CLI_EXIT_OK;
 }

@@ -21,7 +21,8 @@ static const char usage[] =
     "  --limit N        at most N results (0 = the server's default, 10)\n"
     "  --tag TAG        only memories with any of these tags (repeatable)\n"
     "  --min-score X    drop results scoring below X\n"
-    "  --json           print {\"results\": [{\"score\": x, \"memory\": {...}}]}\n";
+    "  --json           print {\"results\": [{\"score\": x, \"memory\": {...}}], \"truncated\": "
+    "b}\n";
 
 enum { OPT_LIMIT = 1, OPT_TAG, OPT_MIN_SCORE };
 
@@ -84,6 +85,7 @@ static void print_json(const Mnemo__V1__RetrieveMemoryResponse *resp)
         cli_json_end_object(&j);
     }
     cli_json_end_array(&j);
+    cli_json_field_bool(&j, "truncated", resp->truncated);
     cli_json_end_object(&j);
     cli_json_finish(&j);
 }
@@ -126,6 +128,7 @@ static int search(cli_ctx_t *ctx, const search_args_t *sa, char *query)
         print_json(resp);
     else
         rc = print_human(resp);
+    cli_note_truncated(resp->truncated);
     mnemo_client_free_message(resp);
     return rc;
 }

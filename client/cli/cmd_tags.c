@@ -16,7 +16,7 @@ static const char usage[] =
     "\n"
     "  --all       only memories carrying every tag\n"
     "  --limit N   at most N memories (0 = the server's default, 10)\n"
-    "  --json      print {\"memories\": [...]}\n";
+    "  --json      print {\"memories\": [...], \"truncated\": b}\n";
 
 enum { OPT_ALL = 1, OPT_LIMIT };
 
@@ -64,6 +64,7 @@ static void print_json(const Mnemo__V1__SearchByTagResponse *resp)
     for (size_t i = 0; i < resp->n_memories; i++)
         cli_json_memory(&j, resp->memories[i]);
     cli_json_end_array(&j);
+    cli_json_field_bool(&j, "truncated", resp->truncated);
     cli_json_end_object(&j);
     cli_json_finish(&j);
 }
@@ -84,6 +85,7 @@ static int search_by_tag(cli_ctx_t *ctx, const tags_args_t *ta)
         print_json(resp);
     else
         rc = cli_print_memories(resp->memories, resp->n_memories);
+    cli_note_truncated(resp->truncated);
     mnemo_client_free_message(resp);
     return rc;
 }

@@ -48,6 +48,14 @@ void cli_print_text(FILE *f, const char *s)
 }
 
 /* Prints s padded with spaces to width characters. */
+void cli_note_truncated(int truncated)
+{
+    if (truncated)
+        fputs("mnemo: the server cut these results to fit its reply size (--max-reply-bytes); "
+              "ask for fewer (--limit) or narrow the query\n",
+              stderr);
+}
+
 static void print_padded(FILE *f, const char *s, size_t width)
 {
     cli_print_text(f, s);

@@ -39,4 +39,8 @@ void cli_print_memory_table(FILE *f, const cli_memory_row_t *rows, size_t n, int
  * by '?', so that stored text cannot drive the terminal. */
 void cli_print_text(FILE *f, const char *s);
 
+/* When truncated, tells stderr that the server cut the results to fit its
+ * reply size (--max-reply-bytes) and what to do about it. */
+void cli_note_truncated(int truncated);
+
 #endif

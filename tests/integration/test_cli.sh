@@ -139,6 +139,7 @@ run 0 "search --json" search heron stores --json --limit 5
 check "search --json: best result" "$want_id" "$(json 'd["results"][0]["memory"]["id"]' || true)"
 check "search --json: scores descend" "True" \
     "$(json 'all(a["score"] >= b["score"] for a, b in zip(d["results"], d["results"][1:]))' || true)"
+check "search --json: not truncated" "False" "$(json 'd["truncated"]' || true)"
 
 run 0 "get" get "$want_id"
 if grep -qF "$content" "$work/out"; then ok "get shows the content"; else fail "get shows the content"; fi
@@ -153,6 +154,7 @@ check "list --json: last page" "" "$(json 'd.get("next_page_token") or ""' || tr
 
 run 0 "tags --json" tags birds cli --all --json
 check "tags --all --json" "['$want_id']" "$(json '[m["id"] for m in d["memories"]]' || true)"
+check "tags --json: not truncated" "False" "$(json 'd["truncated"]' || true)"
 
 run 0 "health" health
 if grep -q SERVING "$work/out"; then ok "health says SERVING"; else fail "health says SERVING"; fi
