@@ -230,9 +230,21 @@ static void kill_during_writes(int signo, int target, int want_exit)
     mnemo_harness_destroy(h);
 }
 
+/* kill -9 trials: MNEMO_KILL_TRIALS (default 3; more for a longer run,
+ * e.g. MNEMO_KILL_TRIALS=50 ./itest_server_lifecycle), each killing at
+ * another point of the stores. */
+static int kill_trials(void)
+{
+    const char *v = getenv("MNEMO_KILL_TRIALS");
+    int n = v != NULL ? atoi(v) : 3;
+    return n > 0 ? n : 3;
+}
+
 static void test_lifecycle__kill9_loses_no_acknowledged_store(void)
 {
-    kill_during_writes(SIGKILL, 200, -1);
+    int trials = kill_trials();
+    for (int t = 0; t < trials; t++)
+        kill_during_writes(SIGKILL, 50 + (t * 97) % 300, -1);
 }
 
 static void test_lifecycle__sigterm_under_load_drains(void)
