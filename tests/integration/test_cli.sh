@@ -17,49 +17,8 @@ mnemo=${2:?usage: test_cli.sh MNEMOD MNEMO}
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3
 
-# A developer's MNEMO_* settings must not leak into what the tests see.
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(MNEMO_[A-Za-z0-9_]*\)=.*/\1/p')
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/mnemo-cli-test-XXXXXX")
-server_pid=""
-passed=0
-failed=0
-
-cleanup() {
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok   - $1"
-}
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    # What the last command said, to debug from ctest's output alone.
-    [[ -s $work/out ]] && sed 's/^/       stdout: /' "$work/out" | head -n 20
-    [[ -s $work/err ]] && sed 's/^/       stderr: /' "$work/err" | head -n 20
-    return 0
-}
-
-# run WANT_RC DESCRIPTION ARGS...: runs mnemo ARGS with stdin closed;
-# stdout/stderr land in $work/out and $work/err.
-run() {
-    local want=$1 what=$2
-    shift 2
-    local rc=0
-    "$mnemo" "$@" </dev/null >"$work/out" 2>"$work/err" || rc=$?
-    if [[ $rc -eq $want ]]; then
-        ok "$what (exit $rc)"
-    else
-        fail "$what: exit $rc, want $want"
-    fi
-}
+# shellcheck source=cli_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # json EXPR: evaluates a Python expression over d = the JSON in $work/out and
 # prints it; exits 1 when stdout is not one JSON document.
@@ -69,38 +28,10 @@ d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$work/out" "$1"
 }
 
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-    if [[ "$2" == "$3" ]]; then
-        ok "$1"
-    else
-        fail "$1: got '$3', want '$2'"
-    fi
-}
-
 sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 # ---- start mnemod --------------------------------------------------------
-# The log exists before the first look at it (the child opens it after the
-# fork, and a failing sed would end the script under set -e).
-: >"$work/mnemod.log"
-"$mnemod" --listen 127.0.0.1:0 --data-dir "$work/data" </dev/null >"$work/mnemod.log" 2>&1 &
-server_pid=$!
-addr=""
-for _ in $(seq 1 200); do
-    addr=$(sed -n 's/.*listening on \([^ ]*:[0-9]*\).*/\1/p' "$work/mnemod.log" | head -n 1)
-    [[ -n "$addr" ]] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        break
-    fi
-    sleep 0.1
-done
-if [[ -z "$addr" ]]; then
-    echo "mnemod did not start; its log:" >&2
-    cat "$work/mnemod.log" >&2
-    exit 1
-fi
-echo "mnemod listening on $addr"
+start_mnemod cli
 export MNEMO_SERVER=$addr
 
 # ---- store ---------------------------------------------------------------
@@ -197,12 +128,7 @@ check "MNEMO_SERVER with nothing listening exits 3" "3" "$rc"
 if [[ -s $work/err ]]; then ok "unreachable: a message on stderr"; else fail "unreachable: a message on stderr"; fi
 
 # ---- stop mnemod -------------------------------------------------------------
-kill -TERM "$server_pid"
-rc=0
-wait "$server_pid" || rc=$?
-server_pid=""
-check "mnemod exits 0 on SIGTERM" "0" "$rc"
-if [[ $rc -ne 0 ]]; then sed 's/^/       mnemod: /' "$work/mnemod.log" | tail -n 40; fi
+stop_mnemod cli
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

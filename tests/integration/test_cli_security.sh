@@ -26,76 +26,8 @@ mnemod=${1:?usage: test_cli_security.sh MNEMOD MNEMO MAKE_CERTS}
 mnemo=${2:?usage: test_cli_security.sh MNEMOD MNEMO MAKE_CERTS}
 make_certs=${3:?usage: test_cli_security.sh MNEMOD MNEMO MAKE_CERTS}
 
-# A developer's MNEMO_* (and gRPC) settings must not leak into the tests.
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(MNEMO_[A-Za-z0-9_]*\)=.*/\1/p')
-unset GRPC_VERBOSITY GRPC_TRACE GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/mnemo-cli-security-XXXXXX")
-declare -A pids=()
-passed=0
-failed=0
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-ok() {
-    passed=$((passed + 1))
-    echo "ok   - $1"
-}
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL - $1"
-    [[ -s $work/out ]] && sed 's/^/       stdout: /' "$work/out" | head -n 20
-    [[ -s $work/err ]] && sed 's/^/       stderr: /' "$work/err" | head -n 20
-    return 0
-}
-
-# Every output of the CLI, searched for tokens at the end.
-: >"$work/all-output"
-
-# run WANT_RC DESCRIPTION ARGS...: runs mnemo ARGS (stdin closed; stdout
-# and stderr in $work/out and $work/err, and appended to all-output).
-run() {
-    local want=$1 what=$2
-    shift 2
-    local rc=0
-    "$mnemo" "$@" </dev/null >"$work/out" 2>"$work/err" || rc=$?
-    cat "$work/out" "$work/err" >>"$work/all-output"
-    if [[ $rc -eq $want ]]; then
-        ok "$what (exit $rc)"
-    else
-        fail "$what: exit $rc, want $want"
-    fi
-}
-
-# run_env WANT_RC DESCRIPTION VAR=VALUE... -- ARGS...: run with an
-# environment.
-run_env() {
-    local want=$1 what=$2
-    shift 2
-    local -a envs=()
-    while [[ $1 != -- ]]; do
-        envs+=("$1")
-        shift
-    done
-    shift
-    local rc=0
-    env "${envs[@]}" "$mnemo" "$@" </dev/null >"$work/out" 2>"$work/err" || rc=$?
-    cat "$work/out" "$work/err" >>"$work/all-output"
-    if [[ $rc -eq $want ]]; then
-        ok "$what (exit $rc)"
-    else
-        fail "$what: exit $rc, want $want"
-    fi
-}
+# shellcheck source=cli_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
 
 # has FILE TEXT DESCRIPTION: the file (out or err) contains TEXT.
 has() {
@@ -104,49 +36,12 @@ has() {
 lacks() {
     if grep -qF -- "$2" "$work/$1"; then fail "$3: '$2' in $1"; else ok "$3"; fi
 }
-check() {
-    if [[ "$2" == "$3" ]]; then ok "$1"; else fail "$1: got '$3', want '$2'"; fi
-}
-
-# start NAME ARGS...: starts mnemod with ARGS on 127.0.0.1:0; sets $addr.
-start() {
-    local name=$1
-    shift
-    # Created here: the child opens it only after the fork, maybe after
-    # the first look below.
-    : >"$work/mnemod-$name.log"
-    "$mnemod" --listen 127.0.0.1:0 --data-dir "$work/data-$name" "$@" </dev/null \
-        >"$work/mnemod-$name.log" 2>&1 &
-    pids[$name]=$!
-    addr=""
-    for _ in $(seq 1 200); do
-        addr=$(sed -n 's/.*listening on \([^ ]*:[0-9]*\).*/\1/p' "$work/mnemod-$name.log" | head -n 1 || true)
-        [[ -n "$addr" ]] && break
-        kill -0 "${pids[$name]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [[ -z "$addr" ]]; then
-        echo "mnemod $name did not start; its log:" >&2
-        cat "$work/mnemod-$name.log" >&2
-        exit 1
-    fi
-    echo "mnemod $name listening on $addr"
-}
-
-# stop NAME: SIGTERM; mnemod must exit 0.
-stop() {
-    local rc=0
-    kill -TERM "${pids[$1]}"
-    wait "${pids[$1]}" || rc=$?
-    unset "pids[$1]"
-    check "mnemod $1 exits 0 on SIGTERM" "0" "$rc"
-}
 
 certs=$work/certs
 bash "$make_certs" "$certs" >/dev/null
 
 # ---- TLS -------------------------------------------------------------------
-start tls --tls-cert "$certs/server.pem" --tls-key "$certs/server.key"
+start_mnemod tls --tls-cert "$certs/server.pem" --tls-key "$certs/server.key"
 tls=$addr
 run 0 "TLS with --tls-ca" --server "$tls" --tls-ca "$certs/ca.pem" health
 has out SERVING "TLS with --tls-ca: SERVING"
@@ -171,26 +66,26 @@ run_env 2 "MNEMO_TLS_CA that does not exist" MNEMO_TLS_CA="$work/nope.pem" -- --
 has err "mnemo: MNEMO_TLS_CA: cannot read" "missing MNEMO_TLS_CA: names the variable"
 run 2 "--tls-ca holding a key, not a certificate" --server "$tls" --tls-ca "$certs/ca.key" health
 has err "holds no valid PEM certificate" "--tls-ca with a key: says so"
-stop tls
+stop_mnemod tls
 
-start plain
+start_mnemod plain
 run 3 "TLS to a plaintext server" --server "$addr" --tls-ca "$certs/ca.pem" health
 has err "hint: the TLS handshake failed" "TLS to plaintext: a hint"
-stop plain
+stop_mnemod plain
 
-start wrong_host --tls-cert "$certs/wrong-host.pem" --tls-key "$certs/wrong-host.key"
+start_mnemod wrong_host --tls-cert "$certs/wrong-host.pem" --tls-key "$certs/wrong-host.key"
 run 3 "a certificate for another name" --server "$addr" --tls-ca "$certs/ca.pem" health
 has err UNAVAILABLE "another name: UNAVAILABLE"
 run 0 "--tls-server-name the certificate's name" --server "$addr" --tls-ca "$certs/ca.pem" \
     --tls-server-name wrong.example health
-stop wrong_host
+stop_mnemod wrong_host
 
-start expired --tls-cert "$certs/expired.pem" --tls-key "$certs/expired.key"
+start_mnemod expired --tls-cert "$certs/expired.pem" --tls-key "$certs/expired.key"
 run 3 "an expired server certificate" --server "$addr" --tls-ca "$certs/ca.pem" health
-stop expired
+stop_mnemod expired
 
 # ---- mutual TLS ------------------------------------------------------------
-start mtls --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
+start_mnemod mtls --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
     --tls-client-ca "$certs/ca.pem"
 mtls=$addr
 run 0 "mTLS with --tls-cert/--tls-key" --server "$mtls" --tls-ca "$certs/ca.pem" \
@@ -211,7 +106,7 @@ has err "--tls-cert: needs its private key" "--tls-cert alone: says the key is m
 run 2 "--tls-key of another certificate" --server "$mtls" --tls-ca "$certs/ca.pem" \
     --tls-cert "$certs/client.pem" --tls-key "$certs/server.key" health
 has err "is not the private key of the certificate" "mismatched key: says so"
-stop mtls
+stop_mnemod mtls
 
 # ---- tokens ----------------------------------------------------------------
 run 0 "token new --out (read)" token new --out "$work/read.token"
@@ -240,7 +135,7 @@ rc=0
 new_token=$("$mnemo" token new) || rc=$?
 check "token new prints 43 characters" "0 43" "$rc ${#new_token}"
 
-start auth --auth-tokens "$work/tokens"
+start_mnemod auth --auth-tokens "$work/tokens"
 auth=$addr
 run 0 "health needs no token" --server "$auth" health
 run 1 "store without a token" --server "$auth" store "no token"
@@ -283,10 +178,10 @@ mkdir -p "$work/repo"
 echo "int main(void) { return 0; }" >"$work/repo/main.c"
 run 1 "sync with a write token" --server "$auth" --token-file "$work/write.token" sync "$work/repo"
 has err "hint: this call needs role admin" "sync with a write token: the hint names admin"
-stop auth
+stop_mnemod auth
 
 # ---- tokens over TLS ---------------------------------------------------------
-start tls_auth --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
+start_mnemod tls_auth --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" \
     --auth-tokens "$work/tokens"
 run 0 "TLS + write token stores" --server "$addr" --tls-ca "$certs/ca.pem" \
     --token-file "$work/write.token" store "over TLS with a token"
@@ -295,7 +190,7 @@ run 1 "TLS + read token on store" --server "$addr" --tls-ca "$certs/ca.pem" \
 has err PERMISSION_DENIED "TLS + read token: PERMISSION_DENIED"
 run_env 1 "TLS without a token" MNEMO_TLS_CA="$certs/ca.pem" -- --server "$addr" list
 has err UNAUTHENTICATED "TLS without a token: UNAUTHENTICATED"
-stop tls_auth
+stop_mnemod tls_auth
 
 # ---- no secret anywhere ------------------------------------------------------
 for name in read write admin; do
