@@ -14,6 +14,9 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define BUF_MIN_CAP 64
 
@@ -41,6 +44,13 @@ void *mnemo_xrealloc(void *p, size_t n)
     if (p == NULL)
         abort();
     return p;
+}
+
+void mnemo_heap_give_back(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 char *mnemo_xstrndup(const void *s, size_t n)

@@ -41,6 +41,15 @@ void *mnemo_xmalloc(size_t n);
 void *mnemo_xcalloc(size_t n, size_t size);
 void *mnemo_xrealloc(void *p, size_t n);
 
+/* Gives the heap's free pages back to the system (glibc's malloc_trim:
+ * every arena, not only the top of the main one). The allocator keeps what
+ * a burst freed otherwise, spread over the arenas of the threads that
+ * freed it, so RSS would follow the largest burst ever seen instead of the
+ * live data. Takes each arena's lock briefly and costs a walk of its free
+ * lists: for housekeeping threads after large frees (a flush or sweep of
+ * the index, the end of a sync), not for request paths. */
+void mnemo_heap_give_back(void);
+
 /* A NUL-terminated copy of the n bytes at s (which may hold NULs; s may be
  * NULL when n is 0). The caller's, free(). */
 char *mnemo_xstrndup(const void *s, size_t n);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "bytes.h"
+#include "store.h"
 #include "sync.h"
 
 #include <arpa/inet.h>
@@ -52,6 +53,10 @@ static const opt_t options[] = {
     {"--max-file-bytes", "MNEMO_MAX_FILE_BYTES", OPT_SIZE, FIELD(max_file_bytes), 1, 64LL << 20, 0},
     {"--max-reply-bytes", "MNEMO_MAX_REPLY_BYTES", OPT_SIZE, FIELD(max_reply_bytes),
      MNEMO_MIN_MAX_REPLY_BYTES, 1LL << 30, 0},
+    {"--store-cache-bytes", "MNEMO_STORE_CACHE_BYTES", OPT_SIZE, FIELD(store_cache_bytes),
+     1LL << 20, 64LL << 30, 0},
+    {"--store-write-buffer-bytes", "MNEMO_STORE_WRITE_BUFFER_BYTES", OPT_SIZE,
+     FIELD(store_write_buffer_bytes), 1LL << 20, 1LL << 30, 0},
     {"--tls-cert", "MNEMO_TLS_CERT", STR(tls_cert)},
     {"--tls-key", "MNEMO_TLS_KEY", STR(tls_key)},
     {"--tls-client-ca", "MNEMO_TLS_CLIENT_CA", STR(tls_client_ca)},
@@ -92,6 +97,8 @@ void mnemo_config_init(mnemo_config_t *cfg)
     cfg->max_syncs = MNEMO_DEFAULT_MAX_SYNCS;
     cfg->max_file_bytes = MNEMO_DEFAULT_MAX_FILE_BYTES;
     cfg->max_reply_bytes = MNEMO_DEFAULT_MAX_REPLY_BYTES;
+    cfg->store_cache_bytes = MNEMO_STORE_DEFAULT_CACHE_BYTES;
+    cfg->store_write_buffer_bytes = MNEMO_STORE_DEFAULT_WRITE_BUFFER;
     cfg->limits = (mnemo_limits_t){
         .max_content_bytes = MNEMO_DEFAULT_MAX_CONTENT_BYTES,
         .max_tags = MNEMO_MAX_TAGS,
@@ -381,6 +388,12 @@ const char *mnemo_config_usage(void)
            "                          65536): pages end early, longer results are cut\n"
            "                          (truncated=true) [MNEMO_MAX_REPLY_BYTES]\n"
            "                          (default 4128768)\n"
+           "  --store-cache-bytes N   LevelDB block cache of each of the two stores\n"
+           "                          [MNEMO_STORE_CACHE_BYTES] (default 33554432)\n"
+           "  --store-write-buffer-bytes N\n"
+           "                          memtable of each store; up to two per store are\n"
+           "                          in memory [MNEMO_STORE_WRITE_BUFFER_BYTES]\n"
+           "                          (default 16777216)\n"
            "\n"
            "Security (README \"Security\"); a non-loopback --listen needs TLS, tokens\n"
            "or --insecure. SIGHUP re-reads every file below; calls in flight go on.\n"

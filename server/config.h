@@ -73,6 +73,8 @@ typedef struct mnemo_config {
     size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */
     /* Byte budget of a list or search reply (MNEMO_DEFAULT_MAX_REPLY_BYTES) */
     size_t max_reply_bytes;
+    /* Each store's LevelDB block cache and memtable size (store.h) */
+    size_t store_cache_bytes, store_write_buffer_bytes;
     mnemo_limits_t limits;
     /* Security (README "Security"); "" = not set. */
     char tls_cert[MNEMO_CONFIG_PATH_MAX];         /* PEM certificate chain of --listen */

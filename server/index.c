@@ -6,13 +6,24 @@
  * The document table, in memory: doc number -> state word and id, in pages
  * of PAGE_DOCS found through a directory of 2^20 page pointers (calloc'd:
  * untouched directory pages cost no memory). Pages are allocated under
- * alloc_mu and published with release stores, never moved or freed before
- * close, so readers need no lock. A state word is 0 while the document is
- * not (yet) live, its length in terms + 1 while it is live, DEAD once it was
- * removed. Doc numbers below boot_next that were not live at open belong to
- * removed documents too. Doc numbers are leased from the 'n' record, LEASE
- * at a time, before use, so a number is never handed out twice even after a
+ * alloc_mu and published with release stores, never moved, so readers need
+ * no lock. A state word is 0 while the document is not (yet) live, its
+ * length in terms + 1 while it is live, DEAD once it was removed. Doc
+ * numbers below boot_next that were not live at open belong to removed
+ * documents too. Doc numbers are leased from the 'n' record, LEASE at a
+ * time, before use, so a number is never handed out twice even after a
  * crash.
+ *
+ * Doc numbers are never reused, so every full re-sync of a repository
+ * moves its chunks to new pages. A page whose documents all died is
+ * retired after a sweep (retire_pages): its directory slot points at the
+ * tomb, a shared page whose states are all DEAD, so it reads exactly as
+ * before, and the page is freed once no search that could still hold it
+ * runs. Searches announce themselves in one of two reader counts, chosen
+ * by the parity of reader_epoch; the retirer bumps the epoch and waits for
+ * the old parity's count to drain (a search takes milliseconds). The table
+ * thus costs memory for the pages that hold a live document, not for the
+ * history of the index.
  *
  * Transactions: add and remove stage into a txn attached to the store
  * batch (one per index and batch). add tokenizes the text into a termset
@@ -54,11 +65,13 @@
 #include "index.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bytes.h"
 #include "thread.h"
@@ -76,6 +89,8 @@
 #define MAP_EMPTY UINT32_MAX
 
 #define FLUSH_POSTS       (512u << 10) /* buffered postings that make a flush due */
+#define IDLE_FLUSH_POSTS  (64u << 10)  /* ... or this many once writes paused IDLE_FLUSH_MS */
+#define IDLE_FLUSH_MS     2000
 #define MERGE_TERM_BLOCKS 64           /* new blocks of a term that make it due for a merge */
 #define MERGE_HINT_BLOCKS 16           /* blocks of one query term that make it due */
 #define MERGE_SWEEP_DEAD  1024         /* removed documents (and 1/4 of the live) before a sweep */
@@ -96,8 +111,12 @@ struct mnemo_index {
     mnemo_store_t *store; /* borrowed; outlives the index */
     char ns;
     size_t id_len;
-    _Atomic(page_t *) *dir; /* DIR_PAGES */
-    uint32_t boot_next;     /* next_doc at open */
+    _Atomic(page_t *) *dir;        /* DIR_PAGES */
+    page_t *tomb;                  /* stands for every retired page: all DEAD */
+    uint32_t boot_next;            /* next_doc at open */
+    _Atomic unsigned reader_epoch; /* its parity picks a search's reader count */
+    _Atomic uint64_t readers[2];   /* searches running, by the parity they entered */
+    _Atomic uint64_t pages;        /* pages held, the tomb not counted */
 
     pthread_mutex_t map_mu; /* guards the id map: live id -> doc number */
     uint32_t *map;          /* map_cap slots of doc numbers or MAP_EMPTY */
@@ -385,6 +404,7 @@ static page_t *page_get(mnemo_index_t *index, uint32_t doc)
     if (pg == NULL) {
         pg = mnemo_xcalloc(1, sizeof *pg + (size_t)PAGE_DOCS * index->id_len);
         atomic_store_explicit(&index->dir[doc >> PAGE_BITS], pg, memory_order_release);
+        atomic_fetch_add(&index->pages, 1);
     }
     pthread_mutex_unlock(&index->alloc_mu);
     return pg;
@@ -419,6 +439,77 @@ static void doc_kill(mnemo_index_t *index, uint32_t doc)
         atomic_sub_floor(&index->docs, 1);
         atomic_sub_floor(&index->total_len, s - 1);
     }
+}
+
+/* ---- retiring pages of dead documents ---- */
+
+/* Announces a search that reads pages without a lock; returns what
+ * reader_exit takes. */
+static unsigned reader_enter(mnemo_index_t *index)
+{
+    for (;;) {
+        unsigned e = atomic_load(&index->reader_epoch);
+        atomic_fetch_add(&index->readers[e & 1], 1);
+        if (atomic_load(&index->reader_epoch) == e)
+            return e; /* a retirer bumping e from here on waits for us */
+        atomic_fetch_sub(&index->readers[e & 1], 1);
+    }
+}
+
+static void reader_exit(mnemo_index_t *index, unsigned e)
+{
+    atomic_fetch_sub(&index->readers[e & 1], 1);
+}
+
+/* Returns once every search that entered before this call has left; caller
+ * holds merge_mu (one waiter at a time: each wait drains the parity the
+ * previous one moved readers away from). */
+static void readers_drain(mnemo_index_t *index)
+{
+    unsigned e = atomic_fetch_add(&index->reader_epoch, 1);
+    while (atomic_load(&index->readers[e & 1]) != 0) {
+        struct timespec ts = {0, 200 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* True when no document of page p can be live again: each one removed,
+ * or not live at open though numbered before it. */
+static bool page_dead(const mnemo_index_t *index, const page_t *pg, uint32_t p)
+{
+    for (uint32_t i = 0; i < PAGE_DOCS; i++) {
+        uint32_t s = atomic_load_explicit(&pg->state[i], memory_order_relaxed);
+        if (s != DEAD && !(s == 0 && (p << PAGE_BITS | i) < index->boot_next))
+            return false;
+    }
+    return true;
+}
+
+/* Points the slots of dead pages at the tomb and frees the pages once no
+ * search can hold them; caller holds merge_mu. Only pages whose numbers
+ * were all handed out qualify (a document in flight has state 0). */
+static void retire_pages(mnemo_index_t *index)
+{
+    uint32_t end = atomic_load(&index->next_doc) >> PAGE_BITS;
+    page_t **gone = NULL;
+    size_t n = 0, cap = 0;
+    for (uint32_t p = 0; p < end; p++) {
+        page_t *pg = atomic_load_explicit(&index->dir[p], memory_order_acquire);
+        if (pg == NULL || pg == index->tomb || !page_dead(index, pg, p))
+            continue;
+        if (n == cap) {
+            cap = cap != 0 ? cap * 2 : 16;
+            gone = mnemo_xrealloc(gone, cap * sizeof *gone);
+        }
+        gone[n++] = pg;
+        atomic_store_explicit(&index->dir[p], index->tomb, memory_order_release);
+    }
+    if (n > 0)
+        readers_drain(index);
+    for (size_t i = 0; i < n; i++)
+        free(gone[i]);
+    free(gone);
+    atomic_fetch_sub(&index->pages, n);
 }
 
 /* Hands out the next doc number, writing a new lease first when needed. */
@@ -975,6 +1066,9 @@ mnemo_status_t mnemo_index_open(mnemo_index_t **out, mnemo_store_t *store, char 
     index->ns = ns;
     index->id_len = id_len;
     index->dir = mnemo_xcalloc(DIR_PAGES, sizeof *index->dir);
+    index->tomb = mnemo_xcalloc(1, sizeof *index->tomb + (size_t)PAGE_DOCS * id_len);
+    for (size_t i = 0; i < PAGE_DOCS; i++)
+        atomic_init(&index->tomb->state[i], DEAD);
     pthread_mutex_init(&index->alloc_mu, NULL);
     pthread_mutex_init(&index->map_mu, NULL);
     pthread_rwlock_init(&index->buf_lock, NULL);
@@ -997,6 +1091,11 @@ uint64_t mnemo_index_doc_count(const mnemo_index_t *index)
 {
     /* C11's atomic_load takes a non-const pointer (fixed in C17). */
     return atomic_load(&((mnemo_index_t *)index)->docs);
+}
+
+uint64_t mnemo_index_page_count(const mnemo_index_t *index)
+{
+    return atomic_load(&((mnemo_index_t *)index)->pages);
 }
 
 uint64_t mnemo_index_block_count(const mnemo_index_t *index)
@@ -1381,17 +1480,32 @@ static size_t select_top(const search_t *s, mnemo_index_hit_t **hits, size_t lim
         }
     }
     *hits = n > 0 ? mnemo_xrealloc(NULL, n * sizeof **hits) : NULL;
+    size_t kept = n;
     for (size_t left = n; left > 0; left--) {
         uint32_t d = heap[0];
         mnemo_index_hit_t *hit = &(*hits)[left - 1];
         memcpy(hit->id, doc_id(s->index, d), s->index->id_len);
         hit->id_len = s->index->id_len;
         hit->score = acc_score(acc, d);
+        /* Removed since it was scored: its page may be the tomb by now, so
+         * the id just copied may be the tomb's zeros. States never come
+         * back from DEAD, so a live state read after the copy vouches for
+         * it. */
+        if (doc_state(s->index, d) == DEAD) {
+            hit->id_len = 0;
+            kept--;
+        }
         heap[0] = heap[left - 1];
         heap_down(s, heap, left - 1, 0);
     }
     free(heap);
-    return n;
+    if (kept < n) {
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++)
+            if ((*hits)[i].id_len != 0)
+                (*hits)[j++] = (*hits)[i];
+    }
+    return kept;
 }
 
 mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits, size_t *count,
@@ -1409,6 +1523,7 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
         return MNEMO_OK;
     }
     search_t s = {.index = index};
+    unsigned epoch = reader_enter(index); /* pages stay until we leave */
     ram_copy(&s, &terms);
     s.it = mnemo_store_iter_create(index->store);
     /* After the snapshot: every doc number in it is below next_doc. */
@@ -1428,6 +1543,7 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
     free(s.rtfs);
     free(s.rstart);
     scratch_give(index, s.acc);
+    reader_exit(index, epoch);
     termset_cleanup(&terms);
     return st;
 }
@@ -1615,6 +1731,7 @@ static mnemo_status_t merge_finish(merge_t *m, mnemo_status_t st, mnemo_err_t *e
 }
 
 static bool merger_should_stop(mnemo_index_t *index);
+static mnemo_status_t flush_between(merge_t *m, mnemo_err_t *err);
 
 /* Merges the terms listed in terms (u8 length + bytes each). */
 static mnemo_status_t merge_terms(mnemo_index_t *index, const mnemo_buf_t *terms, mnemo_err_t *err)
@@ -1626,6 +1743,8 @@ static mnemo_status_t merge_terms(mnemo_index_t *index, const mnemo_buf_t *terms
     for (size_t off = 0; off < terms->len && st == MNEMO_OK && !merger_should_stop(index);) {
         size_t tlen = terms->p[off];
         st = merge_term(&m, (const char *)terms->p + off + 1, tlen, false, err);
+        if (st == MNEMO_OK)
+            st = flush_between(&m, err);
         off += 1 + tlen;
     }
     st = merge_finish(&m, st, err);
@@ -1664,8 +1783,9 @@ static size_t flush_list(merge_t *m, const plist_t *l)
 
 /* Turns the active buffer into one block per term, deleting the segment
  * records it came from in the same write; caller holds merge_mu. Searches
- * keep reading the buffer (as flushing) until the blocks are written. */
-static mnemo_status_t flush_buffer(mnemo_index_t *index, mnemo_err_t *err)
+ * keep reading the buffer (as flushing) until the blocks are written.
+ * *written (may be NULL) counts the blocks. */
+static mnemo_status_t flush_buffer(mnemo_index_t *index, uint64_t *written_out, mnemo_err_t *err)
 {
     pthread_rwlock_wrlock(&index->buf_lock);
     membuf_t *mb = index->active;
@@ -1719,16 +1839,33 @@ static mnemo_status_t flush_buffer(mnemo_index_t *index, mnemo_err_t *err)
     if (st == MNEMO_OK) {
         atomic_fetch_add(&index->blocks, written);
         merger_note(index, &mb->terms);
+        if (written_out != NULL)
+            *written_out += written;
     }
     membuf_destroy(mb);
     return st;
+}
+
+static bool flush_due(mnemo_index_t *index);
+
+/* Between two terms of a long merge or sweep: flushes the buffer when it is
+ * due, so writes that go on meanwhile (a full sync during a sweep) keep it
+ * near FLUSH_POSTS instead of growing for as long as the merge runs. The
+ * flush writes blocks under new keys, outside the merge's snapshot, so the
+ * merge goes on undisturbed; their count joins m->left. Caller holds
+ * merge_mu. */
+static mnemo_status_t flush_between(merge_t *m, mnemo_err_t *err)
+{
+    if (!flush_due(m->index))
+        return MNEMO_OK;
+    return flush_buffer(m->index, &m->left, err);
 }
 
 mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err)
 {
     assert(index != NULL);
     pthread_mutex_lock(&index->merge_mu);
-    mnemo_status_t fst = flush_buffer(index, err);
+    mnemo_status_t fst = flush_buffer(index, NULL, err);
     if (fst != MNEMO_OK) {
         pthread_mutex_unlock(&index->merge_mu);
         return fst;
@@ -1751,6 +1888,8 @@ mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err)
         }
         memcpy(term, key + 2, tlen); /* gather moves the iterator past the term */
         st = merge_term(&m, term, tlen, true, err);
+        if (st == MNEMO_OK)
+            st = flush_between(&m, err);
     }
     if (st == MNEMO_OK)
         st = mnemo_store_iter_status(m.it, err);
@@ -1759,6 +1898,7 @@ mnemo_status_t mnemo_index_merge(mnemo_index_t *index, mnemo_err_t *err)
     st = merge_finish(&m, st, err);
     if (st != MNEMO_OK)
         atomic_fetch_add(&index->dead, dead); /* sweep again later */
+    retire_pages(index);
     pthread_mutex_unlock(&index->merge_mu);
     return st;
 }
@@ -1865,7 +2005,7 @@ static mnemo_status_t merger_round(mnemo_index_t *index, bool sweep, bool flush,
     if (!flush)
         return merge_terms(index, work, &err);
     pthread_mutex_lock(&index->merge_mu);
-    mnemo_status_t st = flush_buffer(index, &err); /* a failure keeps the buffer */
+    mnemo_status_t st = flush_buffer(index, NULL, &err); /* a failure keeps the buffer */
     pthread_mutex_unlock(&index->merge_mu);
     return st;
 }
@@ -1880,6 +2020,8 @@ static void *merger_main(void *arg)
      * writes say meanwhile. */
     long backoff_ms = 0;
     struct timespec retry_at = {0, 0};
+    bool worked = false;     /* rounds ran since the heap was last trimmed */
+    bool idle_flush = false; /* writes paused with IDLE_FLUSH_POSTS buffered */
     pthread_mutex_lock(&index->mu);
     while (!index->stopping) {
         struct timespec now;
@@ -1889,8 +2031,30 @@ static void *merger_main(void *arg)
             pthread_cond_timedwait(&index->cond, &index->mu, &retry_at);
             continue;
         }
-        bool sweep = sweep_due(index), flush = !sweep && flush_due(index);
+        bool sweep = sweep_due(index), flush = !sweep && (flush_due(index) || idle_flush);
+        idle_flush = false;
         if (!sweep && !flush && index->ready.len == 0) {
+            if (worked) { /* a burst ended: give back what its rounds freed */
+                worked = false;
+                pthread_mutex_unlock(&index->mu);
+                mnemo_heap_give_back();
+                pthread_mutex_lock(&index->mu);
+                continue;
+            }
+            /* A buffer of a burst that ended is flushed after a pause, so
+             * an idle server does not hold up to FLUSH_POSTS postings (tens
+             * of MiB of code's distinct terms) until the next burst. A
+             * smaller one waits: a trickle of memories would otherwise
+             * become a block per term each. */
+            size_t held = atomic_load(&index->buffered);
+            if (held >= IDLE_FLUSH_POSTS) {
+                struct timespec at;
+                clock_gettime(CLOCK_REALTIME, &at);
+                at.tv_sec += IDLE_FLUSH_MS / 1000;
+                idle_flush = pthread_cond_timedwait(&index->cond, &index->mu, &at) == ETIMEDOUT &&
+                             atomic_load(&index->buffered) == held;
+                continue;
+            }
             pthread_cond_wait(&index->cond, &index->mu);
             continue;
         }
@@ -1901,6 +2065,7 @@ static void *merger_main(void *arg)
         }
         pthread_mutex_unlock(&index->mu);
         mnemo_status_t st = merger_round(index, sweep, flush, &work);
+        worked = true;
         pthread_mutex_lock(&index->mu);
         if (!flush)
             merger_forget_locked(index, sweep ? NULL : &work);
@@ -1945,8 +2110,12 @@ void mnemo_index_close(mnemo_index_t *index)
         index->pool = s->next;
         scratch_free(s);
     }
-    for (size_t i = 0; i < DIR_PAGES; i++)
-        free(atomic_load(&index->dir[i]));
+    for (size_t i = 0; i < DIR_PAGES; i++) {
+        page_t *pg = atomic_load(&index->dir[i]);
+        if (pg != index->tomb)
+            free(pg);
+    }
+    free(index->tomb);
     free(index->dir);
     pthread_cond_destroy(&index->cond);
     pthread_mutex_destroy(&index->mu);

@@ -122,4 +122,10 @@ uint64_t mnemo_index_doc_count(const mnemo_index_t *index);
  * mnemo_index_merge, tracked since (for tests and benchmarks). */
 uint64_t mnemo_index_block_count(const mnemo_index_t *index);
 
+/* Pages of the in-memory document table held (each covers 4,096 doc
+ * numbers): those with a live document or one in flight; pages whose
+ * documents all died are given back by the next mnemo_index_merge (for
+ * tests and benchmarks). */
+uint64_t mnemo_index_page_count(const mnemo_index_t *index);
+
 #endif

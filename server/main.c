@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <grpc/grpc.h>
 
@@ -31,10 +34,26 @@ static void announce(const mnemo_config_t *cfg, int port)
     fflush(stderr);
 }
 
+/* glibc raises its mmap threshold to the size of each large block freed
+ * (up to 32 MiB), after which a sync's batches and a merge's blocks come
+ * from the arenas, and the pages they held stay with the process when they
+ * are freed. A fixed threshold (glibc's initial one) keeps large transient
+ * buffers in their own mappings, returned to the system on free, so RSS
+ * follows the live data (docs/design.md "Memory"). MALLOC_MMAP_THRESHOLD_
+ * or GLIBC_TUNABLES, when set, win. */
+static void heap_policy(void)
+{
+#ifdef __GLIBC__
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL && getenv("GLIBC_TUNABLES") == NULL)
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 static int serve(const mnemo_config_t *cfg, sigset_t *signals)
 {
     mnemo_err_t err;
     mnemo_server_t *srv = NULL;
+    heap_policy();
     if (cfg->auth_tokens[0] != '\0' && getenv("GRPC_TRACE") != NULL) {
         /* gRPC's tracers print request headers (and raw bytes): they would
          * write every bearer token to the log. */

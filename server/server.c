@@ -304,14 +304,17 @@ static mnemo_status_t damaged(const char *store, const char *data_dir, mnemo_err
                          store, why.msg, data_dir);
 }
 
-static mnemo_status_t open_store(mnemo_store_t **out, const char *data_dir, const char *name,
+static mnemo_status_t open_store(mnemo_store_t **out, const mnemo_config_t *cfg, const char *name,
                                  void (*on_failure)(void *, const char *), mnemo_health_t *health,
                                  mnemo_err_t *err)
 {
+    const char *data_dir = cfg->data_dir;
+    const mnemo_store_options_t opts = {.cache_bytes = cfg->store_cache_bytes,
+                                        .write_buffer_size = cfg->store_write_buffer_bytes};
     char path[PATH_MAX];
     mnemo_status_t st = data_path(path, data_dir, name, err);
     if (st == MNEMO_OK)
-        st = mnemo_store_open(out, path, NULL, err);
+        st = mnemo_store_open(out, path, &opts, err);
     if (st == MNEMO_ECORRUPT)
         return damaged(name, data_dir, err);
     if (st == MNEMO_OK)
@@ -351,11 +354,11 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     st = mnemo_datadir_check(&marked, srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)
         return st;
-    st = open_store(&srv->app.memory_store, srv->cfg->data_dir, "memories", memory_store_failed,
+    st = open_store(&srv->app.memory_store, srv->cfg, "memories", memory_store_failed,
                     srv->app.health, err);
     if (st == MNEMO_OK)
-        st = open_store(&srv->app.code_store, srv->cfg->data_dir, "code", code_store_failed,
-                        srv->app.health, err);
+        st = open_store(&srv->app.code_store, srv->cfg, "code", code_store_failed, srv->app.health,
+                        err);
     if (st == MNEMO_OK && !marked)
         st = mnemo_datadir_mark(srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)

@@ -33,9 +33,7 @@
 #include "bytes.h"
 #include "thread.h"
 
-#define DEFAULT_CACHE_BYTES  (32u << 20)
-#define DEFAULT_WRITE_BUFFER (16u << 20)
-#define BLOOM_BITS_PER_KEY   10
+#define BLOOM_BITS_PER_KEY 10
 
 struct mnemo_store {
     leveldb_t *db;
@@ -120,10 +118,10 @@ static void destroy_parts(mnemo_store_t *s)
 
 static void configure(mnemo_store_t *s, const mnemo_store_options_t *opts)
 {
-    size_t cache_bytes =
-        opts != NULL && opts->cache_bytes != 0 ? opts->cache_bytes : DEFAULT_CACHE_BYTES;
+    size_t cache_bytes = opts != NULL && opts->cache_bytes != 0 ? opts->cache_bytes
+                                                                : MNEMO_STORE_DEFAULT_CACHE_BYTES;
     size_t wbuf = opts != NULL && opts->write_buffer_size != 0 ? opts->write_buffer_size
-                                                               : DEFAULT_WRITE_BUFFER;
+                                                               : MNEMO_STORE_DEFAULT_WRITE_BUFFER;
     s->options = leveldb_options_create();
     s->cache = leveldb_cache_create_lru(cache_bytes);
     s->bloom = leveldb_filterpolicy_create_bloom(BLOOM_BITS_PER_KEY);

@@ -35,9 +35,14 @@ typedef struct mnemo_store mnemo_store_t;
 typedef struct mnemo_store_batch mnemo_store_batch_t;
 typedef struct mnemo_store_iter mnemo_store_iter_t;
 
+/* A store's fixed memory: the block cache, and up to two memtables (one
+ * filling, one being written out) of the write buffer size each. */
+#define MNEMO_STORE_DEFAULT_CACHE_BYTES  (32u << 20)
+#define MNEMO_STORE_DEFAULT_WRITE_BUFFER (16u << 20)
+
 typedef struct mnemo_store_options {
-    size_t cache_bytes;       /* block cache; 0 means 32 MiB */
-    size_t write_buffer_size; /* memtable size; 0 means 16 MiB */
+    size_t cache_bytes;       /* block cache; 0: MNEMO_STORE_DEFAULT_CACHE_BYTES */
+    size_t write_buffer_size; /* memtable size; 0: MNEMO_STORE_DEFAULT_WRITE_BUFFER */
 } mnemo_store_options_t;
 
 /* Opens (creating if needed) the store in dir. Returns MNEMO_EUNAVAIL when

@@ -541,6 +541,7 @@ static void *run_job(void *arg)
     mnemo_repos_batch_destroy(batch);
     mnemo_manifest_cleanup(&manifest);
     mnemo_walk_result_cleanup(&walk);
+    mnemo_heap_give_back(); /* the walk, the manifest, the batches */
     return NULL;
 }
 

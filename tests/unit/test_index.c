@@ -726,6 +726,109 @@ static void test_index__flushes_race_with_searches(void)
     fx_teardown(&f);
 }
 
+/* Adds n documents "<prefix><i>" with text, or removes them when text is
+ * NULL; one batch per 500. */
+static void batch_many(fixture_t *f, const char *prefix, int from, int n, const char *text)
+{
+    char id[16];
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    for (int i = from; i < from + n; i++) {
+        snprintf(id, sizeof id, "%s%d", prefix, i);
+        if (text != NULL)
+            stage_add(f->index, b, id, text);
+        else
+            stage_remove(f->index, b, id);
+        if ((i - from) % 500 == 499 || i == from + n - 1) {
+            CU_ASSERT_EQUAL(mnemo_store_write(f->store, b, false, NULL), MNEMO_OK);
+            mnemo_store_batch_clear(b);
+        }
+    }
+    mnemo_store_batch_destroy(b);
+}
+
+static void add_many(fixture_t *f, const char *prefix, int from, int n, const char *text)
+{
+    batch_many(f, prefix, from, n, text);
+}
+
+static void remove_many(fixture_t *f, const char *prefix, int from, int n)
+{
+    batch_many(f, prefix, from, n, NULL);
+}
+
+/* Doc numbers are never reused, so re-adding the same documents again and
+ * again (a full re-sync) walks through new pages of the document table;
+ * the pages whose documents all died must be given back, or the table
+ * grows with the history of the index instead of its contents. */
+static void test_index__pages_of_dead_documents_are_given_back(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_many(&f, "k", 0, 10, "keeper");
+    uint64_t base = mnemo_index_page_count(f.index);
+    CU_ASSERT_EQUAL(base, 1);
+    for (int round = 0; round < 5; round++) { /* 5 x 9,000 docs: 11 pages' worth */
+        add_many(&f, "g", 0, 9000, "generation churn");
+        remove_many(&f, "g", 0, 9000);
+    }
+    CU_ASSERT(mnemo_index_page_count(f.index) >= 10);
+    merge(&f);
+    /* Left: the keepers' page and the page still being handed out. */
+    CU_ASSERT(mnemo_index_page_count(f.index) <= 2);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "keeper", 100), 10);
+    free(hits);
+    CU_ASSERT_EQUAL(search(&f, &hits, "churn", 100), 0);
+    free(hits);
+    add_many(&f, "n", 0, 5000, "fresh churn"); /* new pages still work */
+    CU_ASSERT_EQUAL(search(&f, &hits, "fresh", 10000), 5000);
+    free(hits);
+    fx_teardown(&f);
+}
+
+/* Searches "wave" until done; every hit must carry a real id (a "w" id),
+ * never the zeros of a retired page. */
+static void *wave_searcher(void *arg)
+{
+    shared_t *r = arg;
+    while (!atomic_load(&r->done)) {
+        mnemo_index_hit_t *hits = NULL;
+        size_t n = 0;
+        if (mnemo_index_search(r->f->index, &hits, &n, "wave", 4, 50, 0.0, NULL, NULL, NULL) !=
+            MNEMO_OK)
+            atomic_fetch_add(&r->errors, 1);
+        for (size_t i = 0; i < n; i++)
+            if (hits[i].id[0] != 'w')
+                atomic_fetch_add(&r->errors, 1);
+        free(hits);
+    }
+    return NULL;
+}
+
+/* Pages are freed while searches run (under ASan a search reading a freed
+ * page is a use-after-free report, not a lucky read). */
+static void test_index__page_retirement_races_with_searches(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    shared_t r;
+    shared_init(&r, &f);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, wave_searcher, &r), 0);
+    for (int round = 0; round < 4; round++) {
+        add_many(&f, "w", round * 5000, 5000, "wave");
+        remove_many(&f, "w", round * 5000, 5000);
+        merge(&f);
+    }
+    atomic_store(&r.done, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    CU_ASSERT_EQUAL(atomic_load(&r.errors), 0);
+    CU_ASSERT(mnemo_index_page_count(f.index) <= 1);
+    fx_teardown(&f);
+}
+
 static double cpu_seconds(void)
 {
     struct timespec t;
@@ -830,6 +933,8 @@ int main(void)
     MNEMO_TEST(s, test_index__merges_race_with_adds_and_removes);
     MNEMO_TEST(s, test_index__background_merger_flushes_the_buffer);
     MNEMO_TEST(s, test_index__flushes_race_with_searches);
+    MNEMO_TEST(s, test_index__pages_of_dead_documents_are_given_back);
+    MNEMO_TEST(s, test_index__page_retirement_races_with_searches);
     MNEMO_TEST(s, test_index__merger_backs_off_after_a_failed_sweep);
     MNEMO_TEST(s, test_index__sparse_when_doc_numbers_outnumber_documents);
     return mnemo_test_run();
