@@ -253,6 +253,16 @@ mnemo_status_t mnemo_codeindex_status(mnemo_codeindex_t *ci, mnemo_sync_status_t
     return persisted_status(ci, out, name, err);
 }
 
+void mnemo_codeindex_recovered(mnemo_codeindex_t *ci)
+{
+    mnemo_err_t err;
+    pthread_rwlock_wrlock(&ci->lock);
+    mnemo_status_t st = mnemo_repos_record_held(ci->repos, &err);
+    pthread_rwlock_unlock(&ci->lock);
+    if (st != MNEMO_OK)
+        fprintf(stderr, "mnemod: cannot record a sync's final state yet: %s\n", err.msg);
+}
+
 /* ---- repositories and search ------------------------------------------ */
 
 mnemo_status_t mnemo_codeindex_list(mnemo_codeindex_t *ci, mnemo_repo_info_t **out, size_t *n,

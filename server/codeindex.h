@@ -92,6 +92,12 @@ mnemo_status_t mnemo_codeindex_watch(mnemo_codeindex_t *ci, mnemo_sync_job_t **j
                                      mnemo_sync_status_t *last, const char *name,
                                      mnemo_sync_observer_t *obs, mnemo_err_t *err);
 
+/* The code store writes again after a failure (a full disk): records the
+ * final sync states that could only be kept in memory meanwhile (until
+ * then every reader sees them: memory first, disk when it can). Failures
+ * are logged; the next recovery tries again. */
+void mnemo_codeindex_recovered(mnemo_codeindex_t *ci);
+
 /* The live status of the running sync of name (asking it to stop at the
  * next batch boundary first when cancel), else the last persisted one.
  * *out is the caller's (mnemo_sync_status_cleanup). MNEMO_EINVAL for a bad

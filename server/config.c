@@ -57,6 +57,7 @@ static const opt_t options[] = {
      1LL << 20, 64LL << 30, 0},
     {"--store-write-buffer-bytes", "MNEMO_STORE_WRITE_BUFFER_BYTES", OPT_SIZE,
      FIELD(store_write_buffer_bytes), 1LL << 20, 1LL << 30, 0},
+    {"--ballast-bytes", "MNEMO_BALLAST_BYTES", OPT_SIZE, FIELD(ballast_bytes), 0, 64LL << 30, 0},
     {"--tls-cert", "MNEMO_TLS_CERT", STR(tls_cert)},
     {"--tls-key", "MNEMO_TLS_KEY", STR(tls_key)},
     {"--tls-client-ca", "MNEMO_TLS_CLIENT_CA", STR(tls_client_ca)},
@@ -99,6 +100,7 @@ void mnemo_config_init(mnemo_config_t *cfg)
     cfg->max_reply_bytes = MNEMO_DEFAULT_MAX_REPLY_BYTES;
     cfg->store_cache_bytes = MNEMO_STORE_DEFAULT_CACHE_BYTES;
     cfg->store_write_buffer_bytes = MNEMO_STORE_DEFAULT_WRITE_BUFFER;
+    cfg->ballast_bytes = MNEMO_DEFAULT_BALLAST_BYTES;
     cfg->limits = (mnemo_limits_t){
         .max_content_bytes = MNEMO_DEFAULT_MAX_CONTENT_BYTES,
         .max_tags = MNEMO_MAX_TAGS,
@@ -394,6 +396,10 @@ const char *mnemo_config_usage(void)
            "                          memtable of each store; up to two per store are\n"
            "                          in memory [MNEMO_STORE_WRITE_BUFFER_BYTES]\n"
            "                          (default 16777216)\n"
+           "  --ballast-bytes N       disk space the data dir keeps in reserve for a\n"
+           "                          full disk (README \"When things go wrong\");\n"
+           "                          0: none [MNEMO_BALLAST_BYTES] (default: 64 MiB,\n"
+           "                          or 1 % of the file system when that is less)\n"
            "\n"
            "Security (README \"Security\"); a non-loopback --listen needs TLS, tokens\n"
            "or --insecure. SIGHUP re-reads every file below; calls in flight go on.\n"

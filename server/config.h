@@ -33,6 +33,7 @@
  * receive limit less 64 KiB for framing and headers, so that a client with
  * default settings takes any reply (README "Limits"). */
 #define MNEMO_DEFAULT_MAX_REPLY_BYTES ((4u << 20) - (64u << 10))
+#define MNEMO_DEFAULT_BALLAST_BYTES   (64u << 20)
 #define MNEMO_MIN_MAX_REPLY_BYTES     (64u << 10)
 
 typedef enum mnemo_config_action {
@@ -75,6 +76,9 @@ typedef struct mnemo_config {
     size_t max_reply_bytes;
     /* Each store's LevelDB block cache and memtable size (store.h) */
     size_t store_cache_bytes, store_write_buffer_bytes;
+    /* The data dir's ballast (datadir.h); 0: none. The default is capped
+     * at 1 % of the data dir's file system. */
+    size_t ballast_bytes;
     mnemo_limits_t limits;
     /* Security (README "Security"); "" = not set. */
     char tls_cert[MNEMO_CONFIG_PATH_MAX];         /* PEM certificate chain of --listen */

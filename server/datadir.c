@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define HEADER "mnemo data directory 1"
@@ -98,4 +99,71 @@ mnemo_status_t mnemo_datadir_mark(const char *dir, const char *const *names, siz
         close(fd);
     }
     return MNEMO_OK;
+}
+
+/* ---- the ballast ---- */
+
+static int ballast_path(char *out, size_t cap, const char *dir)
+{
+    return snprintf(out, cap, "%s/%s", dir, MNEMO_DATADIR_BALLAST) < (int)cap ? 0 : -1;
+}
+
+unsigned long long mnemo_datadir_free_bytes(const char *dir)
+{
+    struct statvfs v;
+    return statvfs(dir, &v) == 0 ? (unsigned long long)v.f_bavail * v.f_frsize : 0;
+}
+
+unsigned long long mnemo_datadir_fs_bytes(const char *dir)
+{
+    struct statvfs v;
+    return statvfs(dir, &v) == 0 ? (unsigned long long)v.f_blocks * v.f_frsize : 0;
+}
+
+mnemo_status_t mnemo_datadir_ballast_ensure(const char *dir, unsigned long long bytes,
+                                            mnemo_err_t *err)
+{
+    char path[4096];
+    if (ballast_path(path, sizeof path, dir) != 0)
+        return mnemo_err_set(err, MNEMO_EINVAL, "ballast: path too long");
+    if (bytes == 0) {
+        mnemo_datadir_ballast_release(dir);
+        return MNEMO_OK;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (unsigned long long)st.st_size == bytes &&
+        (unsigned long long)st.st_blocks * 512 >= bytes)
+        return MNEMO_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return mnemo_err_set(err, MNEMO_EIO, "ballast %s: %s", path, strerror(errno));
+    int rc = ftruncate(fd, 0) != 0 ? errno : posix_fallocate(fd, 0, (off_t)bytes);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno;
+    close(fd);
+    if (rc != 0) {
+        unlink(path); /* a partial ballast would only take room */
+        return mnemo_err_set(err, MNEMO_EIO, "ballast %s (%llu bytes): %s", path, bytes,
+                             strerror(rc));
+    }
+    return MNEMO_OK;
+}
+
+unsigned long long mnemo_datadir_ballast_bytes(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    if (ballast_path(path, sizeof path, dir) != 0 || stat(path, &st) != 0)
+        return 0;
+    unsigned long long held = (unsigned long long)st.st_blocks * 512;
+    return held < (unsigned long long)st.st_size ? held : (unsigned long long)st.st_size;
+}
+
+unsigned long long mnemo_datadir_ballast_release(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    if (ballast_path(path, sizeof path, dir) != 0 || stat(path, &st) != 0)
+        return 0;
+    return unlink(path) == 0 ? (unsigned long long)st.st_blocks * 512 : 0;
 }

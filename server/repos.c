@@ -42,8 +42,10 @@
 #include "repos.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "bytes.h"
 #include "defaults.h"
@@ -69,7 +71,66 @@ struct mnemo_repos {
     mnemo_store_t *store; /* borrowed; outlives repos */
     mnemo_index_t *index; /* namespace 'C' */
     mnemo_pagetoken_key_t token_key;
+    /* Statuses a failed commit could not record (a full disk): read in
+     * place of the stored record's status until a commit of the same
+     * repository or mnemo_repos_record_held records one. */
+    pthread_mutex_t held_mu;
+    mnemo_sync_status_t *held; /* path and error owned */
+    size_t n_held;
 };
+
+/* ---- held statuses ---- */
+
+static void status_copy(mnemo_sync_status_t *out, const mnemo_sync_status_t *in)
+{
+    *out = *in;
+    out->path = mnemo_xstrdup(in->path != NULL ? in->path : "");
+    out->error = in->error != NULL ? mnemo_xstrdup(in->error) : NULL;
+}
+
+static ssize_t held_find_locked(const mnemo_repos_t *repos, const char *name)
+{
+    for (size_t i = 0; i < repos->n_held; i++)
+        if (strcmp(repos->held[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static void held_put(mnemo_repos_t *repos, const mnemo_sync_status_t *status)
+{
+    pthread_mutex_lock(&repos->held_mu);
+    ssize_t i = held_find_locked(repos, status->name);
+    if (i < 0) {
+        repos->held = mnemo_xrealloc(repos->held, (repos->n_held + 1) * sizeof *repos->held);
+        i = (ssize_t)repos->n_held++;
+    } else {
+        mnemo_sync_status_cleanup(&repos->held[i]);
+    }
+    status_copy(&repos->held[i], status);
+    pthread_mutex_unlock(&repos->held_mu);
+}
+
+static void held_drop(mnemo_repos_t *repos, const char *name)
+{
+    pthread_mutex_lock(&repos->held_mu);
+    ssize_t i = held_find_locked(repos, name);
+    if (i >= 0) {
+        mnemo_sync_status_cleanup(&repos->held[i]);
+        repos->held[i] = repos->held[--repos->n_held];
+    }
+    pthread_mutex_unlock(&repos->held_mu);
+}
+
+/* Copies the held status of name into *out (caller's); false when none. */
+static bool held_get(mnemo_repos_t *repos, const char *name, mnemo_sync_status_t *out)
+{
+    pthread_mutex_lock(&repos->held_mu);
+    ssize_t i = held_find_locked(repos, name);
+    if (i >= 0)
+        status_copy(out, &repos->held[i]);
+    pthread_mutex_unlock(&repos->held_mu);
+    return i >= 0;
+}
 
 /* A repository record; status.name comes from the key. */
 typedef struct repo_record {
@@ -249,14 +310,24 @@ static mnemo_status_t record_load(mnemo_repos_t *repos, repo_record_t *rec, cons
     size_t vlen = 0;
     mnemo_status_t st = mnemo_store_get(repos->store, key.p, key.len, &val, &vlen, err);
     mnemo_buf_cleanup(&key);
+    mnemo_sync_status_t held;
+    if (st == MNEMO_ENOTFOUND && held_get(repos, name, &held)) {
+        memset(rec, 0, sizeof *rec); /* its first commit failed: no counts yet */
+        rec->status = held;
+        return MNEMO_OK;
+    }
     if (st == MNEMO_ENOTFOUND)
         return mnemo_err_set(err, MNEMO_ENOTFOUND, "repository_name: no repository named %s", name);
     if (st != MNEMO_OK)
         return st;
     st = record_decode(rec, name, strlen(name), val, vlen, err);
     free(val);
-    if (st != MNEMO_OK)
+    if (st != MNEMO_OK) {
         record_cleanup(rec);
+    } else if (held_get(repos, name, &held)) {
+        mnemo_sync_status_cleanup(&rec->status);
+        rec->status = held;
+    }
     return st;
 }
 
@@ -356,6 +427,7 @@ mnemo_status_t mnemo_repos_open(mnemo_repos_t **out, mnemo_store_t *store, mnemo
     assert(out != NULL && store != NULL);
     mnemo_repos_t *repos = mnemo_xcalloc(1, sizeof *repos);
     repos->store = store;
+    pthread_mutex_init(&repos->held_mu, NULL);
     mnemo_status_t st = mnemo_index_open(&repos->index, store, INDEX_NS, DOC_ID_LEN, err);
     if (st == MNEMO_OK)
         mnemo_index_start(repos->index);
@@ -376,6 +448,10 @@ void mnemo_repos_close(mnemo_repos_t *repos)
     if (repos == NULL)
         return;
     mnemo_index_close(repos->index);
+    for (size_t i = 0; i < repos->n_held; i++)
+        mnemo_sync_status_cleanup(&repos->held[i]);
+    free(repos->held);
+    pthread_mutex_destroy(&repos->held_mu);
     free(repos);
 }
 
@@ -626,11 +702,39 @@ mnemo_status_t mnemo_repos_commit(mnemo_repos_batch_t *b, mnemo_err_t *err)
     if (b->dirty && b->have_record)
         record_stage(b->batch, b->name, &b->rec); /* files changed after set_status */
     st = mnemo_store_write(b->repos->store, b->batch, true, err);
-    if (st != MNEMO_OK)
+    if (st != MNEMO_OK) {
+        /* Memory first, disk when it can: readers see this status now. */
+        if (b->have_record)
+            held_put(b->repos, &b->rec.status);
         return st;
+    }
     mnemo_store_batch_clear(b->batch);
     b->dirty = false;
+    if (b->have_record)
+        held_drop(b->repos, b->name);
     return MNEMO_OK;
+}
+
+mnemo_status_t mnemo_repos_record_held(mnemo_repos_t *repos, mnemo_err_t *err)
+{
+    assert(repos != NULL);
+    mnemo_status_t st = MNEMO_OK;
+    for (;;) {
+        mnemo_sync_status_t status;
+        pthread_mutex_lock(&repos->held_mu);
+        bool any = repos->n_held > 0;
+        if (any)
+            status_copy(&status, &repos->held[0]);
+        pthread_mutex_unlock(&repos->held_mu);
+        if (!any || st != MNEMO_OK)
+            break;
+        mnemo_repos_batch_t *b = mnemo_repos_batch_create(repos, status.name);
+        mnemo_repos_batch_set_status(b, &status);
+        st = mnemo_repos_commit(b, err); /* drops it from held */
+        mnemo_repos_batch_destroy(b);
+        mnemo_sync_status_cleanup(&status);
+    }
+    return st;
 }
 
 void mnemo_repos_batch_destroy(mnemo_repos_batch_t *b)
@@ -686,8 +790,9 @@ static mnemo_status_t info_from(mnemo_repo_info_t *info, const char *key, size_t
 
 /* Reads up to max records from the iterator's position; *more says whether
  * another record follows. */
-static mnemo_status_t list_collect(mnemo_store_iter_t *it, mnemo_repo_info_t *infos, size_t max,
-                                   size_t *n, bool *more, mnemo_err_t *err)
+static mnemo_status_t list_collect(mnemo_repos_t *repos, mnemo_store_iter_t *it,
+                                   mnemo_repo_info_t *infos, size_t max, size_t *n, bool *more,
+                                   mnemo_err_t *err)
 {
     mnemo_status_t st = MNEMO_OK;
     *more = false;
@@ -702,6 +807,11 @@ static mnemo_status_t list_collect(mnemo_store_iter_t *it, mnemo_repo_info_t *in
         }
         const char *val = mnemo_store_iter_value(it, &vlen);
         st = info_from(&infos[*n], key, klen, val, vlen, err);
+        mnemo_sync_status_t held;
+        if (st == MNEMO_OK && held_get(repos, infos[*n].name, &held)) {
+            infos[*n].last_state = held.state;
+            mnemo_sync_status_cleanup(&held);
+        }
         if (st == MNEMO_OK)
             (*n)++;
     }
@@ -732,7 +842,7 @@ mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, s
     bool more = false;
     mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
     mnemo_store_iter_seek(it, seek.p, seek.len);
-    st = list_collect(it, infos, page_size, &count, &more, err);
+    st = list_collect(repos, it, infos, page_size, &count, &more, err);
     mnemo_store_iter_destroy(it);
     mnemo_buf_cleanup(&seek);
     if (st != MNEMO_OK) {
@@ -787,6 +897,8 @@ mnemo_status_t mnemo_repos_delete(mnemo_repos_t *repos, bool *deleted, const cha
         existed = existed || found;
     }
     mnemo_repos_batch_destroy(b);
+    if (st == MNEMO_OK)
+        held_drop(repos, name);
     if (st == MNEMO_OK)
         *deleted = existed;
     return st;

@@ -148,6 +148,10 @@ size_t mnemo_repos_batch_size(const mnemo_repos_batch_t *b);
 mnemo_status_t mnemo_repos_commit(mnemo_repos_batch_t *b, mnemo_err_t *err);
 void mnemo_repos_batch_destroy(mnemo_repos_batch_t *b);
 
+/* Records the statuses that commits failed to record (a full disk), which
+ * readers have been shown meanwhile. The write side of the lock. */
+mnemo_status_t mnemo_repos_record_held(mnemo_repos_t *repos, mnemo_err_t *err);
+
 /* One page of repositories by name. *out (count in *n) is the caller's
  * (mnemo_repo_infos_free); *next_token NULL on the last page. */
 mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, size_t *n,

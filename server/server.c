@@ -30,6 +30,7 @@
 #include "bytes.h"
 #include "datadir.h"
 #include "mnemo/codec.h"
+#include "recovery.h"
 #include "rpc.h"
 #include "thread.h"
 #include "tls.h"
@@ -62,6 +63,9 @@ struct mnemo_server {
     slot_t *slots;
     size_t n_slots;
     int port;
+    /* Reopens a store after a full disk; set once the stores are open
+     * (their failure hooks wake it; before, it finds them failed itself). */
+    _Atomic(mnemo_recovery_t *) recovery;
 };
 
 static void request_slot(slot_t *slot)
@@ -272,15 +276,17 @@ static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const
     return MNEMO_OK;
 }
 
-/* A store write failed (any thread): health turns NOT_SERVING at once,
- * which every Watch stream hears, whoever made the write. */
-static void store_problem(const char *store, const char *problem, mnemo_health_t *health)
+/* A store write failed or damage was found (any thread): health turns
+ * NOT_SERVING at once, which every Watch stream hears, whoever made the
+ * write; recovery frees the ballast and reopens the store once it can. */
+static void store_problem(const char *store, const char *problem, mnemo_server_t *srv)
 {
     fprintf(stderr,
             "mnemod: %s store: %s; health is NOT_SERVING (README \"When things go "
             "wrong\")\n",
             store, problem);
-    mnemo_health_set_serving(health, false);
+    mnemo_health_set_serving(srv->app.health, false);
+    mnemo_recovery_wake(atomic_load(&srv->recovery), problem);
 }
 
 static void memory_store_failed(void *ctx, const char *problem)
@@ -291,6 +297,40 @@ static void memory_store_failed(void *ctx, const char *problem)
 static void code_store_failed(void *ctx, const char *problem)
 {
     store_problem("code", problem, ctx);
+}
+
+/* The recovery thread reopened every failed store: writes work again. */
+static void stores_writable(void *ctx)
+{
+    mnemo_server_t *srv = ctx;
+    if (mnemo_store_damaged(srv->app.memory_store) || mnemo_store_damaged(srv->app.code_store))
+        return; /* damage is not cured by a reopen: stay NOT_SERVING */
+    mnemo_codeindex_recovered(srv->app.codeindex);
+    mnemo_health_set_serving(srv->app.health, true);
+}
+
+/* Starts the recovery thread over both stores. */
+static mnemo_status_t start_recovery(mnemo_server_t *srv, mnemo_err_t *err)
+{
+    const mnemo_config_t *cfg = srv->cfg;
+    unsigned long long ballast = cfg->ballast_bytes, cap = mnemo_datadir_fs_bytes(cfg->data_dir);
+    if (ballast == MNEMO_DEFAULT_BALLAST_BYTES && cap > 0 && ballast > cap / 100)
+        ballast = cap / 100; /* the default: 64 MiB or 1 % of the disk, the smaller */
+    mnemo_recovery_options_t ro = {
+        .data_dir = cfg->data_dir,
+        .ballast_bytes = ballast,
+        .need_bytes = 2ull * cfg->store_write_buffer_bytes + (1u << 20),
+        .stores = {srv->app.memory_store, srv->app.code_store},
+        .names = {"memories", "code"},
+        .n_stores = 2,
+        .writable = stores_writable,
+        .ctx = srv,
+    };
+    mnemo_recovery_t *rec = NULL;
+    mnemo_status_t st = mnemo_recovery_start(&rec, &ro, err);
+    if (st == MNEMO_OK)
+        atomic_store(&srv->recovery, rec);
+    return st;
 }
 
 /* Rewrites err (MNEMO_ECORRUPT from opening or loading a store) into the
@@ -305,7 +345,7 @@ static mnemo_status_t damaged(const char *store, const char *data_dir, mnemo_err
 }
 
 static mnemo_status_t open_store(mnemo_store_t **out, const mnemo_config_t *cfg, const char *name,
-                                 void (*on_failure)(void *, const char *), mnemo_health_t *health,
+                                 void (*on_failure)(void *, const char *), mnemo_server_t *srv,
                                  mnemo_err_t *err)
 {
     const char *data_dir = cfg->data_dir;
@@ -318,7 +358,7 @@ static mnemo_status_t open_store(mnemo_store_t **out, const mnemo_config_t *cfg,
     if (st == MNEMO_ECORRUPT)
         return damaged(name, data_dir, err);
     if (st == MNEMO_OK)
-        mnemo_store_on_failure(*out, on_failure, health);
+        mnemo_store_on_failure(*out, on_failure, srv);
     return st;
 }
 
@@ -354,11 +394,9 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     st = mnemo_datadir_check(&marked, srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)
         return st;
-    st = open_store(&srv->app.memory_store, srv->cfg, "memories", memory_store_failed,
-                    srv->app.health, err);
+    st = open_store(&srv->app.memory_store, srv->cfg, "memories", memory_store_failed, srv, err);
     if (st == MNEMO_OK)
-        st = open_store(&srv->app.code_store, srv->cfg, "code", code_store_failed, srv->app.health,
-                        err);
+        st = open_store(&srv->app.code_store, srv->cfg, "code", code_store_failed, srv, err);
     if (st == MNEMO_OK && !marked)
         st = mnemo_datadir_mark(srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)
@@ -374,6 +412,8 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
         st = mnemo_codeindex_open(&srv->app.codeindex, srv->app.code_store, &copts, err);
     if (st == MNEMO_ECORRUPT)
         return damaged("code", srv->cfg->data_dir, err);
+    if (st == MNEMO_OK)
+        st = start_recovery(srv, err);
     if (st != MNEMO_OK)
         return st;
     srv->app.cfg = srv->cfg;
@@ -524,6 +564,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
      * CANCELLED event before the drain below waits for them. */
     if (srv->app.codeindex != NULL)
         mnemo_codeindex_shutdown(srv->app.codeindex);
+    mnemo_recovery_stop(atomic_load(&srv->recovery)); /* no reopen while we close */
     if (srv->server != NULL) {
         if (srv->n_threads > 0)
             drain(srv);
@@ -539,6 +580,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
     mnemo_health_destroy(srv->app.health);
     mnemo_store_close(srv->app.code_store);
     mnemo_store_close(srv->app.memory_store);
+    mnemo_recovery_destroy(atomic_load(&srv->recovery)); /* the hooks are gone */
     mnemo_auth_close(srv->auth);
     mnemo_tls_close(srv->tls); /* after grpc_server_destroy: its fetcher reads it */
     free(srv);

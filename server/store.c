@@ -10,7 +10,16 @@
  * A failed write is fatal for the handle (LevelDB would acknowledge later
  * writes and lose them on reopen): the first failure sets the atomic
  * `failed` flag and later writes return MNEMO_EIO without touching LevelDB.
- * Reads keep working.
+ * Reads keep working. mnemo_store_recover closes and reopens the handle
+ * (LevelDB's recovery replays the log; a record torn by the failed write is
+ * its tail, dropped as after kill -9, and was never acknowledged), which
+ * clears the flag. Every use of the handle is counted (db_enter/db_leave;
+ * an iterator counts from create to destroy): the reopen waits for the
+ * count to drain and holds new users back meanwhile, except threads that
+ * already hold a use (a merge writing while it iterates), which could
+ * never drain otherwise. A reopen that fails leaves no handle: reads
+ * answer MNEMO_EUNAVAIL and iterators are empty with that status until a
+ * later recover succeeds.
  *
  * Iterators own a snapshot and the read options that pin it, so a scan sees
  * one consistent state however long it runs; both are released at destroy.
@@ -36,7 +45,13 @@
 #define BLOOM_BITS_PER_KEY 10
 
 struct mnemo_store {
-    leveldb_t *db;
+    leveldb_t *db; /* NULL after a reopen that failed */
+    char *dir;
+    pthread_mutex_t db_mu; /* guards users and reopening */
+    pthread_cond_t db_cond;
+    unsigned users;         /* uses of db in progress */
+    bool reopening;         /* mnemo_store_recover waits for users to drain */
+    char reopen_error[512]; /* why the last reopen failed */
     leveldb_options_t *options;
     leveldb_cache_t *cache;
     leveldb_filterpolicy_t *bloom;
@@ -49,7 +64,44 @@ struct mnemo_store {
     void *failure_ctx;
     bool failure_told; /* on_failure ran (or is running) */
     char problem[512]; /* the first failed write or damage found; "" while none */
+    bool damaged;      /* damage was found: recover does not clear problem */
 };
+
+/* Uses of any store's handle held by this thread (see the DESIGN). */
+static _Thread_local int thread_uses;
+
+static leveldb_t *db_enter(mnemo_store_t *s)
+{
+    pthread_mutex_lock(&s->db_mu);
+    while (s->reopening && thread_uses == 0)
+        pthread_cond_wait(&s->db_cond, &s->db_mu);
+    s->users++;
+    thread_uses++;
+    leveldb_t *db = s->db;
+    pthread_mutex_unlock(&s->db_mu);
+    return db;
+}
+
+static void db_leave(mnemo_store_t *s)
+{
+    pthread_mutex_lock(&s->db_mu);
+    s->users--;
+    if (thread_uses > 0)
+        thread_uses--;
+    if (s->users == 0 && s->reopening)
+        pthread_cond_broadcast(&s->db_cond);
+    pthread_mutex_unlock(&s->db_mu);
+}
+
+/* The answer of a read when a failed reopen left no handle. */
+static mnemo_status_t no_handle(mnemo_store_t *s, mnemo_err_t *err)
+{
+    char why[sizeof s->reopen_error];
+    pthread_mutex_lock(&s->db_mu);
+    memcpy(why, s->reopen_error, sizeof why);
+    pthread_mutex_unlock(&s->db_mu);
+    return mnemo_err_set(err, MNEMO_EUNAVAIL, "store unavailable: reopening it failed: %s", why);
+}
 
 typedef struct attached_hook {
     const void *owner;
@@ -66,6 +118,7 @@ struct mnemo_store_batch {
 
 struct mnemo_store_iter {
     mnemo_store_t *store;
+    leveldb_t *db; /* the handle it entered with; NULL: empty iterator */
     const leveldb_snapshot_t *snapshot;
     leveldb_readoptions_t *read_opts; /* pins snapshot */
     leveldb_iterator_t *it;
@@ -113,6 +166,9 @@ static void destroy_parts(mnemo_store_t *s)
     if (s->write_nosync != NULL)
         leveldb_writeoptions_destroy(s->write_nosync);
     pthread_mutex_destroy(&s->failure_mu);
+    pthread_mutex_destroy(&s->db_mu);
+    pthread_cond_destroy(&s->db_cond);
+    free(s->dir);
     free(s);
 }
 
@@ -174,6 +230,9 @@ mnemo_status_t mnemo_store_open(mnemo_store_t **out, const char *dir,
     memset(s, 0, sizeof *s);
     atomic_init(&s->failed, false);
     pthread_mutex_init(&s->failure_mu, NULL);
+    pthread_mutex_init(&s->db_mu, NULL);
+    pthread_cond_init(&s->db_cond, NULL);
+    s->dir = mnemo_xstrdup(dir);
     configure(s, opts);
 
     char *errptr = NULL;
@@ -213,7 +272,13 @@ mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t kle
     assert(store != NULL && val != NULL && vlen != NULL);
     char *errptr = NULL;
     size_t n = 0;
-    char *found = leveldb_get(store->db, store->read_opts, key, klen, &n, &errptr);
+    leveldb_t *db = db_enter(store);
+    if (db == NULL) {
+        db_leave(store);
+        return no_handle(store, err);
+    }
+    char *found = leveldb_get(db, store->read_opts, key, klen, &n, &errptr);
+    db_leave(store);
     mnemo_err_t local;
     mnemo_status_t st = take_error(&errptr, MNEMO_EIO, &local, "store read");
     if (st != MNEMO_OK) {
@@ -274,16 +339,32 @@ void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx, const ch
     tell_failure(store, NULL); /* a problem may have come before the hook */
 }
 
+static void tell_damage(mnemo_store_t *store, const char *what)
+{
+    pthread_mutex_lock(&store->failure_mu);
+    store->damaged = true;
+    pthread_mutex_unlock(&store->failure_mu);
+    tell_failure(store, what);
+}
+
 void mnemo_store_report_damage(mnemo_store_t *store, const char *what)
 {
-    tell_failure(store, what);
+    tell_damage(store, what);
+}
+
+bool mnemo_store_damaged(mnemo_store_t *store)
+{
+    pthread_mutex_lock(&store->failure_mu);
+    bool damaged = store->damaged;
+    pthread_mutex_unlock(&store->failure_mu);
+    return damaged;
 }
 
 /* A read that found damaged data (st == MNEMO_ECORRUPT) tells the hook. */
 static mnemo_status_t read_result(mnemo_store_t *store, mnemo_status_t st, const mnemo_err_t *err)
 {
     if (st == MNEMO_ECORRUPT)
-        tell_failure(store, err != NULL ? err->msg : "damaged data read");
+        tell_damage(store, err != NULL ? err->msg : "damaged data read");
     return st;
 }
 
@@ -296,7 +377,14 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
     for (size_t i = 0; i < batch->n_hooks; i++)
         batch->hooks[i].hook->prepare(batch->hooks[i].ctx, batch);
     char *errptr = NULL;
-    leveldb_write(store->db, sync ? store->write_sync : store->write_nosync, batch->wb, &errptr);
+    leveldb_t *db = db_enter(store);
+    if (db != NULL)
+        leveldb_write(db, sync ? store->write_sync : store->write_nosync, batch->wb, &errptr);
+    db_leave(store);
+    if (db == NULL) {
+        run_done_hooks(batch, false);
+        return mnemo_err_set(err, MNEMO_EIO, "store write refused: the store is not open");
+    }
     if (errptr != NULL) {
         atomic_store(&store->failed, true);
         mnemo_err_t local;
@@ -317,13 +405,53 @@ bool mnemo_store_failed(const mnemo_store_t *store)
     return atomic_load(&store->failed);
 }
 
+mnemo_status_t mnemo_store_recover(mnemo_store_t *store, mnemo_err_t *err)
+{
+    assert(store != NULL && thread_uses == 0);
+    if (!atomic_load(&store->failed))
+        return MNEMO_OK;
+    pthread_mutex_lock(&store->db_mu);
+    store->reopening = true;
+    while (store->users > 0)
+        pthread_cond_wait(&store->db_cond, &store->db_mu);
+    if (store->db != NULL)
+        leveldb_close(store->db); /* waits for LevelDB's compaction of it */
+    char *errptr = NULL;
+    store->db = leveldb_open(store->options, store->dir, &errptr);
+    mnemo_err_t local;
+    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, &local, "reopen store");
+    if (st != MNEMO_OK) {
+        store->db = NULL;
+        snprintf(store->reopen_error, sizeof store->reopen_error, "%s", local.msg);
+    }
+    store->reopening = false;
+    pthread_cond_broadcast(&store->db_cond);
+    pthread_mutex_unlock(&store->db_mu);
+    if (st != MNEMO_OK) {
+        if (err != NULL)
+            *err = local;
+        return st;
+    }
+    pthread_mutex_lock(&store->failure_mu);
+    if (!store->damaged) { /* the next problem is news again */
+        store->problem[0] = '\0';
+        store->failure_told = false;
+    }
+    pthread_mutex_unlock(&store->failure_mu);
+    atomic_store(&store->failed, false);
+    return MNEMO_OK;
+}
+
 unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,
                                                 size_t slen, const void *limit, size_t llen)
 {
     const char *starts[1] = {start};
     const char *limits[1] = {limit};
     uint64_t sizes[1] = {0};
-    leveldb_approximate_sizes(store->db, 1, starts, &slen, limits, &llen, sizes);
+    leveldb_t *db = db_enter(store);
+    if (db != NULL)
+        leveldb_approximate_sizes(db, 1, starts, &slen, limits, &llen, sizes);
+    db_leave(store);
     return (unsigned long long)sizes[0];
 }
 
@@ -439,12 +567,16 @@ mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
 {
     assert(store != NULL);
     mnemo_store_iter_t *it = mnemo_xmalloc(sizeof *it);
+    memset(it, 0, sizeof *it);
     it->store = store;
-    it->snapshot = leveldb_create_snapshot(store->db);
+    it->db = db_enter(store); /* left at destroy */
+    if (it->db == NULL)
+        return it; /* empty, its status says why */
+    it->snapshot = leveldb_create_snapshot(it->db);
     it->read_opts = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(it->read_opts, 1);
     leveldb_readoptions_set_snapshot(it->read_opts, it->snapshot);
-    it->it = leveldb_create_iterator(store->db, it->read_opts);
+    it->it = leveldb_create_iterator(it->db, it->read_opts);
     return it;
 }
 
@@ -452,19 +584,25 @@ void mnemo_store_iter_destroy(mnemo_store_iter_t *it)
 {
     if (it == NULL)
         return;
-    leveldb_iter_destroy(it->it);
-    leveldb_readoptions_destroy(it->read_opts);
-    leveldb_release_snapshot(it->store->db, it->snapshot);
+    if (it->db != NULL) {
+        leveldb_iter_destroy(it->it);
+        leveldb_readoptions_destroy(it->read_opts);
+        leveldb_release_snapshot(it->db, it->snapshot);
+    }
+    db_leave(it->store);
     free(it);
 }
 
 void mnemo_store_iter_seek(mnemo_store_iter_t *it, const void *key, size_t klen)
 {
-    leveldb_iter_seek(it->it, key, klen);
+    if (it->it != NULL)
+        leveldb_iter_seek(it->it, key, klen);
 }
 
 void mnemo_store_iter_seek_before(mnemo_store_iter_t *it, const void *key, size_t klen)
 {
+    if (it->it == NULL)
+        return;
     leveldb_iter_seek(it->it, key, klen);
     if (leveldb_iter_valid(it->it))
         leveldb_iter_prev(it->it);
@@ -474,7 +612,7 @@ void mnemo_store_iter_seek_before(mnemo_store_iter_t *it, const void *key, size_
 
 bool mnemo_store_iter_valid(const mnemo_store_iter_t *it)
 {
-    return leveldb_iter_valid(it->it) != 0;
+    return it->it != NULL && leveldb_iter_valid(it->it) != 0;
 }
 
 void mnemo_store_iter_next(mnemo_store_iter_t *it)
@@ -503,6 +641,8 @@ const char *mnemo_store_iter_value(const mnemo_store_iter_t *it, size_t *vlen)
 
 mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t *err)
 {
+    if (it->it == NULL)
+        return no_handle(it->store, err);
     char *errptr = NULL;
     leveldb_iter_get_error(it->it, &errptr);
     mnemo_err_t local;

@@ -66,8 +66,24 @@ mnemo_status_t mnemo_store_get(mnemo_store_t *store, const void *key, size_t kle
 mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batch, bool sync,
                                  mnemo_err_t *err);
 
-/* True once a write has failed: the store will accept no more writes. */
+/* True once a write has failed: the store accepts no more writes until
+ * mnemo_store_recover succeeds. */
 bool mnemo_store_failed(const mnemo_store_t *store);
+
+/* Makes a failed store writable again: closes and reopens its LevelDB
+ * handle (LevelDB recovers its log, which needs room on the disk for the
+ * memtable it writes out), waiting for the reads and iterators in progress
+ * and holding new ones back meanwhile. MNEMO_OK at once when the store has
+ * not failed. On failure (MNEMO_EIO, or MNEMO_ECORRUPT) the store is left
+ * with no handle: writes fail, reads answer MNEMO_EUNAVAIL, iterators are
+ * empty with that status, until a later call succeeds. After a success the
+ * failure hook runs again for the next problem (unless damage was found,
+ * which stays). The calling thread must hold no iterator of any store. */
+mnemo_status_t mnemo_store_recover(mnemo_store_t *store, mnemo_err_t *err);
+
+/* True once damage was found in the store (a block failing its checksum,
+ * or mnemo_store_report_damage): recover does not clear it. */
+bool mnemo_store_damaged(mnemo_store_t *store);
 
 /* Calls fn(ctx, problem) once, for the first problem of the store: a
  * failed write (before that write returns MNEMO_EIO), a read that found

@@ -2106,22 +2106,45 @@ static long rss_anon_kib(int pid)
     return kib;
 }
 
-/* The least RssAnon after a sync once it stopped falling for 4 s (at most
- * 15 s): what the server keeps, not the transient peak of the sweep and
- * merges the sync left behind (the index flushes a paused buffer after
- * 2 s, then gives the heap back). */
+/* CPU ticks (user + system) pid has used, or -1. */
+static long long cpu_ticks(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (p == NULL ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (long long)(ut + st);
+}
+
+/* RssAnon once the server is idle: what it keeps, not the transient peak
+ * of the sweep and merges a sync leaves behind (niced: slow on a busy
+ * machine). Idle = at most one CPU tick in 2 s (the index flushes a
+ * paused buffer after 2 s, then gives the heap back); at most 60 s. The
+ * least of the idle samples. */
 static long settled_rss_kib(int pid)
 {
     long least = -1;
-    for (int i = 0, since_least = 0; i < 60 && since_least < 16; i++, since_least++) {
-        long kib = rss_anon_kib(pid);
-        if (kib >= 0 && (least < 0 || kib < least)) {
-            least = kib;
-            since_least = 0;
-        }
+    long long last = cpu_ticks(pid);
+    for (int i = 0, idle = 0; i < 240 && idle < 8; i++) {
         sleep_ms(250);
+        long long now = cpu_ticks(pid);
+        if (i % 8 == 7) { /* every 2 s */
+            idle = now - last <= 1 ? idle + 8 : 0;
+            last = now;
+        }
+        long kib = rss_anon_kib(pid);
+        if (idle > 0 && kib >= 0 && (least < 0 || kib < least))
+            least = kib;
     }
-    return least;
+    return least >= 0 ? least : rss_anon_kib(pid);
 }
 
 /* docs/design.md "Memory": the server's memory follows its live data, not
