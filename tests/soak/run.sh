@@ -184,7 +184,7 @@ EOF
     # RSS: the last sample of the minute ending at the mark; p99: the median
     # of that minute's six window p99s (one window's p99 is a handful of
     # requests, so a single slow one moves it).
-    awk -F'\t' -v last_only=0 '
+    awk -F'\t' '
         NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
         { t = $c["t_s"]; m = int((t - 1) / 60) + 1; rss[m] = $c["rss_mib"]
           n[m]++; p[m, n[m]] = $c["p99_ms"]; if (m > maxm) maxm = m; err += $c["errors"]
@@ -199,12 +199,13 @@ EOF
         END {
             if (maxm < 1) exit
             print "summary (RSS: end of the minute; p99: median of its 10-s windows):"
-            show("1 min", 1)
-            if (maxm >= 10) show("10 min", 10)
-            if (maxm >= 30) show("30 min", 30)
-            if (maxm != 1 && maxm != 10 && maxm != 30) show(sprintf("end (%.4g min)", endt / 60), maxm)
-            if (maxm >= 30) { a = 30; label = "30-min/10-min" }
-            else if (maxm > 10) { a = maxm; label = "end/10-min" }
+            if (endt >= 60) show("1 min", 1)
+            if (endt >= 600) show("10 min", 10)
+            if (endt >= 1800) show("30 min", 30)
+            if (endt != 60 && endt != 600 && endt != 1800)
+                show(sprintf("end (%.4g min)", endt / 60), maxm)
+            if (endt >= 1800) { a = 30; label = "30-min/10-min" }
+            else if (endt > 600) { a = maxm; label = "end/10-min" }
             if (a) printf "  ratio %s:  RSS %.2fx   p99 %.2fx   (goal: both within 1.3x)\n",
                           label, rss[a] / rss[10], median(a) / median(10)
             else print "  ratio 30-min/10-min: n/a (the run is shorter than 11 minutes)"
