@@ -63,6 +63,8 @@ void bench_corpus_cleanup(bench_corpus_t *c);
 /* ---- clock and samples ---- */
 
 double bench_now(void); /* seconds, monotonic */
+/* The next number of a splitmix64 stream (a fixed seed gives a fixed stream). */
+uint64_t bench_splitmix64(uint64_t *state);
 
 typedef struct bench_samples {
     double *v;
@@ -101,6 +103,9 @@ int bench_mkdir(const char *path);
 unsigned long long bench_disk_usage(const char *path);
 /* Sum of st_size under path, recursively. */
 unsigned long long bench_apparent_size(const char *path);
+/* The number after "field:" in /proc/pid/status (VmRSS, VmHWM in KiB,
+ * Threads), or -1 when pid or the field is not there. */
+long bench_proc_status(pid_t pid, const char *field);
 /* Peak resident set (VmHWM) of pid in KiB, or -1. */
 long bench_vm_hwm_kib(pid_t pid);
 /* CPU time (user + system) pid has used, in seconds, or -1. */

@@ -50,6 +50,14 @@ char *bench_xstrdup(const char *s)
     return d;
 }
 
+uint64_t bench_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 /* ---- samples ---- */
 
 void bench_samples_push(bench_samples_t *s, double v)
@@ -178,7 +186,7 @@ unsigned long long bench_apparent_size(const char *path)
     return du_total;
 }
 
-long bench_vm_hwm_kib(pid_t pid)
+long bench_proc_status(pid_t pid, const char *field)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -186,15 +194,21 @@ long bench_vm_hwm_kib(pid_t pid)
     if (f == NULL)
         return -1;
     char line[256];
-    long kib = -1;
+    size_t n = strlen(field);
+    long value = -1;
     while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            value = strtol(line + n + 1, NULL, 10);
             break;
         }
     }
     fclose(f);
-    return kib;
+    return value;
+}
+
+long bench_vm_hwm_kib(pid_t pid)
+{
+    return bench_proc_status(pid, "VmHWM");
 }
 
 double bench_cpu_seconds(pid_t pid)

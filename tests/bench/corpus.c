@@ -176,14 +176,6 @@ static void feed_file(collector_t *c, const char *path)
 
 /* ---- queries ---- */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Words of text (runs of 3..20 ASCII letters) as offsets and lengths. */
 static size_t split_words(const char *text, size_t *off, size_t *len, size_t max)
 {
@@ -211,12 +203,12 @@ static void make_queries(buf_t *q, char **entries, size_t n_entries)
     uint64_t rng = BENCH_QUERY_SEED;
     size_t off[64], len[64];
     for (int made = 0; made < BENCH_N_QUERIES && n_entries > 0;) {
-        const char *e = entries[splitmix64(&rng) % n_entries];
+        const char *e = entries[bench_splitmix64(&rng) % n_entries];
         size_t nw = split_words(e, off, len, 64);
-        size_t k = 2 + splitmix64(&rng) % 2;
+        size_t k = 2 + bench_splitmix64(&rng) % 2;
         if (nw < k)
             continue;
-        size_t start = splitmix64(&rng) % (nw - k + 1);
+        size_t start = bench_splitmix64(&rng) % (nw - k + 1);
         for (size_t w = start; w < start + k; w++) {
             for (size_t i = 0; i < len[w]; i++) {
                 char ch = (char)tolower((unsigned char)e[off[w] + i]);

@@ -7,7 +7,10 @@
  * DESIGN: every test starts its own servers with server_harness and talks
  * to them through memrpc. The kill -9 tests store from several
  * threads and kill while stores are still in flight, so "acknowledged" is
- * what the client saw, not what the server meant to do.
+ * what the client saw, not what the server meant to do; the sync trials
+ * also kill in the middle of a sync and compare the resumed index with a
+ * clean one. MNEMO_KILL_TRIALS=N sets the trials of each (default 3);
+ * MNEMO_KILL_ONLY=1 runs only the kill -9 tests (kill_trials.sh).
  */
 #include <dirent.h>
 #include <limits.h>
@@ -24,6 +27,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "itest.h"
 #include "memrpc.h"
+#include "synctree.h"
 
 #define STOP_TIMEOUT_MS 20000
 
@@ -164,8 +168,10 @@ static void writers_join(writer_t *ws)
         pthread_join(ws[i].thread, NULL);
 }
 
-/* Every acknowledged memory is there with its content; frees the writers. */
-static void expect_all_acked(writer_t *ws, const char *addr)
+/* Every acknowledged memory is there with its content; frees the writers.
+ * Prints a "kill trial:" line (tests/integration/kill_trials.sh adds them
+ * up) and returns how many were lost or changed. */
+static int expect_all_acked(writer_t *ws, const char *addr)
 {
     int missing = 0, wrong = 0, total = 0;
     for (int i = 0; i < WRITERS; i++) {
@@ -186,8 +192,11 @@ static void expect_all_acked(writer_t *ws, const char *addr)
         free(ws[i].ids);
         free(ws[i].contents);
     }
+    fprintf(stderr, "kill trial: %d acknowledged memories, %d lost, %d changed\n", total, missing,
+            wrong);
     CHECK(missing == 0 && wrong == 0, "%d acknowledged memories: %d lost, %d with other content",
           total, missing, wrong);
+    return missing + wrong;
 }
 
 /* Writers store until at least `target` acks, then the server gets signo
@@ -250,6 +259,189 @@ static void test_lifecycle__kill9_loses_no_acknowledged_store(void)
 static void test_lifecycle__sigterm_under_load_drains(void)
 {
     kill_during_writes(SIGTERM, 100, 0);
+}
+
+/* ---- kill -9 during a sync --------------------------------------------- */
+
+#define TRIAL_FILES 300
+#define TRIAL_BATCH 10 /* files per batch: 30 batches */
+#define TRIAL_REPO  "killed"
+#define TRIAL_TAG   "kil"
+
+#define ST_RUNNING     MNEMO__V1__SYNC_STATE__SYNC_STATE_RUNNING
+#define ST_COMPLETED   MNEMO__V1__SYNC_STATE__SYNC_STATE_COMPLETED
+#define ST_INTERRUPTED MNEMO__V1__SYNC_STATE__SYNC_STATE_INTERRUPTED
+
+static mnemo_client_t *client_on(mnemo_harness_t *h)
+{
+    mnemo_client_options_t o;
+    mnemo_client_options_init(&o);
+    mnemo_client_t *c = NULL;
+    mnemo_call_error_t err;
+    CHECK(mnemo_client_open(&c, mnemo_harness_address(h), &o, &err) == 0, "client: %s",
+          err.message);
+    return c;
+}
+
+static const char *state_name(int state)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&mnemo__v1__sync_state__descriptor, state);
+    return v != NULL ? v->name : "none";
+}
+
+/* A foreground sync of tree as TRIAL_REPO; NULL after a failed check. */
+static mnemo_stream_t *trial_sync_open(mnemo_client_t *c, const char *tree)
+{
+    Mnemo__V1__SyncRepositoryRequest req = MNEMO__V1__SYNC_REPOSITORY_REQUEST__INIT;
+    req.repository_path = (char *)tree;
+    req.repository_name = TRIAL_REPO;
+    req.batch_size = TRIAL_BATCH;
+    mnemo_stream_t *s = NULL;
+    mnemo_call_error_t err;
+    if (!CHECK(mnemo_client_sync_repository(&s, c, &req, &err) == 0, "SyncRepository: %s",
+               err.message))
+        return NULL;
+    return s;
+}
+
+/* Reads s until a RUNNING event reports at least `batches` committed
+ * batches (true) or the stream ends (false). RUNNING, not the PENDING
+ * event sent at once: a sync is recorded when it starts running, and a
+ * kill before that leaves nothing to resume. *state: the last state seen (-1:
+ * none); *seen: its committed batches. */
+static bool trial_read_until(mnemo_stream_t *s, int64_t batches, int *state, int64_t *seen)
+{
+    Mnemo__V1__SyncEvent *ev = NULL;
+    while (mnemo_stream_next_sync_event(&ev, s, NULL) == 1) {
+        if (ev->status != NULL) {
+            *state = (int)ev->status->state;
+            *seen = ev->status->progress != NULL ? ev->status->progress->batches_committed : 0;
+        }
+        mnemo_client_free_message(ev);
+        if (*seen >= batches && *state == ST_RUNNING)
+            return true;
+    }
+    return false;
+}
+
+/* A whole sync of tree: true when it completed. */
+static bool trial_sync_complete(mnemo_client_t *c, const char *tree, const char *what)
+{
+    mnemo_stream_t *s = trial_sync_open(c, tree);
+    int state = -1;
+    int64_t seen = 0;
+    if (s != NULL)
+        trial_read_until(s, INT64_MAX, &state, &seen);
+    mnemo_call_error_t err;
+    int code = s != NULL ? mnemo_stream_status(s, &err) : -1;
+    mnemo_stream_close(s);
+    return CHECK(code == 0 && state == ST_COMPLETED, "%s: stream %s, last state %s", what,
+                 mnemo_client_code_name(code), state_name(state));
+}
+
+/* The recorded state of TRIAL_REPO, or -1 after a failed check. */
+static int trial_state(mnemo_client_t *c)
+{
+    Mnemo__V1__GetSyncStatusRequest req = MNEMO__V1__GET_SYNC_STATUS_REQUEST__INIT;
+    req.repository_name = TRIAL_REPO;
+    Mnemo__V1__SyncStatus *st = NULL;
+    mnemo_call_error_t err;
+    int code = mnemo_client_get_sync_status(&st, c, &req, &err);
+    int state = EXPECT_STATUS("GetSyncStatus after the kill", code, err.message, 0, NULL)
+                    ? (int)st->state
+                    : -1;
+    mnemo_client_free_message(st);
+    return state;
+}
+
+/* Starts a sync with writers storing, kills mnemod -9 once the sync
+ * reported `at` committed batches (or ended); true when the sync was
+ * seen to complete before the kill. */
+static bool kill_in_sync(mnemo_harness_t *h, const char *tree, int at, writer_t *ws, int64_t *seen)
+{
+    atomic_int acked = 0;
+    atomic_bool stop = false;
+    writers_start(ws, mnemo_harness_address(h), &acked, &stop);
+    long long deadline = mnemo_harness_now_ms() + 60000;
+    while (atomic_load(&acked) < 20 && mnemo_harness_now_ms() < deadline)
+        usleep(1000);
+    mnemo_client_t *c = client_on(h);
+    mnemo_stream_t *s = c != NULL ? trial_sync_open(c, tree) : NULL;
+    int state = -1;
+    if (s != NULL)
+        trial_read_until(s, at, &state, seen);
+    int st = mnemo_harness_signal_wait(h, SIGKILL, STOP_TIMEOUT_MS);
+    atomic_store(&stop, true);
+    writers_join(ws);
+    CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "mnemod killed -9 (%d)", st);
+    mnemo_stream_close(s);
+    mnemo_client_close(c);
+    return state == ST_COMPLETED;
+}
+
+/* One trial: kill -9 at `at` batches into a sync while memories are
+ * stored, restart, then: every acknowledged memory intact, the sync
+ * INTERRUPTED (or COMPLETED), a re-sync completes and searches like the
+ * clean index. */
+static void sync_trial(const char *tree, mnemo_client_t *clean, int trial, int at)
+{
+    const char *args[] = {"--allow-root", tree, "--batch-pause-ms", "20", NULL};
+    mnemo_harness_options_t opts = {.extra_args = args};
+    mnemo_harness_t *h = start(&opts);
+    if (h == NULL)
+        return;
+    writer_t ws[WRITERS];
+    int64_t seen = 0;
+    bool completed = kill_in_sync(h, tree, at, ws, &seen);
+    if (!restart(h)) {
+        expect_all_acked(ws, "127.0.0.1:1"); /* frees; reports everything lost */
+        mnemo_harness_destroy(h);
+        return;
+    }
+    int lost = expect_all_acked(ws, mnemo_harness_address(h));
+    mnemo_client_t *c = client_on(h);
+    int state = trial_state(c);
+    CHECK(state == ST_INTERRUPTED || (state == ST_COMPLETED && seen > 0),
+          "after the kill the sync reads INTERRUPTED or COMPLETED (got %s)", state_name(state));
+    CHECK(!completed || state == ST_COMPLETED, "a sync seen COMPLETED stays so (got %s)",
+          state_name(state));
+    int differed = -1;
+    if (trial_sync_complete(c, tree, "re-sync after the kill"))
+        differed = synctree_expect_same_search(c, clean, TRIAL_REPO, TRIAL_TAG, TRIAL_FILES);
+    fprintf(stderr,
+            "kill trial (sync) %d: killed at %lld batches (aimed at %d); then %s; %d acknowledged "
+            "memories lost; resumed search %s\n",
+            trial, (long long)seen, at, state_name(state), lost,
+            differed == 0 ? "equals a clean sync" : "DIFFERS from a clean sync");
+    mnemo_client_close(c);
+    mnemo_harness_stop(h, STOP_TIMEOUT_MS);
+    mnemo_harness_destroy(h);
+}
+
+/* kill -9 trials during a sync (MNEMO_KILL_TRIALS, like the store
+ * trials): trial t kills after (11 t) mod 34 of the 30 batches, so the
+ * points spread over the whole sync, from the end of the walk (0) on, and
+ * some trials find the sync completed. */
+static void test_lifecycle__kill9_during_sync_resumes_like_clean(void)
+{
+    char cwd[PATH_MAX / 2], tree[PATH_MAX];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
+    snprintf(tree, sizeof tree, "%s/kill-sync-tree", cwd);
+    synctree_write_flat(tree, TRIAL_TAG, TRIAL_FILES);
+    const char *args[] = {"--allow-root", tree, NULL};
+    mnemo_harness_options_t opts = {.extra_args = args};
+    mnemo_harness_t *ref = start(&opts);
+    mnemo_client_t *clean = ref != NULL ? client_on(ref) : NULL;
+    if (clean != NULL && trial_sync_complete(clean, tree, "clean sync")) {
+        int trials = kill_trials();
+        for (int t = 0; t < trials; t++)
+            sync_trial(tree, clean, t, (11 * t) % 34);
+    }
+    mnemo_client_close(clean);
+    if (ref != NULL)
+        expect_clean_exit(ref, SIGTERM);
+    mnemo_harness_destroy(ref);
 }
 
 /* ---- restart ----------------------------------------------------------- */
@@ -680,6 +872,15 @@ static void test_lifecycle__failed_sync_write_tells_health_watchers(void)
     mnemo_harness_destroy(h);
 }
 
+/* Runs the registered tests and removes the scratch dir. */
+static int finish(char *cwd)
+{
+    int rc = itest_run();
+    mnemo_test_rmtree(cwd);
+    free(cwd);
+    return rc;
+}
+
 int main(void)
 {
     /* Runs without --data-dir land their default ./mnemo-data in a scratch
@@ -690,9 +891,16 @@ int main(void)
         return 1;
     }
     CU_pSuite s = mnemo_test_suite("lifecycle");
+    const char *only = getenv("MNEMO_KILL_ONLY");
+    if (only != NULL && strcmp(only, "1") == 0) {
+        MNEMO_TEST(s, test_lifecycle__kill9_loses_no_acknowledged_store);
+        MNEMO_TEST(s, test_lifecycle__kill9_during_sync_resumes_like_clean);
+        return finish(cwd);
+    }
     MNEMO_TEST(s, test_lifecycle__sigterm_exits_zero);
     MNEMO_TEST(s, test_lifecycle__sigint_exits_zero);
     MNEMO_TEST(s, test_lifecycle__kill9_loses_no_acknowledged_store);
+    MNEMO_TEST(s, test_lifecycle__kill9_during_sync_resumes_like_clean);
     MNEMO_TEST(s, test_lifecycle__sigterm_under_load_drains);
     MNEMO_TEST(s, test_lifecycle__restart_keeps_data_and_ranking);
     MNEMO_TEST(s, test_lifecycle__dedup_survives_restart);
@@ -706,8 +914,5 @@ int main(void)
     MNEMO_TEST(s, test_lifecycle__flags_win_over_environment);
     MNEMO_TEST(s, test_lifecycle__creates_missing_data_dir);
     MNEMO_TEST(s, test_lifecycle__failed_sync_write_tells_health_watchers);
-    int rc = itest_run();
-    mnemo_test_rmtree(cwd);
-    free(cwd);
-    return rc;
+    return finish(cwd);
 }

@@ -18,15 +18,11 @@
  * Timings and latencies are printed, never asserted: the only time bounds
  * are generous safety timeouts that turn a hang into a failure.
  *
- * Files of a tree are named so that their sorted order (the order a sync
- * processes them in) is their index order; each holds one identifier of
- * its own, "<tag><5 digits>q", on line IDENT_LINE, which the tokenizer
- * keeps as a single term, and the word "sharedword" for broad queries.
+ * The trees and the comparison of two indexes are synctree.h's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -45,8 +41,9 @@
 #include "mnemo/client.h"
 
 #include "itest.h"
+#include "synctree.h"
 
-#define IDENT_LINE    4
+#define IDENT_LINE    SYNCTREE_IDENT_LINE
 #define BIG_FILES     2000
 #define SLOW_PAUSE_MS "50"
 #define WAIT_MS       30000 /* safety bound on waiting for a sync to end */
@@ -98,38 +95,11 @@ static void write_text(const char *path, const char *text)
     CHECK(mnemo_test_write_file(path, text, strlen(text)) == 0, "write %s", path);
 }
 
-static void ident(char out[64], const char *tag, int i)
-{
-    snprintf(out, 64, "%s%05dq", tag, i);
-}
-
-/* A small C file whose identifier sits on line IDENT_LINE. */
-static void write_source(const char *path, const char *tag, int i)
-{
-    char id[64], text[512];
-    ident(id, tag, i);
-    snprintf(text, sizeof text,
-             "/* generated file %d of tree %s: sharedword */\n"
-             "#include <stdio.h>\n"
-             "\n"
-             "int %s(int x)\n"
-             "{\n"
-             "    return x * %d + 1;\n"
-             "}\n",
-             i, tag, id, i);
-    write_text(path, text);
-}
-
 /* workroot/name with n sources f0000.c ... (sorted order = index order). */
 static char *make_flat_tree(const char *name, const char *tag, int n)
 {
     char *root = pathf("%s/%s", workroot, name);
-    mkdir_p(root);
-    for (int i = 0; i < n; i++) {
-        char *p = pathf("%s/f%04d.c", root, i);
-        write_source(p, tag, i);
-        free(p);
-    }
+    synctree_write_flat(root, tag, n);
     return root;
 }
 
@@ -170,7 +140,7 @@ static char *make_big_tree(void)
         mkdir_p(dir);
         for (int i = d * 100; i < (d + 1) * 100; i++) {
             char *p = pathf("%s/f%04d.c", dir, i);
-            write_source(p, "big", i);
+            synctree_write_source(p, "big", i);
             free(p);
         }
         free(dir);
@@ -530,25 +500,10 @@ static void cancel_and_wait(mnemo_client_t *c, const char *name)
     wait_job_gone(c, name);
 }
 
-static Mnemo__V1__SearchCodeResponse *search(mnemo_client_t *c, const char *query, const char *repo,
-                                             const char *prefix, int limit)
-{
-    Mnemo__V1__SearchCodeRequest req = MNEMO__V1__SEARCH_CODE_REQUEST__INIT;
-    req.query = (char *)query;
-    req.repository_name = (char *)(repo != NULL ? repo : "");
-    req.path_prefix = (char *)(prefix != NULL ? prefix : "");
-    req.limit = limit;
-    Mnemo__V1__SearchCodeResponse *out = NULL;
-    mnemo_call_error_t err;
-    int st = mnemo_client_search_code(&out, c, &req, &err);
-    EXPECT_STATUS("SearchCode", st, err.message, GRPC_STATUS_OK, NULL);
-    return out;
-}
-
 /* Number of hits of query in repo (-1 on error). */
 static long n_hits(mnemo_client_t *c, const char *query, const char *repo)
 {
-    Mnemo__V1__SearchCodeResponse *r = search(c, query, repo, NULL, 100);
+    Mnemo__V1__SearchCodeResponse *r = synctree_search(c, query, repo, NULL, 100);
     long n = r != NULL ? (long)r->n_hits : -1;
     mnemo_client_free_message(r);
     return n;
@@ -560,8 +515,8 @@ static bool expect_ident_at(mnemo_client_t *c, const char *repo, const char *tag
                             const char *path)
 {
     char id[64];
-    ident(id, tag, i);
-    Mnemo__V1__SearchCodeResponse *r = search(c, id, repo, NULL, 10);
+    synctree_ident(id, tag, i);
+    Mnemo__V1__SearchCodeResponse *r = synctree_search(c, id, repo, NULL, 10);
     bool ok = r != NULL && CHECK(r->n_hits == 1, "%s: one hit (got %zu)", id, r->n_hits);
     if (ok) {
         const Mnemo__V1__CodeHit *h = r->hits[0];
@@ -705,7 +660,7 @@ static void check_big_search(void)
                                         "bigbinaryblobq", "bigoutsidesecretq"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         CHECK(n_hits(fast, never[i], NULL) == 0, "%s (a skipped file) is not indexed", never[i]);
-    Mnemo__V1__SearchCodeResponse *r = search(fast, "sharedword", "big", "src/d05/", 1000);
+    Mnemo__V1__SearchCodeResponse *r = synctree_search(fast, "sharedword", "big", "src/d05/", 1000);
     if (r != NULL) {
         CHECK(r->n_hits == 100, "path_prefix src/d05/: 100 hits (got %zu)", r->n_hits);
         for (size_t i = 0; i < r->n_hits; i++)
@@ -800,7 +755,7 @@ static void expect_prefix_indexed(mnemo_client_t *c, const char *repo, const cha
     int wrong = 0;
     for (int i = 0; i < n; i++) {
         char id[64];
-        ident(id, tag, i);
+        synctree_ident(id, tag, i);
         long got = n_hits(c, id, repo);
         if (got != (i < done ? 1 : 0) && wrong++ < 5)
             CHECK(false, "%s: file %d of %d (%d committed): %ld hits", repo, i, n, done, got);
@@ -1273,9 +1228,9 @@ static void incremental_dry_run(const char *root, int n)
     CHECK(same_status(before, after), "dry run leaves the persisted status as it was");
     CHECK(n_hits(fast, "incrdryfivezq", "incr") == 0, "dry run indexes nothing");
     char id[64];
-    ident(id, "inc", 5);
+    synctree_ident(id, "inc", 5);
     CHECK(n_hits(fast, id, "incr") == 1, "dry run keeps the old chunks of a changed file");
-    ident(id, "inc", 9);
+    synctree_ident(id, "inc", 9);
     CHECK(n_hits(fast, id, "incr") == 1, "dry run keeps the chunks of a deleted file");
     if (sync_ok(&r, fast, root, "incr", 10, false, false))
         expect_counts(&r, "sync after the dry run", 1, n - 2, 1, 1);
@@ -1303,7 +1258,7 @@ static void incremental_dry_run_new(const char *root, int n)
     mnemo_client_free_message(st);
     CHECK(!find_repo(fast, "incr-dry", 0).found, "a dry run lists no repository");
     char id[64];
-    ident(id, "inc", 0);
+    synctree_ident(id, "inc", 0);
     CHECK(n_hits(fast, id, "incr-dry") == 0 && n_hits(fast, id, NULL) == 0,
           "a dry run indexes nothing");
 }
@@ -1331,9 +1286,9 @@ static void incremental_skips(const char *root)
     }
     run_cleanup(&r);
     char id[64];
-    ident(id, "inc", 11);
+    synctree_ident(id, "inc", 11);
     CHECK(n_hits(fast, id, "incr") == 0, "a file that turned binary leaves the index");
-    ident(id, "inc", 12);
+    synctree_ident(id, "inc", 12);
     CHECK(n_hits(fast, id, "incr") == 0, "a file that became ignored leaves the index");
     repo_info_t info = find_repo(fast, "incr", 0);
     CHECK(info.file_count == 48, "file_count 48 (got %lld)", (long long)info.file_count);
@@ -1349,7 +1304,7 @@ static void incremental_changes(const char *root, int n)
     char *pn = pathf("%s/f9999.c", root);
     write_text(p3, "int incrmodifiedthreezq(void) { return 3; } /* sharedword */\n");
     CHECK(unlink(p7) == 0, "unlink %s", p7);
-    write_source(pn, "inc", 9999);
+    synctree_write_source(pn, "inc", 9999);
     run_t r;
     if (sync_ok(&r, fast, root, "incr", 10, false, false)) {
         expect_counts(&r, "modify 1, delete 1, add 1", 2, n - 2, 1, 2);
@@ -1358,9 +1313,9 @@ static void incremental_changes(const char *root, int n)
     }
     run_cleanup(&r);
     char id[64];
-    ident(id, "inc", 7);
+    synctree_ident(id, "inc", 7);
     CHECK(n_hits(fast, id, "incr") == 0, "the deleted file's chunks are gone");
-    ident(id, "inc", 3);
+    synctree_ident(id, "inc", 3);
     CHECK(n_hits(fast, id, "incr") == 0, "the modified file's old chunks are gone");
     CHECK(n_hits(fast, "incrmodifiedthreezq", "incr") == 1, "the modified file is re-indexed");
     expect_ident_at(fast, "incr", "inc", 9999, "f9999.c");
@@ -1380,7 +1335,7 @@ static void incremental_full(const char *root, int n)
     CHECK(info.found && info.file_count == n && info.chunk_count == n,
           "after full: %d files and chunks (got %lld, %lld)", n, (long long)info.file_count,
           (long long)info.chunk_count);
-    Mnemo__V1__SearchCodeResponse *all = search(fast, "sharedword", "incr", NULL, 1000);
+    Mnemo__V1__SearchCodeResponse *all = synctree_search(fast, "sharedword", "incr", NULL, 1000);
     CHECK(all != NULL && all->n_hits == (size_t)n, "full re-sync: %d chunks found once (got %zu)",
           n, all != NULL ? all->n_hits : 0);
     mnemo_client_free_message(all);
@@ -1415,64 +1370,6 @@ static void test_sync__incremental(void)
 }
 
 /* ---- 6. crash ------------------------------------------------------------- */
-
-typedef struct hit_set {
-    Mnemo__V1__SearchCodeResponse *resp;
-    const Mnemo__V1__CodeHit **sorted;
-} hit_set_t;
-
-static int hit_cmp(const void *a, const void *b)
-{
-    const Mnemo__V1__CodeHit *x = *(const Mnemo__V1__CodeHit *const *)a;
-    const Mnemo__V1__CodeHit *y = *(const Mnemo__V1__CodeHit *const *)b;
-    int c = strcmp(x->path, y->path);
-    return c != 0 ? c : x->start_line - y->start_line;
-}
-
-static hit_set_t hit_set(mnemo_client_t *c, const char *query, const char *repo)
-{
-    hit_set_t s = {search(c, query, repo, NULL, 1000), NULL};
-    if (s.resp != NULL) {
-        s.sorted = calloc(s.resp->n_hits + 1, sizeof *s.sorted);
-        memcpy(s.sorted, s.resp->hits, s.resp->n_hits * sizeof *s.sorted);
-        qsort(s.sorted, s.resp->n_hits, sizeof *s.sorted, hit_cmp);
-    }
-    return s;
-}
-
-static void hit_set_free(hit_set_t *s)
-{
-    free(s->sorted);
-    mnemo_client_free_message(s->resp);
-}
-
-/* The same hits (path, lines, content, score) for query in both servers. */
-static void expect_same_hits(mnemo_client_t *a, mnemo_client_t *b, const char *query,
-                             const char *repo, size_t want)
-{
-    hit_set_t x = hit_set(a, query, repo), y = hit_set(b, query, repo);
-    if (x.resp != NULL && y.resp != NULL &&
-        CHECK(x.resp->n_hits == want && y.resp->n_hits == want,
-              "\"%s\": %zu hits after the crash, %zu clean (want %zu)", query, x.resp->n_hits,
-              y.resp->n_hits, want)) {
-        int diff = 0;
-        for (size_t i = 0; i < want; i++) {
-            const Mnemo__V1__CodeHit *h = x.sorted[i], *k = y.sorted[i];
-            bool same = strcmp(h->path, k->path) == 0 && h->start_line == k->start_line &&
-                        h->end_line == k->end_line && strcmp(h->content, k->content) == 0 &&
-                        fabs(h->score - k->score) <= 1e-9 * fmax(1.0, fabs(k->score));
-            if (!same && diff++ < 3)
-                CHECK(false,
-                      "\"%s\" hit %zu: %s:%d-%d score %.12f vs clean %s:%d-%d score "
-                      "%.12f",
-                      query, i, h->path, h->start_line, h->end_line, h->score, k->path,
-                      k->start_line, k->end_line, k->score);
-        }
-        CHECK(diff == 0, "\"%s\": resumed index equals a clean one (%d differences)", query, diff);
-    }
-    hit_set_free(&x);
-    hit_set_free(&y);
-}
 
 /* Kills mnemod -9 after a few batches of a foreground sync of root. */
 static int64_t crash_mid_sync(mnemo_harness_t *h, const char *root)
@@ -1512,13 +1409,7 @@ static void crash_compare_clean(mnemo_client_t *resumed, const char *root, int n
               "ListRepositories after the crash: %lld files %lld chunks; clean: %lld %lld",
               (long long)a.file_count, (long long)a.chunk_count, (long long)b.file_count,
               (long long)b.chunk_count);
-        expect_same_hits(resumed, c, "sharedword", "crash", (size_t)n);
-        expect_same_hits(resumed, c, "generated file tree", "crash", (size_t)n);
-        for (int i = 0; i < n; i += 37) {
-            char id[64];
-            ident(id, "crs", i);
-            expect_same_hits(resumed, c, id, "crash", 1);
-        }
+        synctree_expect_same_search(resumed, c, "crash", "crs", n);
     }
     run_cleanup(&r);
     mnemo_client_close(c);
@@ -1854,7 +1745,7 @@ static void check_data_dir_sync(mnemo_client_t *c, const char *root, const char 
     static const char *const words[] = {"sharedword", "recovering", "manifest", "log",
                                         "delete",     "current",    "lock",     "type"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-        Mnemo__V1__SearchCodeResponse *s = search(c, words[i], "dtree", rel, 100);
+        Mnemo__V1__SearchCodeResponse *s = synctree_search(c, words[i], "dtree", rel, 100);
         CHECK(s != NULL && s->n_hits == 0, "no hit under the data dir for \"%s\" (%zu)", words[i],
               s != NULL ? s->n_hits : 0);
         mnemo_client_free_message(s);
@@ -2015,7 +1906,7 @@ static void test_sync__list_pages_and_delete(void)
     mnemo_client_free_message(resp);
 
     char id[64];
-    ident(id, "pgs", 1);
+    synctree_ident(id, "pgs", 1);
     CHECK(n_hits(fast, id, "page-r0") == 1, "page-r0 is searchable before the delete");
     delete_repo(fast, "page-r0", GRPC_STATUS_OK, true);
     CHECK(n_hits(fast, id, "page-r0") == 0, "page-r0: nothing found after the delete");
@@ -2056,7 +1947,7 @@ static void test_sync__delete_while_syncing_refused(void)
         cancel_and_wait(slow, "delbusy");
         delete_repo(slow, "delbusy", GRPC_STATUS_OK, true);
         char id[64];
-        ident(id, "dlb", 0);
+        synctree_ident(id, "dlb", 0);
         CHECK(n_hits(slow, id, "delbusy") == 0, "delbusy: nothing found after the delete");
     }
     free(busy);
