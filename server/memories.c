@@ -1228,7 +1228,9 @@ static mnemo_status_t repair_one(repair_t *r, const char *key, size_t klen, cons
     const uint8_t *id32 = (const uint8_t *)key + 1;
     mnemo_memory_t *m = NULL;
     bool damaged = record_decode(&m, id32, val, vlen, NULL) != MNEMO_OK;
-    if (!damaged && bsearch(id32, r->conflict.p, r->n_conflict, ID_LEN, cmp_id) == NULL) {
+    bool conflict =
+        r->n_conflict > 0 && bsearch(id32, r->conflict.p, r->n_conflict, ID_LEN, cmp_id) != NULL;
+    if (!damaged && !conflict) {
         mnemo_status_t st = repair_keep(r, m, id32, err);
         mnemo_memory_destroy(m);
         return st;

@@ -1379,7 +1379,7 @@ static mnemo_status_t repair_strays(repair_t *r, mnemo_err_t *err)
         const char *key = mnemo_store_iter_key(it, &klen);
         if (key[0] != 'K')
             break;
-        if (klen > NAME_HASH_LEN &&
+        if (klen > NAME_HASH_LEN && r->n_kept > 0 &&
             bsearch(key + 1, r->kept.p, r->n_kept, NAME_HASH_LEN, cmp_name_hash) != NULL)
             continue;
         const char *val = mnemo_store_iter_value(it, &vlen);

@@ -599,7 +599,8 @@ static size_t list_numbered(numbered_t *out, size_t cap, const char *dir, const 
         }
     }
     closedir(d);
-    qsort(out, n, sizeof *out, cmp_numbered);
+    if (n > 1)
+        qsort(out, n, sizeof *out, cmp_numbered);
     return n;
 }
 
