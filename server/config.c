@@ -356,6 +356,8 @@ const char *mnemo_config_usage(void)
 {
     return "usage: mnemod [options]\n"
            "       mnemod hash-token < token-file   (prints the SHA-256 for --auth-tokens)\n"
+           "       mnemod repair [--data-dir DIR]   (repairs a damaged data dir and reports\n"
+           "                                        what was kept and lost; see --help there)\n"
            "\n"
            "Serves mnemo.v1 (memories and code index) over gRPC from a LevelDB data dir.\n"
            "Every option can also be set by the environment variable in brackets;\n"

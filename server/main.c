@@ -1,5 +1,6 @@
 /* main.c - mnemod: parse the configuration, serve until SIGINT/SIGTERM,
- * drain and exit; `mnemod hash-token` hashes a token for --auth-tokens.
+ * drain and exit; `mnemod hash-token` hashes a token for --auth-tokens;
+ * `mnemod repair` repairs a damaged data dir (repair.h).
  *
  * DESIGN: SIGINT, SIGTERM and SIGHUP are blocked before grpc_init so every
  * thread gRPC starts inherits the mask; the main thread alone takes them
@@ -20,6 +21,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "repair.h"
 #include "server.h"
 
 extern char **environ;
@@ -100,8 +102,62 @@ static int hash_token(void)
     return 0;
 }
 
+static const char repair_usage[] =
+    "usage: mnemod repair [--data-dir DIR]\n"
+    "\n"
+    "Repairs a damaged data dir (default ./mnemo-data, or MNEMO_DATA_DIR): the logs\n"
+    "recovered with their checksums and LevelDB's repairer on each store, then\n"
+    "mnemo's consistency pass (memories re-hashed, indexes rebuilt, repositories\n"
+    "with damaged chunks marked for re-sync), and prints what was kept and what\n"
+    "was lost. Stop mnemod and copy the data dir aside first (README \"When things\n"
+    "go wrong\").\n"
+    "Exit status: 0 the data dir is consistent (the report says what was lost),\n"
+    "1 repair failed or a mnemod holds the data dir, 2 usage error.\n";
+
+/* `mnemod repair [--data-dir DIR]`: the data dir from the flag, else
+ * MNEMO_DATA_DIR, else the default; the report on stdout, errors on
+ * stderr. */
+static int repair(int argc, char **argv)
+{
+    const char *dir = getenv("MNEMO_DATA_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = MNEMO_DEFAULT_DATA_DIR;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(repair_usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (strncmp(argv[i], "--data-dir=", 11) == 0) {
+            dir = argv[i] + 11;
+        } else {
+            fprintf(stderr, "mnemod repair: %s '%s'\n%s",
+                    strcmp(argv[i], "--data-dir") == 0 ? "missing value after" : "unknown argument",
+                    argv[i], repair_usage);
+            return 2;
+        }
+    }
+    if (dir[0] == '\0') {
+        fprintf(stderr, "mnemod repair: --data-dir: empty\n");
+        return 2;
+    }
+    mnemo_repair_report_t report;
+    mnemo_err_t err;
+    mnemo_status_t st = mnemo_repair_run(&report, dir, &err);
+    if (st != MNEMO_OK) {
+        fprintf(stderr, "mnemod repair: %s\n", err.msg);
+        return 1;
+    }
+    mnemo_repair_print(&report, stdout);
+    mnemo_repair_report_cleanup(&report);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "repair") == 0)
+        return repair(argc, argv); /* before the signal mask: Ctrl-C stops it */
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);

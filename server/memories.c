@@ -1009,3 +1009,344 @@ void mnemo_memory_list_cleanup(mnemo_memory_list_t *list)
     free(list->next_page_token);
     memset(list, 0, sizeof *list);
 }
+
+/* ---- repair (memories.h, mnemo_memories_repair) ----
+ *
+ * Over a store no mnemo_memories_t has open, after LevelDB's repairer. The
+ * index is dropped first. Then every 't' and 'g' entry is checked against
+ * the record it names: an entry whose record is gone or damaged is removed
+ * and its id counted lost; an entry that contradicts its record (another
+ * created time, a tag the record lacks) is removed and marks the record as
+ * conflicting: it may be an older version of the memory, since a merge
+ * only ever adds tags and a memory's created time never changes. Then
+ * every record: a damaged or conflicting one is removed with its entries;
+ * a kept one gets back the entries it lacks (it is the newest version, so
+ * a missing entry was lost with a damaged block), counts toward its stripe
+ * and is added to the new index. Last the stripe counts are rewritten; the
+ * counts found before tell how many memories vanished without a trace.
+ */
+
+#define REPAIR_BATCH 1024 /* store operations (or memories indexed) per write */
+
+typedef struct repair {
+    mnemo_store_t *store;
+    mnemo_store_batch_t *batch;
+    size_t staged;        /* memories indexed into batch since the last write */
+    mnemo_index_t *index; /* the new 'M' index */
+    mnemo_buf_t lost;     /* id32s, unsorted, may repeat */
+    mnemo_buf_t conflict; /* id32s, sorted (and n_conflict set) after the entries */
+    size_t n_conflict;
+    uint64_t kept[N_STRIPES];
+    uint64_t counted[N_STRIPES]; /* the persisted counts, before the repair */
+    bool count_known[N_STRIPES];
+    mnemo_memories_repair_t out;
+} repair_t;
+
+/* Writes the batch once it holds at least min operations or memories. */
+static mnemo_status_t repair_flush(repair_t *r, size_t min, bool sync, mnemo_err_t *err)
+{
+    if (mnemo_store_batch_count(r->batch) < min && r->staged < min)
+        return MNEMO_OK;
+    mnemo_status_t st = mnemo_store_write(r->store, r->batch, sync, err);
+    mnemo_store_batch_clear(r->batch);
+    r->staged = 0;
+    return st;
+}
+
+static mnemo_status_t repair_drop_index(repair_t *r, mnemo_err_t *err)
+{
+    const char ns = INDEX_NS;
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
+    for (mnemo_store_iter_seek(it, &ns, 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != ns)
+            break;
+        mnemo_store_batch_delete(r->batch, key, klen);
+        st = repair_flush(r, REPAIR_BATCH, false, err);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+/* The counts as they were: a stripe whose key is gone or bad is unknown. */
+static mnemo_status_t repair_read_counts(repair_t *r, mnemo_err_t *err)
+{
+    for (unsigned i = 0; i < N_STRIPES; i++) {
+        uint8_t key[sizeof count_key_name];
+        memcpy(key, count_key_name, sizeof count_key_name - 1);
+        key[sizeof key - 1] = (uint8_t)i;
+        char *val = NULL;
+        size_t vlen = 0;
+        mnemo_status_t st = mnemo_store_get(r->store, key, sizeof key, &val, &vlen, err);
+        if (st != MNEMO_OK && st != MNEMO_ENOTFOUND)
+            return st;
+        r->count_known[i] = st == MNEMO_OK && vlen == 8;
+        if (r->count_known[i])
+            r->counted[i] = mnemo_get_be64((const uint8_t *)val);
+        free(val);
+    }
+    return MNEMO_OK;
+}
+
+/* The record of id32 into *out, NULL when it is gone or damaged (then
+ * *damaged says which). Fails only when the store cannot be read. */
+static mnemo_status_t repair_record(repair_t *r, mnemo_memory_t **out, bool *damaged,
+                                    const uint8_t id32[ID_LEN], mnemo_err_t *err)
+{
+    uint8_t key[1 + ID_LEN];
+    make_record_key(key, id32);
+    char *val = NULL;
+    size_t vlen = 0;
+    *out = NULL;
+    *damaged = false;
+    mnemo_status_t st = mnemo_store_get(r->store, key, sizeof key, &val, &vlen, err);
+    if (st == MNEMO_ENOTFOUND)
+        return MNEMO_OK;
+    if (st != MNEMO_OK)
+        return st;
+    *damaged = record_decode(out, id32, val, vlen, NULL) != MNEMO_OK;
+    free(val);
+    return MNEMO_OK;
+}
+
+static bool record_has_tag(const mnemo_memory_t *m, const char *tag)
+{
+    for (size_t i = 0; i < m->n_tags; i++)
+        if (strcmp(m->tags[i], tag) == 0)
+            return true;
+    return false;
+}
+
+/* Checks the entry key (at pos, of tag or of 't' when tag is NULL) against
+ * the record it names; removes it unless they agree. */
+static mnemo_status_t repair_entry(repair_t *r, const char *key, size_t klen,
+                                   const uint8_t pos[POS_LEN], const char *tag, mnemo_err_t *err)
+{
+    mnemo_memory_t *m = NULL;
+    bool damaged = false;
+    mnemo_status_t st = repair_record(r, &m, &damaged, pos + 8, err);
+    if (st != MNEMO_OK)
+        return st;
+    bool agrees = m != NULL && m->created_at_ms == (int64_t)mnemo_get_be64(pos) &&
+                  (tag == NULL || record_has_tag(m, tag));
+    if (!agrees) {
+        mnemo_store_batch_delete(r->batch, key, klen);
+        r->out.entries_removed++;
+        mnemo_buf_add(m != NULL ? &r->conflict : &r->lost, pos + 8, ID_LEN);
+    }
+    mnemo_memory_destroy(m);
+    return repair_flush(r, REPAIR_BATCH, false, err);
+}
+
+/* The tag of a 'g' key (NUL-terminated in place), or NULL when the key is
+ * not 'g' tag '\0' position with a non-empty tag. */
+static const char *entry_tag(const char *key, size_t klen)
+{
+    if (klen < 1 + 2 + POS_LEN || key[klen - POS_LEN - 1] != '\0')
+        return NULL;
+    size_t tlen = klen - POS_LEN - 2;
+    return memchr(key + 1, '\0', tlen) == NULL ? key + 1 : NULL;
+}
+
+/* Checks every entry of prefix ('t' or 'g'); a malformed key is removed. */
+static mnemo_status_t repair_entries(repair_t *r, char prefix, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
+    for (mnemo_store_iter_seek(it, &prefix, 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != prefix)
+            break;
+        const char *tag = prefix == 'g' ? entry_tag(key, klen) : NULL;
+        bool wellformed = prefix == 'g' ? tag != NULL : klen == 1 + POS_LEN;
+        if (wellformed) {
+            st = repair_entry(r, key, klen, (const uint8_t *)key + klen - POS_LEN, tag, err);
+        } else {
+            mnemo_store_batch_delete(r->batch, key, klen);
+            r->out.entries_removed++;
+        }
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+/* Puts key when the store lacks it; counts the entries restored. */
+static mnemo_status_t repair_restore(repair_t *r, const mnemo_buf_t *key, mnemo_err_t *err)
+{
+    char *val = NULL;
+    size_t vlen = 0;
+    mnemo_status_t st = mnemo_store_get(r->store, key->p, key->len, &val, &vlen, err);
+    free(val);
+    if (st != MNEMO_ENOTFOUND)
+        return st;
+    mnemo_store_batch_put(r->batch, key->p, key->len, "", 0);
+    r->out.entries_restored++;
+    return MNEMO_OK;
+}
+
+/* Keeps m: its missing entries back, its stripe's count, the index. */
+static mnemo_status_t repair_keep(repair_t *r, const mnemo_memory_t *m, const uint8_t id32[ID_LEN],
+                                  mnemo_err_t *err)
+{
+    uint8_t pos[POS_LEN];
+    make_position(pos, m->created_at_ms, id32);
+    mnemo_buf_t key = {0};
+    mnemo_buf_byte(&key, 't');
+    mnemo_buf_add(&key, pos, POS_LEN);
+    mnemo_status_t st = repair_restore(r, &key, err);
+    for (size_t i = 0; st == MNEMO_OK && i < m->n_tags; i++) {
+        make_tag_key(&key, m->tags[i], pos);
+        st = repair_restore(r, &key, err);
+    }
+    mnemo_buf_cleanup(&key);
+    if (st != MNEMO_OK)
+        return st;
+    r->kept[id32[0] % N_STRIPES]++;
+    r->out.kept++;
+    r->staged++;
+    return mnemo_index_add(r->index, r->batch, id32, m->content, m->content_len, err);
+}
+
+/* Checks one record: kept, or removed with its entries and its id lost. */
+static mnemo_status_t repair_one(repair_t *r, const char *key, size_t klen, const char *val,
+                                 size_t vlen, mnemo_err_t *err)
+{
+    if (klen != 1 + ID_LEN) {
+        mnemo_store_batch_delete(r->batch, key, klen); /* no id: not a memory */
+        r->out.entries_removed++;
+        return MNEMO_OK;
+    }
+    const uint8_t *id32 = (const uint8_t *)key + 1;
+    mnemo_memory_t *m = NULL;
+    bool damaged = record_decode(&m, id32, val, vlen, NULL) != MNEMO_OK;
+    bool conflict =
+        r->n_conflict > 0 && bsearch(id32, r->conflict.p, r->n_conflict, ID_LEN, cmp_id) != NULL;
+    if (!damaged && !conflict) {
+        mnemo_status_t st = repair_keep(r, m, id32, err);
+        mnemo_memory_destroy(m);
+        return st;
+    }
+    mnemo_store_batch_delete(r->batch, key, klen);
+    if (m != NULL) {
+        uint8_t pos[POS_LEN];
+        make_position(pos, m->created_at_ms, id32);
+        stage_positions(r->batch, pos, true, m->tags, m->n_tags, false);
+        mnemo_memory_destroy(m);
+    }
+    mnemo_buf_add(&r->lost, id32, ID_LEN);
+    return MNEMO_OK;
+}
+
+static mnemo_status_t repair_records(repair_t *r, mnemo_err_t *err)
+{
+    r->n_conflict = r->conflict.len / ID_LEN;
+    if (r->n_conflict > 0)
+        qsort(r->conflict.p, r->n_conflict, ID_LEN, cmp_id);
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
+    for (mnemo_store_iter_seek(it, "m", 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != 'm')
+            break;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        st = repair_one(r, key, klen, val, vlen, err);
+        if (st == MNEMO_OK)
+            st = repair_flush(r, REPAIR_BATCH, false, err);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st;
+}
+
+/* The lost ids, sorted and unique, into out; what the old counts say. */
+static void repair_account(repair_t *r)
+{
+    size_t n = r->lost.len / ID_LEN, u = 0;
+    if (n > 0)
+        qsort(r->lost.p, n, ID_LEN, cmp_id);
+    uint64_t lost[N_STRIPES] = {0};
+    r->out.lost_ids = mnemo_xcalloc(n > 0 ? n : 1, sizeof *r->out.lost_ids);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *id = r->lost.p + i * ID_LEN;
+        if (u > 0 && memcmp(id, id - ID_LEN, ID_LEN) == 0)
+            continue;
+        mnemo_hex_encode(r->out.lost_ids[u++], id, ID_LEN);
+        lost[id[0] % N_STRIPES]++;
+    }
+    r->out.lost = u;
+    for (unsigned s = 0; s < N_STRIPES; s++) {
+        uint64_t found = r->kept[s] + lost[s];
+        if (!r->count_known[s])
+            continue;
+        if (r->counted[s] > found)
+            r->out.untraced += r->counted[s] - found;
+        else
+            r->out.uncounted += found - r->counted[s];
+    }
+}
+
+static mnemo_status_t repair_run(repair_t *r, mnemo_err_t *err)
+{
+    mnemo_status_t st = repair_read_counts(r, err);
+    if (st == MNEMO_OK)
+        st = repair_drop_index(r, err);
+    if (st == MNEMO_OK)
+        st = repair_entries(r, 't', err);
+    if (st == MNEMO_OK)
+        st = repair_entries(r, 'g', err);
+    if (st == MNEMO_OK)
+        st = mnemo_index_open(&r->index, r->store, INDEX_NS, ID_LEN, err);
+    if (st != MNEMO_OK)
+        return st;
+    mnemo_index_start(r->index);
+    st = repair_records(r, err);
+    if (st == MNEMO_OK)
+        st = repair_flush(r, 1, false, err);
+    if (st == MNEMO_OK)
+        st = mnemo_index_merge(r->index, err);
+    for (unsigned s = 0; st == MNEMO_OK && s < N_STRIPES; s++)
+        stage_count(r->batch, s, r->kept[s]);
+    if (st == MNEMO_OK)
+        st = repair_flush(r, 1, true, err); /* also makes every write above durable */
+    return st;
+}
+
+mnemo_status_t mnemo_memories_repair(mnemo_memories_repair_t *out, mnemo_store_t *store,
+                                     mnemo_err_t *err)
+{
+    assert(out != NULL && store != NULL);
+    repair_t *r = mnemo_xcalloc(1, sizeof *r);
+    r->store = store;
+    r->batch = mnemo_store_batch_create();
+    mnemo_status_t st = repair_run(r, err);
+    mnemo_store_batch_destroy(r->batch); /* before the index closes: see index.h */
+    mnemo_index_close(r->index);
+    if (st == MNEMO_OK) {
+        repair_account(r);
+        *out = r->out;
+    }
+    mnemo_buf_cleanup(&r->lost);
+    mnemo_buf_cleanup(&r->conflict);
+    free(r);
+    return st;
+}
+
+void mnemo_memories_repair_cleanup(mnemo_memories_repair_t *r)
+{
+    if (r == NULL)
+        return;
+    free(r->lost_ids);
+    r->lost_ids = NULL;
+}

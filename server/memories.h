@@ -164,4 +164,41 @@ uint64_t mnemo_memories_count(const mnemo_memories_t *mem);
 void mnemo_memory_destroy(mnemo_memory_t *m);
 void mnemo_memory_list_cleanup(mnemo_memory_list_t *list);
 
+/* Repair (repair.h): what mnemo_memories_repair kept and lost. */
+typedef struct mnemo_memories_repair {
+    uint64_t kept; /* memories whose record decodes and hashes to its id */
+    /* Memories removed, by id (sorted, each once): a record that does not
+     * decode or hash to its id; a record that contradicts a tag or time
+     * entry naming it (it may be an older version of the memory); and ids
+     * whose entries remain while their record is gone. lost_ids is the
+     * caller's (mnemo_memories_repair_cleanup). An id listed here may also
+     * be a memory deleted just before the damage. */
+    uint64_t lost;
+    char (*lost_ids)[MNEMO_MEMORY_ID_LEN + 1];
+    /* Memories the store counted that left no trace (record, entries and
+     * postings all gone, as when LevelDB drops a damaged part of a log):
+     * at least this many more are lost, ids unknown. */
+    uint64_t untraced;
+    /* More memories than the store counted: a deletion recorded in a
+     * damaged part may have been undone (which one is not known). */
+    uint64_t uncounted;
+    uint64_t entries_restored; /* tag or time entries of kept memories re-added */
+    uint64_t entries_removed;  /* entries naming no kept memory, removed */
+} mnemo_memories_repair_t;
+
+/* The consistency pass of `mnemod repair` over the memory store in store,
+ * which no mnemo_memories_t may have open (LevelDB's repairer has run):
+ * re-hashes every record and removes those that fail or contradict their
+ * tag and time entries, re-adds the entries a kept memory lacks, removes
+ * entries naming no kept memory, rewrites the per-stripe counts, and drops
+ * the BM25 index ('M') and rebuilds it from the kept memories' content.
+ * Afterwards mnemo_memories_open finds a consistent store whose every
+ * memory reads back exactly as stored. *out is the caller's
+ * (mnemo_memories_repair_cleanup), set only on success. MNEMO_EIO or
+ * MNEMO_ECORRUPT when the store cannot be read or written; the store is
+ * then partly repaired, and running the pass again is safe. */
+mnemo_status_t mnemo_memories_repair(mnemo_memories_repair_t *out, mnemo_store_t *store,
+                                     mnemo_err_t *err);
+void mnemo_memories_repair_cleanup(mnemo_memories_repair_t *r);
+
 #endif

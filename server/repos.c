@@ -1080,3 +1080,502 @@ void mnemo_code_hits_free(mnemo_code_hit_t *hits, size_t n)
     }
     free(hits);
 }
+
+/* ---- repair (repos.h, mnemo_repos_repair) ----
+ *
+ * Over a store no mnemo_repos_t has open, after LevelDB's repairer. The
+ * index is dropped first. The repositories are the names of 'R' records
+ * and of 'F' entries. One with a readable record is checked file by file:
+ * its manifest is loaded and sorted by file id, then the chunks of the
+ * repository (one key range: every chunk id starts with the name's hash)
+ * are read in order, which brings each file's chunks together and in
+ * chunk order; a file is kept when they are all there and their contents
+ * hash to the manifest's SHA-256 (the chunker's chunks reassemble to the
+ * file), and its chunks then go into the new index. One without a
+ * readable record is removed. Last, chunks of names no kept repository
+ * has are removed.
+ */
+
+#include <stdio.h> /* here, not at the top: only the repair uses it */
+
+#define REPAIR_OPS 1024 /* store operations (or chunks indexed) per write */
+
+typedef struct repair_file {
+    uint8_t fid[FILE_ID_LEN];
+    mnemo_manifest_entry_t e; /* path owned */
+    bool seen;                /* its chunks were met */
+} repair_file_t;
+
+typedef struct repair {
+    mnemo_repos_t repos; /* store and the new index; no token key */
+    mnemo_store_batch_t *batch;
+    size_t staged;    /* chunks indexed into batch since the last write */
+    mnemo_buf_t kept; /* name hashes of the repositories kept, sorted */
+    size_t n_kept;
+    mnemo_repos_repair_t out;
+    size_t cap;
+} repair_t;
+
+/* The chunks of one file as the range scan meets them. */
+typedef struct file_scan {
+    bool active;      /* on a file (the fields below are set) */
+    repair_file_t *f; /* NULL: no manifest entry has these chunks */
+    uint8_t fid[FILE_ID_LEN];
+    uint32_t next;    /* the chunk number expected next */
+    uint32_t good;    /* chunks met that decode and name the file */
+    bool bad;         /* a chunk missing, damaged or not of the file */
+    mnemo_buf_t text; /* their contents, in order */
+    size_t *ends;     /* where each chunk ends in text */
+    size_t n_ends, cap_ends;
+} file_scan_t;
+
+static mnemo_status_t repair_flush(repair_t *r, size_t min, bool sync, mnemo_err_t *err)
+{
+    if (mnemo_store_batch_count(r->batch) < min && r->staged < min)
+        return MNEMO_OK;
+    mnemo_status_t st = mnemo_store_write(r->repos.store, r->batch, sync, err);
+    mnemo_store_batch_clear(r->batch);
+    r->staged = 0;
+    return st;
+}
+
+/* Deletes every key that starts with prefix; *n (may be NULL) counts them. */
+static mnemo_status_t repair_drop_prefix(repair_t *r, const void *prefix, size_t plen, int64_t *n,
+                                         mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    for (mnemo_store_iter_seek(it, prefix, plen); st == MNEMO_OK && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < plen || memcmp(key, prefix, plen) != 0)
+            break;
+        mnemo_store_batch_delete(r->batch, key, klen);
+        if (n != NULL)
+            (*n)++;
+        st = repair_flush(r, REPAIR_OPS, false, err);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+static mnemo_repo_repair_t *repair_entry_for(repair_t *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i < r->out.n_repos; i++)
+        if (strlen(r->out.repos[i].name) == len && memcmp(r->out.repos[i].name, name, len) == 0)
+            return &r->out.repos[i];
+    if (r->out.n_repos == r->cap) {
+        r->cap = r->cap != 0 ? 2 * r->cap : 8;
+        r->out.repos = mnemo_xrealloc(r->out.repos, r->cap * sizeof *r->out.repos);
+    }
+    mnemo_repo_repair_t *rep = &r->out.repos[r->out.n_repos++];
+    memset(rep, 0, sizeof *rep);
+    memcpy(rep->name, name, len);
+    return rep;
+}
+
+/* A name as it may appear in a key: 1..MNEMO_REPO_NAME_MAX bytes, no NUL. */
+static bool repair_name_ok(const char *name, size_t len)
+{
+    return len > 0 && len <= MNEMO_REPO_NAME_MAX && memchr(name, '\0', len) == NULL;
+}
+
+/* Lists every repository name of 'R' records and 'F' entries in r->out
+ * (a key that cannot hold a name is removed). */
+static mnemo_status_t repair_names(repair_t *r, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    mnemo_buf_t seek = {0};
+    for (mnemo_store_iter_seek(it, "F", 1); st == MNEMO_OK && mnemo_store_iter_valid(it);) {
+        size_t klen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != 'F' && key[0] != 'R') {
+            if (key[0] > 'R')
+                break;
+            mnemo_store_iter_seek(it, "R", 1);
+            continue;
+        }
+        const char *nul = key[0] == 'F' ? memchr(key + 1, '\0', klen - 1) : NULL;
+        size_t len = key[0] == 'F' ? (nul != NULL ? (size_t)(nul - key - 1) : 0) : klen - 1;
+        if (!repair_name_ok(key + 1, len)) {
+            mnemo_store_batch_delete(r->batch, key, klen);
+            mnemo_store_iter_next(it);
+            continue;
+        }
+        repair_entry_for(r, key + 1, len);
+        if (key[0] == 'R') {
+            mnemo_store_iter_next(it);
+            continue;
+        }
+        seek.len = 0; /* past every entry of this name: 'F' name '\1' */
+        mnemo_buf_add(&seek, key, 1 + len);
+        mnemo_buf_byte(&seek, 1);
+        mnemo_store_iter_seek(it, seek.p, seek.len);
+    }
+    mnemo_buf_cleanup(&seek);
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+static int cmp_repair_file(const void *a, const void *b)
+{
+    return memcmp(((const repair_file_t *)a)->fid, ((const repair_file_t *)b)->fid, FILE_ID_LEN);
+}
+
+/* The manifest of rep's repository into *files (sorted by file id, the
+ * caller's); an entry that does not decode is removed and counted damaged. */
+static mnemo_status_t repair_manifest(repair_t *r, mnemo_repo_repair_t *rep,
+                                      const uint8_t nh[NAME_HASH_LEN], repair_file_t **files,
+                                      size_t *n, mnemo_err_t *err)
+{
+    mnemo_buf_t prefix = {0};
+    key_file(&prefix, rep->name, NULL);
+    size_t cap = 0;
+    *files = NULL;
+    *n = 0;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    for (mnemo_store_iter_seek(it, prefix.p, prefix.len); mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < prefix.len || memcmp(key, prefix.p, prefix.len) != 0)
+            break;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        rep->files++;
+        repair_file_t f = {.seen = false};
+        if (klen == prefix.len || !manifest_decode(&f.e, val, vlen)) {
+            mnemo_store_batch_delete(r->batch, key, klen); /* its chunks go as strays */
+            rep->files_damaged++;
+            continue;
+        }
+        f.e.path = mnemo_xstrndup(key + prefix.len, klen - prefix.len);
+        file_id(f.fid, nh, rep->name, f.e.path);
+        rep->chunks += f.e.n_chunks;
+        if (*n == cap) {
+            cap = cap != 0 ? 2 * cap : 16;
+            *files = mnemo_xrealloc(*files, cap * sizeof **files);
+        }
+        (*files)[(*n)++] = f;
+    }
+    mnemo_status_t st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    mnemo_buf_cleanup(&prefix);
+    if (*n > 0)
+        qsort(*files, *n, sizeof **files, cmp_repair_file);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+/* Indexes the chunks of an intact file (their contents in s->text). */
+static mnemo_status_t repair_index_file(repair_t *r, const file_scan_t *s, mnemo_err_t *err)
+{
+    mnemo_status_t st = MNEMO_OK;
+    for (uint32_t k = 0; k < s->n_ends && st == MNEMO_OK; k++) {
+        uint8_t key[1 + DOC_ID_LEN];
+        key_chunk(key, s->fid, k);
+        size_t start = k > 0 ? s->ends[k - 1] : 0;
+        st = mnemo_index_add(r->repos.index, r->batch, key + 1, (const char *)s->text.p + start,
+                             s->ends[k] - start, err);
+        r->staged++;
+        r->out.chunks_indexed++;
+    }
+    return st;
+}
+
+/* Drops a damaged file: its manifest entry and every chunk it had. */
+static void repair_drop_file(repair_t *r, const mnemo_repo_repair_t *rep, const repair_file_t *f)
+{
+    for (uint32_t k = 0; k < f->e.n_chunks; k++) {
+        uint8_t key[1 + DOC_ID_LEN];
+        key_chunk(key, f->fid, k);
+        mnemo_store_batch_delete(r->batch, key, sizeof key);
+    }
+    mnemo_buf_t key = {0};
+    key_file(&key, rep->name, f->e.path);
+    mnemo_store_batch_delete(r->batch, key.p, key.len);
+    mnemo_buf_cleanup(&key);
+}
+
+/* Decides the file s scanned: indexed when whole, else dropped. */
+static mnemo_status_t repair_finish_file(repair_t *r, mnemo_repo_repair_t *rep, file_scan_t *s,
+                                         int64_t *kept_chunks, mnemo_err_t *err)
+{
+    repair_file_t *f = s->f;
+    if (f == NULL)
+        return MNEMO_OK;
+    f->seen = true;
+    bool whole = !s->bad && s->next == f->e.n_chunks;
+    uint8_t sha[MNEMO_SHA256_LEN];
+    mnemo_sha256(s->text.len > 0 ? (const void *)s->text.p : "", s->text.len, sha);
+    bool same = whole && memcmp(sha, f->e.sha256, sizeof sha) == 0;
+    if (same) {
+        *kept_chunks += f->e.n_chunks;
+        mnemo_status_t st = repair_index_file(r, s, err);
+        return st == MNEMO_OK ? repair_flush(r, REPAIR_OPS, false, err) : st;
+    }
+    rep->files_damaged++;
+    rep->chunks_damaged += whole ? f->e.n_chunks : f->e.n_chunks - s->good;
+    repair_drop_file(r, rep, f);
+    return repair_flush(r, REPAIR_OPS, false, err);
+}
+
+/* Starts s on the chunks of file id fid. */
+static void scan_start(file_scan_t *s, repair_file_t *files, size_t n, const uint8_t *fid)
+{
+    memcpy(s->fid, fid, FILE_ID_LEN);
+    s->active = true;
+    repair_file_t probe;
+    memcpy(probe.fid, fid, FILE_ID_LEN);
+    s->f = n > 0 ? bsearch(&probe, files, n, sizeof *files, cmp_repair_file) : NULL;
+    s->next = 0;
+    s->good = 0;
+    s->bad = false;
+    s->text.len = 0;
+    s->n_ends = 0;
+}
+
+/* Adds chunk k (value val) to the file s is on; false when it is a stray
+ * (no manifest entry calls for it). */
+static bool scan_chunk(file_scan_t *s, const char *name, uint32_t k, const char *val, size_t vlen)
+{
+    if (s->f == NULL || k >= s->f->e.n_chunks)
+        return false;
+    chunk_view_t c;
+    bool ok = chunk_decode(&c, val, vlen) && c.name_len == strlen(name) &&
+              memcmp(c.name, name, c.name_len) == 0 && c.path_len == strlen(s->f->e.path) &&
+              memcmp(c.path, s->f->e.path, c.path_len) == 0;
+    s->bad = s->bad || !ok || k != s->next;
+    s->next = k + 1;
+    if (!ok)
+        return true;
+    s->good++;
+    mnemo_buf_add(&s->text, c.content, c.content_len);
+    if (s->n_ends == s->cap_ends) {
+        s->cap_ends = s->cap_ends != 0 ? 2 * s->cap_ends : 16;
+        s->ends = mnemo_xrealloc(s->ends, s->cap_ends * sizeof *s->ends);
+    }
+    s->ends[s->n_ends++] = s->text.len;
+    return true;
+}
+
+/* Reads the chunks of rep's repository (key range 'K' name-hash) file by
+ * file; *kept_chunks counts those of intact files. */
+static mnemo_status_t repair_chunks(repair_t *r, mnemo_repo_repair_t *rep,
+                                    const uint8_t nh[NAME_HASH_LEN], repair_file_t *files, size_t n,
+                                    int64_t *kept_chunks, mnemo_err_t *err)
+{
+    uint8_t prefix[1 + NAME_HASH_LEN];
+    prefix[0] = 'K';
+    memcpy(prefix + 1, nh, NAME_HASH_LEN);
+    file_scan_t s = {.active = false};
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    for (mnemo_store_iter_seek(it, prefix, sizeof prefix);
+         st == MNEMO_OK && mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < sizeof prefix || memcmp(key, prefix, sizeof prefix) != 0)
+            break;
+        const uint8_t *fid = (const uint8_t *)key + 1;
+        bool sized = klen == 1 + DOC_ID_LEN;
+        if (sized && (!s.active || memcmp(fid, s.fid, FILE_ID_LEN) != 0)) {
+            st = repair_finish_file(r, rep, &s, kept_chunks, err);
+            scan_start(&s, files, n, fid);
+        }
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        if (!sized || !scan_chunk(&s, rep->name, mnemo_get_be32(fid + FILE_ID_LEN), val, vlen)) {
+            mnemo_store_batch_delete(r->batch, key, klen);
+            r->out.stray_chunks++;
+        }
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    if (st == MNEMO_OK)
+        st = repair_finish_file(r, rep, &s, kept_chunks, err);
+    mnemo_buf_cleanup(&s.text);
+    free(s.ends);
+    return st;
+}
+
+/* Checks every file of the repository whose record rec is, and rewrites
+ * the record: counts of what was kept, INTERRUPTED when files were
+ * dropped. */
+static mnemo_status_t repair_repo(repair_t *r, mnemo_repo_repair_t *rep, repo_record_t *rec,
+                                  mnemo_err_t *err)
+{
+    uint8_t nh[NAME_HASH_LEN];
+    name_hash(nh, rep->name);
+    repair_file_t *files = NULL;
+    size_t n = 0;
+    int64_t kept_files = 0, kept_chunks = 0;
+    mnemo_status_t st = repair_manifest(r, rep, nh, &files, &n, err);
+    if (st == MNEMO_OK)
+        st = repair_chunks(r, rep, nh, files, n, &kept_chunks, err);
+    for (size_t i = 0; st == MNEMO_OK && i < n; i++) {
+        repair_file_t *f = &files[i];
+        bool empty_ok = f->e.n_chunks == 0 && !f->seen; /* an empty file has no chunks */
+        if (empty_ok) {
+            file_scan_t none = {.f = f};
+            st = repair_finish_file(r, rep, &none, &kept_chunks, err);
+        } else if (!f->seen) {
+            rep->files_damaged++;
+            rep->chunks_damaged += f->e.n_chunks;
+            repair_drop_file(r, rep, f);
+        }
+    }
+    kept_files = rep->files - rep->files_damaged;
+    for (size_t i = 0; i < n; i++)
+        free(files[i].e.path);
+    free(files);
+    if (st != MNEMO_OK)
+        return st;
+    rec->file_count = kept_files;
+    rec->chunk_count = kept_chunks;
+    if (rep->files_damaged > 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "repair: %lld of %lld files had missing or damaged chunks and were dropped; "
+                 "the next sync reads them again",
+                 (long long)rep->files_damaged, (long long)rep->files);
+        rec->status.state = MNEMO_SYNC_INTERRUPTED;
+        free(rec->status.error);
+        rec->status.error = mnemo_xstrdup(msg);
+    }
+    record_stage(r->batch, rep->name, rec);
+    mnemo_buf_add(&r->kept, nh, NAME_HASH_LEN);
+    return repair_flush(r, 1, false, err);
+}
+
+/* Removes a repository whose record is gone or damaged: entries, chunks
+ * (one key range), record. */
+static mnemo_status_t repair_remove_repo(repair_t *r, mnemo_repo_repair_t *rep, mnemo_err_t *err)
+{
+    rep->removed = true;
+    mnemo_buf_t key = {0};
+    key_file(&key, rep->name, NULL);
+    mnemo_status_t st = repair_drop_prefix(r, key.p, key.len, &rep->files, err);
+    uint8_t prefix[1 + NAME_HASH_LEN];
+    prefix[0] = 'K';
+    name_hash(prefix + 1, rep->name);
+    if (st == MNEMO_OK)
+        st = repair_drop_prefix(r, prefix, sizeof prefix, &rep->chunks, err);
+    key_repo(&key, rep->name);
+    mnemo_store_batch_delete(r->batch, key.p, key.len);
+    mnemo_buf_cleanup(&key);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+static int cmp_name_hash(const void *a, const void *b)
+{
+    return memcmp(a, b, NAME_HASH_LEN);
+}
+
+/* Removes every chunk of a name hash no kept repository has; the name in
+ * a chunk that still decodes is reported as a removed repository. */
+static mnemo_status_t repair_strays(repair_t *r, mnemo_err_t *err)
+{
+    r->n_kept = r->kept.len / NAME_HASH_LEN;
+    if (r->n_kept > 0)
+        qsort(r->kept.p, r->n_kept, NAME_HASH_LEN, cmp_name_hash);
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    for (mnemo_store_iter_seek(it, "K", 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (key[0] != 'K')
+            break;
+        if (klen > NAME_HASH_LEN && r->n_kept > 0 &&
+            bsearch(key + 1, r->kept.p, r->n_kept, NAME_HASH_LEN, cmp_name_hash) != NULL)
+            continue;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        chunk_view_t c;
+        if (chunk_decode(&c, val, vlen) && repair_name_ok(c.name, c.name_len)) {
+            mnemo_repo_repair_t *rep = repair_entry_for(r, c.name, c.name_len);
+            rep->removed = true;
+            rep->chunks++;
+        } else {
+            r->out.stray_chunks++;
+        }
+        mnemo_store_batch_delete(r->batch, key, klen);
+        st = repair_flush(r, REPAIR_OPS, false, err);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
+}
+
+static int cmp_repo_repair(const void *a, const void *b)
+{
+    return strcmp(((const mnemo_repo_repair_t *)a)->name, ((const mnemo_repo_repair_t *)b)->name);
+}
+
+static mnemo_status_t repair_run(repair_t *r, mnemo_err_t *err)
+{
+    const char ns = INDEX_NS;
+    mnemo_status_t st = repair_drop_prefix(r, &ns, 1, NULL, err);
+    if (st == MNEMO_OK)
+        st = mnemo_index_open(&r->repos.index, r->repos.store, INDEX_NS, DOC_ID_LEN, err);
+    if (st != MNEMO_OK)
+        return st;
+    mnemo_index_start(r->repos.index);
+    st = repair_names(r, err);
+    size_t n_named = r->out.n_repos; /* repair_strays may add more */
+    for (size_t i = 0; st == MNEMO_OK && i < n_named; i++) {
+        mnemo_repo_repair_t *rep = &r->out.repos[i];
+        repo_record_t rec;
+        mnemo_err_t why;
+        st = record_load(&r->repos, &rec, rep->name, &why);
+        if (st == MNEMO_OK) {
+            st = repair_repo(r, rep, &rec, err);
+            record_cleanup(&rec);
+        } else if (st == MNEMO_ENOTFOUND || st == MNEMO_ECORRUPT) {
+            st = repair_remove_repo(r, rep, err);
+        } else {
+            mnemo_err_set(err, st, "%s", why.msg);
+        }
+    }
+    if (st == MNEMO_OK)
+        st = repair_strays(r, err);
+    if (st == MNEMO_OK)
+        st = mnemo_index_merge(r->repos.index, err);
+    if (st == MNEMO_OK)
+        st = repair_flush(r, 0, true, err); /* an fsync makes every write above durable */
+    if (r->out.n_repos > 0)
+        qsort(r->out.repos, r->out.n_repos, sizeof *r->out.repos, cmp_repo_repair);
+    return st;
+}
+
+mnemo_status_t mnemo_repos_repair(mnemo_repos_repair_t *out, mnemo_store_t *store, mnemo_err_t *err)
+{
+    assert(out != NULL && store != NULL);
+    repair_t *r = mnemo_xcalloc(1, sizeof *r);
+    r->repos.store = store;
+    r->batch = mnemo_store_batch_create();
+    mnemo_status_t st = repair_run(r, err);
+    mnemo_store_batch_destroy(r->batch); /* before the index closes: see index.h */
+    mnemo_index_close(r->repos.index);
+    mnemo_buf_cleanup(&r->kept);
+    if (st == MNEMO_OK)
+        *out = r->out;
+    else
+        free(r->out.repos);
+    free(r);
+    return st;
+}
+
+void mnemo_repos_repair_cleanup(mnemo_repos_repair_t *r)
+{
+    if (r == NULL)
+        return;
+    free(r->repos);
+    r->repos = NULL;
+    r->n_repos = 0;
+}

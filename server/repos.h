@@ -175,4 +175,42 @@ void mnemo_manifest_cleanup(mnemo_manifest_t *m);
 void mnemo_repo_infos_free(mnemo_repo_info_t *infos, size_t n);
 void mnemo_code_hits_free(mnemo_code_hit_t *hits, size_t n);
 
+/* Repair (repair.h): one repository as mnemo_repos_repair found it. */
+typedef struct mnemo_repo_repair {
+    char name[MNEMO_REPO_NAME_MAX + 1];
+    int64_t files;          /* manifest entries found */
+    int64_t files_damaged;  /* of them, dropped from the manifest: see below */
+    int64_t chunks;         /* chunks the decodable manifest entries call for */
+    int64_t chunks_damaged; /* of them, missing or damaged (every chunk of a
+                             * file whose chunks do not reassemble to it) */
+    /* Its record was gone or damaged (its path with it): every file and
+     * chunk of it was removed; syncing it again by path restores it. */
+    bool removed;
+} mnemo_repo_repair_t;
+
+typedef struct mnemo_repos_repair {
+    mnemo_repo_repair_t *repos; /* by name; the caller's (mnemo_repos_repair_cleanup) */
+    size_t n_repos;
+    int64_t chunks_indexed; /* chunks the rebuilt index holds */
+    int64_t stray_chunks;   /* chunks no manifest entry called for, removed */
+} mnemo_repos_repair_t;
+
+/* The consistency pass of `mnemod repair` over the code store in store,
+ * which no mnemo_repos_t may have open (LevelDB's repairer has run). Every
+ * file of every repository is checked: its manifest entry decodes and its
+ * chunks are all there, decode, name the file, and reassemble to the bytes
+ * whose SHA-256 the entry holds. A file that fails loses its entry and
+ * chunks, so that the next sync (incremental or full) reads it again as a
+ * new file; its repository's counts are recomputed and its status becomes
+ * INTERRUPTED with an error saying so: marked for re-sync. A repository
+ * whose record is gone or damaged is removed whole (its path is not known
+ * any more), and chunks no manifest entry calls for are removed. The BM25
+ * index ('C') is dropped and rebuilt from the chunks kept. *out is the
+ * caller's (mnemo_repos_repair_cleanup), set only on success. MNEMO_EIO or
+ * MNEMO_ECORRUPT when the store cannot be read or written; the store is
+ * then partly repaired, and running the pass again is safe. */
+mnemo_status_t mnemo_repos_repair(mnemo_repos_repair_t *out, mnemo_store_t *store,
+                                  mnemo_err_t *err);
+void mnemo_repos_repair_cleanup(mnemo_repos_repair_t *r);
+
 #endif

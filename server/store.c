@@ -651,3 +651,356 @@ mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t
         *err = local;
     return st == MNEMO_OK ? st : read_result(it->store, st, &local);
 }
+
+/* ---- repair ----
+ *
+ * LevelDB's repairer reads logs without verifying their checksums (1.23
+ * makes the log reader of its log conversion with checksum=false), so
+ * bytes flipped in a log would enter the repaired store as data. The logs
+ * are therefore salvaged first the way an open recovers them, which does
+ * verify them: copied into a fresh scratch store (dir/salvage.tmp) and
+ * recovered there with paranoid checks off, which drops every damaged part
+ * (and says so in the scratch store's LOG) instead of failing. The tables
+ * that recovery writes hold every intact record with its sequence number;
+ * they move into dir under file numbers above every file there (the logs
+ * are the newest data), and the logs move to dir/lost/. Then the repairer
+ * runs with paranoid checks, so every table it scans has its block
+ * checksums verified, and it finds no log left. Last, one compaction of
+ * everything (compact_all says why). All of it under dir's lock. A run
+ * interrupted half-way may be repeated: a log salvaged twice gives the
+ * same records twice.
+ */
+
+/* Here rather than at the top: only the repair below uses them. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SALVAGE_DIR    "salvage.tmp"
+#define SALVAGE_BASE   1000000ULL  /* log numbers in the scratch store: above its own files */
+#define SALVAGE_BUFFER (64u << 20) /* memtable of the scratch store: few tables */
+#define MAX_LOGS       4096
+
+typedef struct numbered {
+    unsigned long long number;
+    char name[256];
+} numbered_t;
+
+/* The number of a LevelDB file name "<digits><suffix>", or 0 when name is
+ * not one. */
+static unsigned long long file_number(const char *name, const char *suffix)
+{
+    size_t n = strspn(name, "0123456789");
+    if (n == 0 || n > 19 || strcmp(name + n, suffix) != 0)
+        return 0;
+    return strtoull(name, NULL, 10);
+}
+
+static int cmp_numbered(const void *a, const void *b)
+{
+    unsigned long long x = ((const numbered_t *)a)->number, y = ((const numbered_t *)b)->number;
+    return x < y ? -1 : x > y;
+}
+
+/* The number in any LevelDB file name (a table, a log, a MANIFEST), or 0. */
+static unsigned long long any_number(const char *name)
+{
+    if (strncmp(name, "MANIFEST-", 9) == 0)
+        name += 9;
+    size_t n = strspn(name, "0123456789");
+    bool ok = n > 0 && n <= 19 && (name[n] == '.' || name[n] == '\0');
+    return ok ? strtoull(name, NULL, 10) : 0;
+}
+
+/* The files of dir named "<number><suffix>", sorted by number, into out
+ * (at most cap); *max_number (may be NULL) becomes the highest number of
+ * any LevelDB file in dir, when higher. */
+static size_t list_numbered(numbered_t *out, size_t cap, const char *dir, const char *suffix,
+                            unsigned long long *max_number)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned long long any = any_number(e->d_name);
+        if (max_number != NULL && any > *max_number)
+            *max_number = any;
+        unsigned long long num = suffix != NULL ? file_number(e->d_name, suffix) : 0;
+        if (num != 0 && n < cap) {
+            out[n].number = num;
+            snprintf(out[n].name, sizeof out[n].name, "%s", e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(out, n, sizeof *out, cmp_numbered);
+    return n;
+}
+
+/* True when dir holds a file LevelDB made for data: CURRENT, a MANIFEST,
+ * a log or a table (LOG, LOCK and lost/ do not count). */
+static bool has_leveldb_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, "CURRENT") == 0 || any_number(e->d_name) != 0;
+    closedir(d);
+    return found;
+}
+
+/* Takes the lock LevelDB takes at open (an fcntl write lock on dir/LOCK),
+ * so that a mnemod holding the store is noticed and one starting meanwhile
+ * is refused. Closing *fd releases it. */
+static mnemo_status_t lock_store(int *fd, const char *dir, mnemo_err_t *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
+        return mnemo_err_set(err, MNEMO_EIO, "%s: %s", path, strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(*fd, F_SETLK, &fl) == 0)
+        return MNEMO_OK;
+    int e = errno;
+    close(*fd);
+    *fd = -1;
+    if (e == EAGAIN || e == EACCES)
+        return mnemo_err_set(err, MNEMO_EUNAVAIL, "data dir %s is in use by another process", dir);
+    return mnemo_err_set(err, MNEMO_EIO, "lock %s: %s", path, strerror(e));
+}
+
+/* Appends LevelDB's findings in dir/LOG to out, one per line, without time
+ * stamp and thread id. In the LOG of the scratch store (logs != NULL), a
+ * log's dropped bytes are told under the log's name in the store. */
+static void add_findings(mnemo_buf_t *out, const char *dir, const numbered_t *logs, size_t n_logs)
+{
+    static const char *const words[] = {"dropping", "dropped",    "repaired",
+                                        "gnoring",  "unparsable", "Corruption"};
+    char path[4200], line[1024];
+    snprintf(path, sizeof path, "%s/LOG", dir);
+    FILE *f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        bool wanted = false;
+        for (size_t i = 0; i < sizeof words / sizeof words[0] && !wanted; i++)
+            wanted = strstr(line, words[i]) != NULL;
+        const char *msg = strchr(line, ' ');             /* after the time stamp */
+        msg = msg != NULL ? strchr(msg + 1, ' ') : NULL; /* after the thread id */
+        if (!wanted || msg == NULL)
+            continue;
+        msg++;
+        const char *drop = strstr(msg, "dropping"), *log = strstr(msg, ".log:");
+        const char *digits = log;
+        while (digits != NULL && digits > msg && digits[-1] >= '0' && digits[-1] <= '9')
+            digits--;
+        unsigned long long num = digits != NULL ? strtoull(digits, NULL, 10) : 0;
+        if (logs != NULL && drop != NULL && num >= SALVAGE_BASE && num - SALVAGE_BASE < n_logs) {
+            mnemo_buf_add(out, "log ", 4);
+            mnemo_buf_add(out, logs[num - SALVAGE_BASE].name,
+                          strlen(logs[num - SALVAGE_BASE].name));
+            mnemo_buf_add(out, ": ", 2);
+            msg = drop;
+        }
+        mnemo_buf_add(out, msg, strcspn(msg, "\n"));
+        mnemo_buf_byte(out, '\n');
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
+/* Removes the scratch store dir: its files, then itself. */
+static void remove_scratch(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static mnemo_status_t copy_file(const char *from, const char *to, mnemo_err_t *err)
+{
+    FILE *in = fopen(from, "rb"), *out = in != NULL ? fopen(to, "wb") : NULL;
+    bool ok = out != NULL;
+    char buf[1 << 16];
+    size_t n;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        ok = fwrite(buf, 1, n, out) == n;
+    ok = ok && !ferror(in) && fflush(out) == 0 && fsync(fileno(out)) == 0;
+    int e = errno;
+    if (out != NULL)
+        ok = fclose(out) == 0 && ok;
+    if (in != NULL)
+        fclose(in);
+    if (!ok)
+        return mnemo_err_set(err, MNEMO_EIO, "copy %s to %s: %s", from, to, strerror(e));
+    return MNEMO_OK;
+}
+
+/* Opens the scratch store dir with paranoid checks off (creating it when
+ * create) and closes it again: recovery turns the logs in it into tables,
+ * dropping what fails its checksum. */
+static mnemo_status_t open_scratch(const char *dir, bool create, mnemo_err_t *err)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_filterpolicy_t *bloom = leveldb_filterpolicy_create_bloom(BLOOM_BITS_PER_KEY);
+    leveldb_options_set_create_if_missing(o, create);
+    leveldb_options_set_paranoid_checks(o, 0);
+    leveldb_options_set_write_buffer_size(o, SALVAGE_BUFFER);
+    leveldb_options_set_filter_policy(o, bloom);
+    char *errptr = NULL;
+    leveldb_t *db = leveldb_open(o, dir, &errptr);
+    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, err, "salvage the logs");
+    if (db != NULL)
+        leveldb_close(db);
+    leveldb_options_destroy(o);
+    leveldb_filterpolicy_destroy(bloom);
+    return st;
+}
+
+/* Moves the tables of the scratch store into dir, in their order, under
+ * numbers above every file of dir. */
+static mnemo_status_t adopt_tables(const char *dir, const char *scratch, mnemo_err_t *err)
+{
+    numbered_t *tables = mnemo_xcalloc(MAX_LOGS, sizeof *tables);
+    unsigned long long next = 0;
+    list_numbered(NULL, 0, dir, NULL, &next);
+    size_t n = list_numbered(tables, MAX_LOGS, scratch, ".ldb", NULL);
+    mnemo_status_t st = MNEMO_OK;
+    for (size_t i = 0; i < n && st == MNEMO_OK; i++) {
+        char from[4300], to[4300];
+        snprintf(from, sizeof from, "%s/%s", scratch, tables[i].name);
+        snprintf(to, sizeof to, "%s/%06llu.ldb", dir, ++next);
+        if (rename(from, to) != 0)
+            st = mnemo_err_set(err, MNEMO_EIO, "move %s to %s: %s", from, to, strerror(errno));
+    }
+    free(tables);
+    return st;
+}
+
+/* Moves the logs of dir to dir/lost/, as the repairer does with what it
+ * replaced. */
+static mnemo_status_t set_aside(const char *dir, const numbered_t *logs, size_t n, mnemo_err_t *err)
+{
+    char lost[4200];
+    snprintf(lost, sizeof lost, "%s/lost", dir);
+    if (mkdir(lost, 0755) != 0 && errno != EEXIST)
+        return mnemo_err_set(err, MNEMO_EIO, "%s: %s", lost, strerror(errno));
+    for (size_t i = 0; i < n; i++) {
+        char from[4300], to[4300];
+        snprintf(from, sizeof from, "%s/%s", dir, logs[i].name);
+        snprintf(to, sizeof to, "%s/%s", lost, logs[i].name);
+        if (rename(from, to) != 0)
+            return mnemo_err_set(err, MNEMO_EIO, "move %s to %s: %s", from, to, strerror(errno));
+    }
+    return MNEMO_OK;
+}
+
+/* Salvages the logs of dir (see above); appends what it found to out. */
+static mnemo_status_t salvage_logs(const char *dir, mnemo_buf_t *out, mnemo_err_t *err)
+{
+    numbered_t *logs = mnemo_xcalloc(MAX_LOGS, sizeof *logs);
+    size_t n = list_numbered(logs, MAX_LOGS, dir, ".log", NULL);
+    char scratch[4200];
+    snprintf(scratch, sizeof scratch, "%s/" SALVAGE_DIR, dir);
+    remove_scratch(scratch); /* left by an interrupted run */
+    mnemo_status_t st = n > 0 ? open_scratch(scratch, true, err) : MNEMO_OK;
+    for (size_t i = 0; i < n && st == MNEMO_OK; i++) {
+        char from[4300], to[4300];
+        snprintf(from, sizeof from, "%s/%s", dir, logs[i].name);
+        snprintf(to, sizeof to, "%s/%06llu.log", scratch, SALVAGE_BASE + i);
+        st = copy_file(from, to, err);
+    }
+    if (n > 0 && st == MNEMO_OK)
+        st = open_scratch(scratch, false, err);
+    if (n > 0 && st == MNEMO_OK) {
+        add_findings(out, scratch, logs, n);
+        st = adopt_tables(dir, scratch, err);
+    }
+    if (n > 0 && st == MNEMO_OK)
+        st = set_aside(dir, logs, n, err);
+    if (n > 0)
+        sync_dir(dir);
+    remove_scratch(scratch);
+    free(logs);
+    return st;
+}
+
+/* The repairer puts every table at level 0, where a lookup trusts the
+ * highest file number first, not the newest sequence number: a log that
+ * was already flushed but not yet deleted (a crash between the two) comes
+ * back as a new table holding older values. One compaction of everything
+ * merges by sequence number, so the newest value of every key wins. Runs
+ * with dir's lock held by this process, which LevelDB's open shares. */
+static mnemo_status_t compact_all(const leveldb_options_t *o, const char *dir, mnemo_err_t *err)
+{
+    char *errptr = NULL;
+    leveldb_t *db = leveldb_open(o, dir, &errptr);
+    mnemo_status_t st = take_error(&errptr, MNEMO_EIO, err, "open the repaired store");
+    if (db != NULL) {
+        leveldb_compact_range(db, NULL, 0, NULL, 0);
+        leveldb_close(db);
+    }
+    return st;
+}
+
+mnemo_status_t mnemo_store_repair(const char *dir, char **findings, mnemo_err_t *err)
+{
+    assert(dir != NULL);
+    if (findings != NULL)
+        *findings = NULL;
+    if (!has_leveldb_files(dir))
+        return mnemo_err_set(err, MNEMO_ENOTFOUND, "%s: no LevelDB store there", dir);
+    int fd = -1;
+    mnemo_status_t st = lock_store(&fd, dir, err);
+    if (st != MNEMO_OK)
+        return st;
+    mnemo_buf_t found = {0};
+    st = salvage_logs(dir, &found, err);
+    if (st == MNEMO_OK) {
+        leveldb_options_t *o = leveldb_options_create();
+        leveldb_filterpolicy_t *bloom = leveldb_filterpolicy_create_bloom(BLOOM_BITS_PER_KEY);
+        leveldb_options_set_paranoid_checks(o, 1); /* verify every table block it scans */
+        leveldb_options_set_filter_policy(o, bloom);
+        char *errptr = NULL;
+        leveldb_repair_db(o, dir, &errptr);
+        st = take_error(&errptr, MNEMO_EIO, err, "repair");
+        add_findings(&found, dir, NULL, 0); /* before the open below starts a new LOG */
+        if (st == MNEMO_OK)
+            st = compact_all(o, dir, err);
+        leveldb_options_destroy(o);
+        leveldb_filterpolicy_destroy(bloom);
+    }
+    close(fd);
+    if (st == MNEMO_OK && findings != NULL && found.len > 0) {
+        mnemo_buf_byte(&found, '\0');
+        *findings = (char *)found.p;
+        found.p = NULL;
+    }
+    mnemo_buf_cleanup(&found);
+    return st;
+}

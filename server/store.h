@@ -161,4 +161,22 @@ const char *mnemo_store_iter_value(const mnemo_store_iter_t *it, size_t *vlen);
 /* MNEMO_OK, or the error that ended the iteration early. */
 mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t *err);
 
+/* Repair (`mnemod repair`, repair.h): salvages what can be read of the
+ * store in dir, under the directory's lock (LevelDB's repairer takes
+ * none), so that no mnemod opens it meanwhile. The logs are recovered with
+ * their checksums verified (LevelDB's repairer alone would not), dropping
+ * their damaged parts; then LevelDB's repairer, with paranoid checks,
+ * rebuilds the MANIFEST from the tables it can read and copies the
+ * readable entries of a damaged table into a new one; then everything is
+ * compacted once, so that the newest value of every key wins. The files
+ * replaced or unreadable (logs, MANIFESTs, damaged tables) go to
+ * dir/lost/. What LevelDB found goes to *findings (the caller's, free();
+ * NULL when nothing; findings may be NULL), one finding per line in
+ * LevelDB's words, a log's dropped bytes as "log NAME: dropping N bytes;
+ * ...". The store must not be open in this process. MNEMO_EUNAVAIL when
+ * another process holds the directory (the message says so and names
+ * dir); MNEMO_ENOTFOUND (touching nothing) when dir holds no LevelDB file
+ * at all; MNEMO_EIO or MNEMO_ECORRUPT when the repair fails. */
+mnemo_status_t mnemo_store_repair(const char *dir, char **findings, mnemo_err_t *err);
+
 #endif

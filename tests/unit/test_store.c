@@ -1,6 +1,6 @@
 /* test_store.c - unit tests of store.c: reads and writes, atomic batches,
  * batch hooks, snapshot iterators, the directory lock, the sticky write
- * failure and damaged files (never served as data).
+ * failure, damaged files (never served as data) and repair.
  */
 #include "store.h"
 #include "testutil.h"
@@ -620,6 +620,162 @@ static void test_store__damaged_table_is_never_read_as_data(void)
     free(dir);
 }
 
+/* ---- repair ------------------------------------------------------------- */
+
+/* Inverts a byte in the middle of a value in the log at path (not in a
+ * record header, whose damage LevelDB's repairer notices by itself): of
+ * the first value from the 200th on that lies whole in one record. */
+static bool flip_in_value(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    char val[1000];
+    const char *at = NULL;
+    for (int i = 200; i < 400 && at == NULL; i++) {
+        for (int j = 0; j < 1000; j++)
+            val[j] = (char)('a' + (i * 7 + j * 13) % 26);
+        at = memmem(buf, n, val, sizeof val);
+    }
+    if (at != NULL) {
+        fseek(f, (long)(at - buf) + 500, SEEK_SET);
+        fputc(~at[500] & 0xFF, f);
+    }
+    fclose(f);
+    return at != NULL;
+}
+
+/* LevelDB's repairer alone would read a log without its checksums and
+ * keep a flipped value as data: mnemo_store_repair drops the damaged part
+ * instead, says so, and keeps the rest exactly. */
+static void test_store__repair_never_keeps_a_flipped_log_value(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put_many(s);
+    mnemo_store_close(s);
+    char log[4096];
+    CU_ASSERT_FATAL(find_file(log, sizeof log, dir, ".log"));
+    CU_ASSERT_FATAL(flip_in_value(log));
+    char *findings = NULL;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_repair(dir, &findings, &err), MNEMO_OK);
+    CU_ASSERT_PTR_NOT_NULL(findings != NULL ? strstr(findings, ": dropping ") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(findings != NULL ? strstr(findings, "log 0") : NULL);
+    free(findings);
+    s = open_store(dir);
+    int ok = 0, gone = 0;
+    char key[16], want[1001];
+    for (int i = 0; i < 400; i++) {
+        snprintf(key, sizeof key, "k%04d", i);
+        for (int j = 0; j < 1000; j++)
+            want[j] = (char)('a' + (i * 7 + j * 13) % 26);
+        want[1000] = '\0';
+        if (has(s, key, want))
+            ok++;
+        else if (absent(s, key))
+            gone++;
+        else
+            CU_FAIL("a repaired store returned a value other than the one written");
+    }
+    CU_ASSERT(ok > 0 && gone > 0);
+    CU_ASSERT_EQUAL(ok + gone, 400);
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+/* An intact store comes out of repair whole; a directory without a store
+ * is MNEMO_ENOTFOUND and stays without one. */
+static void test_store__repair_keeps_an_intact_store(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    char *findings = NULL;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_store_repair(dir, &findings, &err), MNEMO_ENOTFOUND);
+    CU_ASSERT_PTR_NULL(findings);
+    char current[4200];
+    snprintf(current, sizeof current, "%s/CURRENT", dir);
+    CU_ASSERT_NOT_EQUAL(access(current, F_OK), 0);
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "alpha", "one");
+    mnemo_store_close(s);
+    CU_ASSERT_EQUAL(mnemo_store_repair(dir, &findings, &err), MNEMO_OK);
+    CU_ASSERT_PTR_NULL(findings);
+    s = open_store(dir);
+    CU_ASSERT(has(s, "alpha", "one"));
+    put1(s, "beta", "two"); /* a repaired store takes writes */
+    mnemo_store_close(s);
+    s = open_store(dir);
+    CU_ASSERT(has(s, "beta", "two"));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    CU_ASSERT_FATAL(in != NULL && out != NULL);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        CU_ASSERT_EQUAL(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+}
+
+/* A log already flushed into a table but left behind (a crash between the
+ * flush and its deletion) holds older values: repair must keep the newest
+ * value of every key, not the one of the highest-numbered table. */
+static void test_store__repair_keeps_the_newest_value_over_a_leftover_log(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "key", "old");
+    mnemo_store_close(s);
+    char log[4096], saved[4200];
+    CU_ASSERT_FATAL(find_file(log, sizeof log, dir, ".log"));
+    snprintf(saved, sizeof saved, "%s.saved", dir);
+    copy_file(log, saved);
+    s = open_store(dir); /* "old" goes into a table, the log is deleted */
+    put1(s, "key", "new");
+    mnemo_store_close(s);
+    mnemo_store_close(open_store(dir)); /* "new" goes into a table too */
+    copy_file(saved, log);              /* the stale log is back */
+    remove(saved);
+    CU_ASSERT_EQUAL(mnemo_store_repair(dir, NULL, NULL), MNEMO_OK);
+    s = open_store(dir);
+    CU_ASSERT(has(s, "key", "new"));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
+/* LevelDB's repairer takes no lock: repair must see that another process
+ * (a running mnemod) holds the store, and refuse. */
+static void test_store__repair_refuses_a_store_another_process_holds(void)
+{
+    char *dir = mnemo_test_tmpdir();
+    mnemo_store_t *s = open_store(dir);
+    put1(s, "alpha", "one");
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        mnemo_err_t err = {{0}};
+        mnemo_status_t st = mnemo_store_repair(dir, NULL, &err);
+        _exit(st == MNEMO_EUNAVAIL && strstr(err.msg, "in use") != NULL ? 0 : 1);
+    }
+    int wstatus = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &wstatus, 0), pid);
+    CU_ASSERT(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    CU_ASSERT(has(s, "alpha", "one"));
+    mnemo_store_close(s);
+    mnemo_test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("store");
@@ -642,5 +798,9 @@ int main(void)
     MNEMO_TEST(s, test_store__failure_hook_set_late_runs_at_once);
     MNEMO_TEST(s, test_store__damaged_log_fails_the_open);
     MNEMO_TEST(s, test_store__damaged_table_is_never_read_as_data);
+    MNEMO_TEST(s, test_store__repair_never_keeps_a_flipped_log_value);
+    MNEMO_TEST(s, test_store__repair_keeps_an_intact_store);
+    MNEMO_TEST(s, test_store__repair_keeps_the_newest_value_over_a_leftover_log);
+    MNEMO_TEST(s, test_store__repair_refuses_a_store_another_process_holds);
     return mnemo_test_run();
 }
