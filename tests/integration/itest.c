@@ -83,6 +83,28 @@ int itest_run(void)
     return rc;
 }
 
+mnemo_harness_t *itest_start_on(const char *data_dir, const char *const *args)
+{
+    mnemo_harness_options_t opts = {.data_dir = data_dir, .extra_args = args};
+    mnemo_harness_t *h = NULL;
+    mnemo_harness_result_t r = mnemo_harness_start(&h, &opts);
+    if (!CHECK(r == MNEMO_HARNESS_SERVING, "mnemod started on %s (result %d)", data_dir, (int)r)) {
+        if (h != NULL)
+            mnemo_harness_dump_log(h);
+        mnemo_harness_destroy(h);
+        return NULL;
+    }
+    return h;
+}
+
+void itest_stop_clean(mnemo_harness_t *h, int timeout_ms)
+{
+    int st = mnemo_harness_stop(h, timeout_ms);
+    if (!CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "mnemod stopped cleanly"))
+        mnemo_harness_dump_log(h);
+    mnemo_harness_destroy(h);
+}
+
 char *itest_repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);

@@ -46,6 +46,14 @@ mnemo_harness_t *itest_server(void);
  * on failure. Returns the process exit code. */
 int itest_run(void);
 
+/* Starts a mnemod of the test's own on data_dir with extra args
+ * (NULL-terminated, may be NULL); CHECKs that it serves and returns it, or
+ * NULL (its log printed) when it does not. */
+mnemo_harness_t *itest_start_on(const char *data_dir, const char *const *args);
+/* SIGTERM; CHECKs a clean exit 0 within timeout_ms (the log printed when
+ * not), then destroys h. */
+void itest_stop_clean(mnemo_harness_t *h, int timeout_ms);
+
 /* New strings, the caller's (free()). */
 char *itest_repeat(char c, size_t n);
 /* "<prefix> <pid>-<counter> <suffix>": content unique in this process. */

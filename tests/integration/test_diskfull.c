@@ -115,24 +115,12 @@ static mnemo_harness_t *start_on(const char *data)
                                        "--allow-root",
                                        "/",
                                        NULL};
-    mnemo_harness_options_t opts = {.data_dir = data, .extra_args = args};
-    mnemo_harness_t *h = NULL;
-    mnemo_harness_result_t r = mnemo_harness_start(&h, &opts);
-    if (!CHECK(r == MNEMO_HARNESS_SERVING, "mnemod started on %s (result %d)", data, (int)r)) {
-        if (h != NULL)
-            mnemo_harness_dump_log(h);
-        mnemo_harness_destroy(h);
-        return NULL;
-    }
-    return h;
+    return itest_start_on(data, args);
 }
 
 static void stop(mnemo_harness_t *h)
 {
-    int st = mnemo_harness_stop(h, STOP_TIMEOUT_MS);
-    if (!CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "mnemod stopped cleanly"))
-        mnemo_harness_dump_log(h);
-    mnemo_harness_destroy(h);
+    itest_stop_clean(h, STOP_TIMEOUT_MS);
 }
 
 static int health_of(mnemo_harness_t *h)

@@ -53,16 +53,7 @@ static char *content_of(int i)
 static mnemo_harness_t *start_allowing(const char *data_dir, const char *root)
 {
     const char *args[] = {"--allow-root", root, NULL};
-    mnemo_harness_options_t opts = {.data_dir = data_dir, .extra_args = root != NULL ? args : NULL};
-    mnemo_harness_t *h = NULL;
-    mnemo_harness_result_t r = mnemo_harness_start(&h, &opts);
-    if (!CHECK(r == MNEMO_HARNESS_SERVING, "mnemod started on %s (result %d)", data_dir, (int)r)) {
-        if (h != NULL)
-            mnemo_harness_dump_log(h);
-        mnemo_harness_destroy(h);
-        return NULL;
-    }
-    return h;
+    return itest_start_on(data_dir, root != NULL ? args : NULL);
 }
 
 static mnemo_harness_t *start_on(const char *data_dir)
@@ -72,9 +63,7 @@ static mnemo_harness_t *start_on(const char *data_dir)
 
 static void stop(mnemo_harness_t *h)
 {
-    int st = mnemo_harness_stop(h, STOP_TIMEOUT_MS);
-    CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "mnemod stopped cleanly");
-    mnemo_harness_destroy(h);
+    itest_stop_clean(h, STOP_TIMEOUT_MS);
 }
 
 /* ---- a small repository in the code store ---- */
