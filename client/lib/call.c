@@ -103,9 +103,16 @@ grpc_call *mnemo_call_create(mnemo_client_t *c, grpc_completion_queue *cq, const
     if (ms > 0)
         deadline =
             gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
-    /* The method slice need only live through grpc_channel_create_call. */
-    return grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                    grpc_slice_from_static_string(path), NULL, deadline, NULL);
+    /* A copy, which the call references: gRPC encodes :path when the
+     * transport writes the headers, which for a stream can be after its
+     * open returned and path (a caller's stack buffer) is gone. A static
+     * slice of path sent other streams' garbage as their method
+     * (UNIMPLEMENTED) when many opened at once. */
+    grpc_slice method = grpc_slice_from_copied_string(path);
+    grpc_call *call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                               method, NULL, deadline, NULL);
+    grpc_slice_unref(method);
+    return call;
 }
 
 const ProtobufCMethodDescriptor *mnemo_call_method(char path[MNEMO_METHOD_PATH_MAX],

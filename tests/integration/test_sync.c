@@ -1039,6 +1039,72 @@ static void test_sync__unknown_names_not_found(void)
     mnemo_client_free_message(st);
 }
 
+/* Streams opened at once from many threads: each must reach its method.
+ * libmnemo once gave gRPC the method path as a static slice of a stack
+ * buffer; the headers of a stream are written after its open returns, so
+ * under load streams sent garbage paths and ended UNIMPLEMENTED. */
+#define CROWD 200
+
+typedef struct crowd {
+    pthread_barrier_t go;
+    mnemo_client_t *clients[2];
+    atomic_int not_found, other;
+} crowd_t;
+
+static void *crowd_watch(void *arg)
+{
+    crowd_t *cr = arg;
+    static atomic_int next;
+    mnemo_client_t *c = cr->clients[atomic_fetch_add(&next, 1) % 2];
+    Mnemo__V1__WatchSyncRequest wreq = MNEMO__V1__WATCH_SYNC_REQUEST__INIT;
+    wreq.repository_name = "never-synced-crowd";
+    mnemo_stream_t *w = NULL;
+    mnemo_call_error_t err;
+    pthread_barrier_wait(&cr->go);
+    int code = mnemo_client_watch_sync(&w, c, &wreq, &err);
+    if (code == 0) {
+        Mnemo__V1__SyncEvent *ev = NULL;
+        while (mnemo_stream_next_sync_event(&ev, w, &err) == 1)
+            mnemo_client_free_message(ev);
+        code = mnemo_stream_status(w, &err);
+    }
+    mnemo_stream_close(w);
+    atomic_fetch_add(code == GRPC_STATUS_NOT_FOUND ? &cr->not_found : &cr->other, 1);
+    if (code != GRPC_STATUS_NOT_FOUND)
+        fprintf(stderr, "crowd: %s: %s\n", mnemo_client_code_name(code), err.message);
+    return NULL;
+}
+
+static void test_sync__many_streams_open_at_once(void)
+{
+    crowd_t cr = {0};
+    pthread_t threads[CROWD];
+    int started = 0;
+    for (int i = 0; i < 2; i++)
+        cr.clients[i] = open_client(mnemo_harness_address(slow_srv), 0);
+    if (cr.clients[0] == NULL || cr.clients[1] == NULL)
+        goto out;
+    pthread_barrier_init(&cr.go, NULL, CROWD);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    for (; started < CROWD; started++)
+        if (pthread_create(&threads[started], &attr, crowd_watch, &cr) != 0)
+            break;
+    pthread_attr_destroy(&attr);
+    if (!CHECK(started == CROWD, "%d watcher threads start (%d did)", CROWD, started))
+        abort(); /* the others wait on the barrier for good */
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&cr.go);
+    CHECK(atomic_load(&cr.not_found) == CROWD,
+          "%d WatchSync streams opened at once all reach WatchSync (NOT_FOUND: %d, other: %d)",
+          CROWD, atomic_load(&cr.not_found), atomic_load(&cr.other));
+out:
+    mnemo_client_close(cr.clients[0]);
+    mnemo_client_close(cr.clients[1]);
+}
+
 static void test_sync__max_syncs_resource_exhausted(void)
 {
     const char *extra[] = {"--max-syncs", "1", "--batch-pause-ms", SLOW_PAUSE_MS, NULL};
@@ -2136,6 +2202,7 @@ int main(void)
     MNEMO_TEST(s, test_sync__deadline_cancels_foreground_sync);
     MNEMO_TEST(s, test_sync__background_watch_cancel);
     MNEMO_TEST(s, test_sync__unknown_names_not_found);
+    MNEMO_TEST(s, test_sync__many_streams_open_at_once);
     MNEMO_TEST(s, test_sync__max_syncs_resource_exhausted);
     MNEMO_TEST(s, test_sync__incremental);
     MNEMO_TEST(s, test_sync__crash_then_resume);

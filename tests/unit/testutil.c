@@ -22,6 +22,14 @@ CU_pSuite mnemo_test_suite(const char *name)
     return s;
 }
 
+CU_pTest mnemo_test_add(CU_pSuite s, const char *name, CU_TestFunc fn)
+{
+    const char *only = getenv("MNEMO_TEST_ONLY");
+    if (only != NULL && only[0] != '\0' && strstr(name, only) == NULL)
+        return NULL;
+    return CU_add_test(s, name, fn);
+}
+
 int mnemo_test_run(void)
 {
     CU_basic_set_mode(CU_BRM_VERBOSE);

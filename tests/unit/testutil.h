@@ -10,7 +10,10 @@
 CU_pSuite mnemo_test_suite(const char *name);
 
 /* Adds test function fn to suite s under its own name. */
-#define MNEMO_TEST(s, fn) CU_add_test((s), #fn, (fn))
+/* Adds test fn to suite s, unless MNEMO_TEST_ONLY is set and not a part of
+ * its name (MNEMO_TEST_ONLY=heartbeat runs just the tests named so). */
+#define MNEMO_TEST(s, fn) mnemo_test_add((s), #fn, (fn))
+CU_pTest mnemo_test_add(CU_pSuite s, const char *name, CU_TestFunc fn);
 
 /* Runs every suite verbosely; returns 0 when every assertion passed, 1
  * otherwise (and on registry errors). Cleans the registry up. */
