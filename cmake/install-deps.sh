@@ -27,6 +27,13 @@ packages=(
     clang libclang-rt-14-dev
 )
 
+# buf lint/breaking (tests/buf/check.sh) runs buf from npm. Debian's nodejs
+# (18) and npm (9) unless node and npm are already there some other way: a
+# NodeSource nodejs ships its own npm and conflicts with Debian's package.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
+
 # dpkg-query prints "install ok installed" only for a fully installed package;
 # anything else (absent, half-configured, removed) means apt has work to do.
 missing=()
