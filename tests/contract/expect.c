@@ -4,24 +4,13 @@
  */
 #include "expect.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "memrpc.h" /* memrpc_sha256_hex */
-
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "why.h"
 
 /* v as compact JSON, cut at 200 bytes, in buf. */
 static const char *show(char buf[256], const json_t *v)
@@ -43,7 +32,7 @@ static json_t *gen_repeat(const json_t *arg, char *err, size_t len)
 {
     const json_t *s = json_array_get(arg, 0), *n = json_array_get(arg, 1);
     if (!json_is_string(s) || !json_is_integer(n) || json_integer_value(n) < 0) {
-        fail(err, len, "$repeat wants [STRING, COUNT]");
+        why_set(err, len, "$repeat wants [STRING, COUNT]");
         return NULL;
     }
     size_t sl = json_string_length(s), count = (size_t)json_integer_value(n);
@@ -61,7 +50,7 @@ static json_t *gen_seq(const json_t *arg, char *err, size_t len)
 {
     const json_t *p = json_array_get(arg, 0), *n = json_array_get(arg, 1);
     if (!json_is_string(p) || !json_is_integer(n)) {
-        fail(err, len, "$seq wants [PREFIX, COUNT]");
+        why_set(err, len, "$seq wants [PREFIX, COUNT]");
         return NULL;
     }
     json_t *out = json_array();
@@ -77,20 +66,20 @@ static json_t *gen_ref(const json_t *arg, const expect_ctx_t *ctx, char *err, si
     size_t label_len = dot != NULL ? (size_t)(dot - ref) : (ref != NULL ? strlen(ref) : 0);
     char label[128];
     if (ref == NULL || label_len >= sizeof(label)) {
-        fail(err, len, "$ref wants \"LABEL.PATH\"");
+        why_set(err, len, "$ref wants \"LABEL.PATH\"");
         return NULL;
     }
     memcpy(label, ref, label_len);
     label[label_len] = '\0';
     const json_t *result = json_object_get(ctx->results, label);
     if (result == NULL) {
-        fail(err, len, "$ref %s: no earlier step labelled %s", ref, label);
+        why_set(err, len, "$ref %s: no earlier step labelled %s", ref, label);
         return NULL;
     }
     char why[512];
     json_t *v = expect_resolve(result, dot != NULL ? dot + 1 : "", why, sizeof(why));
     if (v == NULL)
-        fail(err, len, "$ref %s: %s", ref, why);
+        why_set(err, len, "$ref %s: %s", ref, why);
     return v;
 }
 
@@ -105,7 +94,7 @@ static json_t *generator(const char *key, const json_t *arg, const expect_ctx_t 
     if (strcmp(key, "$sha256") == 0) {
         char hex[65];
         if (!json_is_string(arg)) {
-            fail(err, len, "$sha256 wants a string");
+            why_set(err, len, "$sha256 wants a string");
             return NULL;
         }
         memrpc_sha256_hex(hex, json_string_value(arg), json_string_length(arg));
@@ -179,13 +168,13 @@ static json_t *resolve_index(const json_t *v, const char *seg, const char *rest,
     char *end = NULL;
     long i = strtol(seg, &end, 10);
     if (end == seg || *end != '\0') {
-        fail(err, len, "%s is not an index of an array", seg);
+        why_set(err, len, "%s is not an index of an array", seg);
         return NULL;
     }
     if (i == -1)
         i = (long)json_array_size(v) - 1;
     if (i < 0 || (size_t)i >= json_array_size(v)) {
-        fail(err, len, "index %s out of range (%zu elements)", seg, json_array_size(v));
+        why_set(err, len, "index %s out of range (%zu elements)", seg, json_array_size(v));
         return NULL;
     }
     return expect_resolve(json_array_get(v, (size_t)i), rest, err, len);
@@ -204,7 +193,7 @@ json_t *expect_resolve(const json_t *v, const char *path, char *err, size_t err_
         return resolve_index(v, seg, rest, err, err_len);
     const json_t *next = json_is_object(v) ? json_object_get(v, seg) : NULL;
     if (next == NULL || json_is_null(next)) {
-        fail(err, err_len, json_is_object(v) ? "no %s" : "%s: not an object or array", seg);
+        why_set(err, err_len, json_is_object(v) ? "no %s" : "%s: not an object or array", seg);
         return NULL;
     }
     return expect_resolve(next, rest, err, err_len);
@@ -371,16 +360,17 @@ static int check_one(const char *path, const json_t *got, const json_t *want, ch
     if (!is_matcher(want))
         return equal(got, want)
                    ? 0
-                   : fail(err, len, "%s: want %s, got %s", path, show(a, want), show(b, got));
+                   : why_set(err, len, "%s: want %s, got %s", path, show(a, want), show(b, got));
     const char *key;
     json_t *arg;
     json_object_foreach((json_t *)want, key, arg)
     {
         int holds = matcher_holds(key, arg, got);
         if (holds < 0)
-            return fail(err, len, "%s: unknown matcher %s", path, key);
+            return why_set(err, len, "%s: unknown matcher %s", path, key);
         if (!holds)
-            return fail(err, len, "%s: want %s %s, got %s", path, key, show(a, arg), show(b, got));
+            return why_set(err, len, "%s: want %s %s, got %s", path, key, show(a, arg),
+                           show(b, got));
     }
     return 0;
 }
@@ -394,7 +384,7 @@ int expect_check(const json_t *result, const json_t *expect, char *err, size_t e
         char why[512];
         json_t *got = result != NULL ? expect_resolve(result, path, why, sizeof(why)) : NULL;
         if (got == NULL)
-            return fail(err, err_len, "%s: %s", path, result != NULL ? why : "no result");
+            return why_set(err, err_len, "%s: %s", path, result != NULL ? why : "no result");
         int rc = check_one(path, got, want, err, err_len);
         json_decref(got);
         if (rc != 0)

@@ -9,23 +9,13 @@
 #include "pbjson.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#include "why.h"
 
 static size_t elt_size(ProtobufCType type)
 {
@@ -95,10 +85,10 @@ static int set_int(const ProtobufCFieldDescriptor *f, void *dst, const json_t *v
 {
     int64_t x = 0;
     if (json_to_int(&x, v) != 0)
-        return fail(err, len, "%s: not an integer", f->name);
+        return why_set(err, len, "%s: not an integer", f->name);
     if (elt_size(f->type) == 4) {
         if (x < INT32_MIN || x > UINT32_MAX)
-            return fail(err, len, "%s: %lld out of range", f->name, (long long)x);
+            return why_set(err, len, "%s: %lld out of range", f->name, (long long)x);
         int32_t x32 = (int32_t)x;
         memcpy(dst, &x32, 4);
     } else {
@@ -126,8 +116,8 @@ static int set_enum(const ProtobufCFieldDescriptor *f, void *dst, const json_t *
     else if (json_is_integer(v))
         ev = protobuf_c_enum_descriptor_get_value(f->descriptor, (int)json_integer_value(v));
     if (ev == NULL)
-        return fail(err, len, "%s: not a value of %s", f->name,
-                    ((const ProtobufCEnumDescriptor *)f->descriptor)->name);
+        return why_set(err, len, "%s: not a value of %s", f->name,
+                       ((const ProtobufCEnumDescriptor *)f->descriptor)->name);
     *(int *)dst = ev->value;
     return 0;
 }
@@ -139,18 +129,18 @@ static int set_value(const ProtobufCFieldDescriptor *f, void *dst, const json_t 
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING:
         if (!json_is_string(v))
-            return fail(err, len, "%s: not a string", f->name);
+            return why_set(err, len, "%s: not a string", f->name);
         *(char **)dst = strndup(json_string_value(v), json_string_length(v));
-        return *(char **)dst == NULL ? fail(err, len, "out of memory") : 0;
+        return *(char **)dst == NULL ? why_set(err, len, "out of memory") : 0;
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(v))
-            return fail(err, len, "%s: not a boolean", f->name);
+            return why_set(err, len, "%s: not a boolean", f->name);
         *(protobuf_c_boolean *)dst = json_is_true(v);
         return 0;
     case PROTOBUF_C_TYPE_DOUBLE:
     case PROTOBUF_C_TYPE_FLOAT:
         if (!json_is_number(v))
-            return fail(err, len, "%s: not a number", f->name);
+            return why_set(err, len, "%s: not a number", f->name);
         if (f->type == PROTOBUF_C_TYPE_FLOAT)
             *(float *)dst = (float)json_number_value(v);
         else
@@ -161,7 +151,7 @@ static int set_value(const ProtobufCFieldDescriptor *f, void *dst, const json_t 
     case PROTOBUF_C_TYPE_MESSAGE:
         return set_message(f, dst, v, err, len);
     case PROTOBUF_C_TYPE_BYTES:
-        return fail(err, len, "%s: bytes fields are not supported", f->name);
+        return why_set(err, len, "%s: bytes fields are not supported", f->name);
     default:
         return set_int(f, dst, v, err, len);
     }
@@ -174,11 +164,11 @@ static int set_repeated(const ProtobufCFieldDescriptor *f, char *msg, const json
 {
     bool map = is_map(f);
     if (map ? !json_is_object(v) : !json_is_array(v))
-        return fail(err, len, "%s: not an %s", f->name, map ? "object" : "array");
+        return why_set(err, len, "%s: not an %s", f->name, map ? "object" : "array");
     size_t n = map ? json_object_size(v) : json_array_size(v), i = 0;
     char *arr = calloc(n ? n : 1, elt_size(f->type));
     if (arr == NULL)
-        return fail(err, len, "out of memory");
+        return why_set(err, len, "out of memory");
     *(void **)(msg + f->offset) = arr;
     size_t *count = (size_t *)(msg + f->quantifier_offset);
     if (map) {
@@ -222,10 +212,10 @@ int pbjson_to_message(ProtobufCMessage **out, const ProtobufCMessageDescriptor *
                       const json_t *obj, char *err, size_t err_len)
 {
     if (obj != NULL && !json_is_object(obj))
-        return fail(err, err_len, "%s: not an object", desc->name);
+        return why_set(err, err_len, "%s: not an object", desc->name);
     ProtobufCMessage *msg = calloc(1, desc->sizeof_message);
     if (msg == NULL)
-        return fail(err, err_len, "out of memory");
+        return why_set(err, err_len, "out of memory");
     desc->message_init(msg);
     const char *key;
     json_t *v;
@@ -235,7 +225,7 @@ int pbjson_to_message(ProtobufCMessage **out, const ProtobufCMessageDescriptor *
             protobuf_c_message_descriptor_get_field_by_name(desc, key);
         if (f == NULL) {
             protobuf_c_message_free_unpacked(msg, NULL);
-            return fail(err, err_len, "%s has no field %s", desc->name, key);
+            return why_set(err, err_len, "%s has no field %s", desc->name, key);
         }
         if (set_field(f, (char *)msg, v, err, err_len) != 0) {
             protobuf_c_message_free_unpacked(msg, NULL);

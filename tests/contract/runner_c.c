@@ -15,7 +15,6 @@
  * Threads: one.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "mnemo/client_testing.h"
 #include "pbjson.h"
+#include "why.h"
 
 #define DEFAULT_TIMEOUT_MS        15000
 #define DEFAULT_STREAM_TIMEOUT_MS 60000
@@ -65,16 +65,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int failf(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int failf(char *why, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, WHY_MAX, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#define failf(why, ...) why_set((why), WHY_MAX, __VA_ARGS__)
 
 static void set_status(outcome_t *o, const mnemo_call_error_t *err)
 {
