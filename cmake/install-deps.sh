@@ -18,9 +18,13 @@ packages=(
     libleveldb-dev libssl-dev
     # unit and integration tests
     libcunit1-dev procps
+    # the C contract runner reads tests/contract/cases.json
+    libjansson-dev
     # the TLS tests make their certificates with the openssl CLI
     openssl
     python3 python3-grpcio python3-grpc-tools
+    # client/python: its build generates with protoc and grpc_python_plugin
+    python3-protobuf protobuf-compiler-grpc
     # format check in tests/run.sh
     clang-format
     # the fuzz step of tests/run.sh: clang with libFuzzer (tests/fuzz)
