@@ -29,13 +29,21 @@ packages=(
     clang-format
     # the fuzz step of tests/run.sh: clang with libFuzzer (tests/fuzz)
     clang libclang-rt-14-dev
+    # client/node: Node 18 and npm 9 (the npm packages come from its
+    # package-lock.json through `npm ci`, not from apt)
+    nodejs
+    # client/go, built offline in GOPATH mode over /usr/share/gocode:
+    # golang/protobuf 1.5, not the 1.3 that golang-google-grpc-dev would
+    # otherwise pull, reads the stubs of the current protoc-gen-go
+    golang-go protoc-gen-go protoc-gen-go-grpc golang-google-grpc-dev
+    golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev
 )
 
-# buf lint/breaking (tests/buf/check.sh) runs buf from npm. Debian's nodejs
-# (18) and npm (9) unless node and npm are already there some other way: a
-# NodeSource nodejs ships its own npm and conflicts with Debian's package.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    packages+=(nodejs npm)
+# Debian's nodejs ships npm separately (client/node, and buf for
+# tests/buf/check.sh, come from npm); NodeSource's nodejs bundles it (and
+# conflicts with Debian's npm), so ask for npm only when there is none.
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
 fi
 
 # dpkg-query prints "install ok installed" only for a fully installed package;
