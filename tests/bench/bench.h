@@ -35,6 +35,7 @@ typedef struct bench_opts {
     double seconds;         /* duration of one throughput measurement */
     int max_entries;        /* corpus cap (0: all) */
     int passes;             /* timed passes over the queries per round */
+    int watchers;           /* WatchSync streams of figure 7's second part */
     bool smoke;             /* tiny corpus: shorter everything */
 } bench_opts_t;
 
@@ -169,8 +170,11 @@ typedef struct bench_sync_result {
  * reads the stream to its end. 0 when the sync COMPLETED, else -1. */
 int bench_mnemod_sync(bench_mnemod_t *m, bench_sync_result_t *out, const char *path,
                       const char *name, bool full);
-/* Starts a background sync (the stream ends after its first event). */
-int bench_mnemod_sync_background(bench_mnemod_t *m, const char *path, const char *name);
+/* Starts a background sync, full: every file re-indexed (the stream ends
+ * after its first event). */
+int bench_mnemod_sync_background(bench_mnemod_t *m, const char *path, const char *name, bool full);
+/* The server's address, for more clients (mnemo_client_open). */
+const char *bench_mnemod_address(const bench_mnemod_t *m);
 /* The state of name's sync (GetSyncStatus), or -1 on error; *paced_ms
  * (when not NULL) gets the time it paused for requests. */
 int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name, int64_t *paced_ms);

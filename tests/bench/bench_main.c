@@ -6,7 +6,7 @@
  *   mnemo-bench retrieve    --work DIR [--rounds N] [--passes N]
  *   mnemo-bench unary       --work DIR [--rounds N] [--cpp-server PATH]
  *   mnemo-bench code        --work DIR --path DIR [--rounds N] [--passes N]
- *   mnemo-bench during-sync --work DIR --path DIR [--rounds N]
+ *   mnemo-bench during-sync --work DIR --path DIR [--rounds N] [--watchers N]
  *
  * The corpus lives in WORK/corpus unless --corpus says otherwise. --smoke
  * shortens durations for the test-suite run. Exit status 0 when every
@@ -27,7 +27,8 @@ static int usage(void)
 {
     fputs("usage: mnemo-bench corpus|store|retrieve|unary|code|during-sync --work DIR\n"
           "       [--corpus DIR] [--path DIR] [--cpp-server PATH] [--rounds N]\n"
-          "       [--seconds S] [--passes N] [--max-entries N] [--smoke]\n",
+          "       [--seconds S] [--passes N] [--max-entries N] [--watchers N]\n"
+          "       [--smoke]\n",
           stderr);
     return 2;
 }
@@ -59,12 +60,14 @@ static int parse(bench_opts_t *o, int argc, char **argv)
             o->seconds = atof(v);
         else if (strcmp(a, "--passes") == 0)
             o->passes = atoi(v);
+        else if (strcmp(a, "--watchers") == 0)
+            o->watchers = atoi(v);
         else if (strcmp(a, "--max-entries") == 0)
             o->max_entries = atoi(v);
         else
             return -1;
     }
-    if (o->work == NULL || o->rounds < 1 || o->passes < 1 || o->seconds <= 0)
+    if (o->work == NULL || o->rounds < 1 || o->passes < 1 || o->seconds <= 0 || o->watchers < 0)
         return -1;
     if (o->corpus == NULL) {
         snprintf(corpus, sizeof corpus, "%s/corpus", o->work);
@@ -76,7 +79,7 @@ static int parse(bench_opts_t *o, int argc, char **argv)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    bench_opts_t o = {.rounds = 3, .seconds = 3.0, .passes = 3};
+    bench_opts_t o = {.rounds = 3, .seconds = 3.0, .passes = 3, .watchers = 1000};
     if (argc < 2 || parse(&o, argc, argv) != 0)
         return usage();
     const char *cmd = argv[1];

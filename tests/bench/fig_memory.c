@@ -21,11 +21,16 @@
  *    background full sync of o->code_path runs, and idle again once mnemod
  *    is quiet (its CPU use drops when the sync's compactions and merges
  *    finish); p99 of each, the baseline being the mean of the two idle
- *    runs (see during_round).
+ *    runs (see during_round). Then two full re-syncs of the same tree, one
+ *    watched by o->watchers WatchSync streams (100 per client connection,
+ *    as many watching processes would), one not, in alternating order per
+ *    round: the p99s with the watchers against those without (see
+ *    watched_resyncs).
  * Latencies are recorded in milliseconds.
  *
  * Threads: the main thread, plus the load threads of 1 and 7, which share
- * one client (libmnemo allows it) and write only their own samples.
+ * one client (libmnemo allows it) and write only their own samples, and
+ * 7's watcher threads, which only count events.
  */
 #include "bench.h"
 
@@ -499,6 +504,9 @@ static int run_mix(mix_t *x, bench_mnemod_t *m, const char *sync_name, double se
         if (state != MNEMO__V1__SYNC_STATE__SYNC_STATE_RUNNING &&
             state != MNEMO__V1__SYNC_STATE__SYNC_STATE_PENDING) {
             rc = state == MNEMO__V1__SYNC_STATE__SYNC_STATE_COMPLETED ? 0 : -1;
+            if (rc != 0)
+                fprintf(stderr, "bench: sync %s ended in state %d, not COMPLETED\n", sync_name,
+                        state);
             break;
         }
     }
@@ -533,6 +541,146 @@ static int idle_mix(mix_t *x, bench_mnemod_t *m, double seconds, double p99[2], 
     return rc;
 }
 
+/* ---- 7b: the same while many WatchSync streams follow the sync ---- */
+
+#define WATCHERS_PER_CLIENT 100
+
+typedef struct crowd {
+    mnemo_client_t **clients;
+    size_t n_clients;
+    pthread_t *threads;
+    int n;
+    const char *repo;
+    atomic_long events;
+    atomic_int failed;
+} crowd_t;
+
+typedef struct crowd_arg {
+    crowd_t *crowd;
+    int index;
+} crowd_arg_t;
+
+/* One watcher: WatchSync to the end of the sync, counting events. */
+static void *crowd_watch(void *arg)
+{
+    crowd_arg_t *a = arg;
+    crowd_t *cr = a->crowd;
+    Mnemo__V1__WatchSyncRequest req = MNEMO__V1__WATCH_SYNC_REQUEST__INIT;
+    req.repository_name = (char *)cr->repo;
+    mnemo_stream_t *st = NULL;
+    mnemo_call_error_t err;
+    mnemo_client_t *client = cr->clients[(size_t)a->index / WATCHERS_PER_CLIENT];
+    if (mnemo_client_watch_sync(&st, client, &req, &err) != 0) {
+        atomic_fetch_add(&cr->failed, 1);
+        return NULL;
+    }
+    Mnemo__V1__SyncEvent *ev = NULL;
+    int got;
+    while ((got = mnemo_stream_next_sync_event(&ev, st, &err)) == 1) {
+        atomic_fetch_add(&cr->events, 1);
+        mnemo_client_free_message(ev);
+    }
+    if ((got < 0 || mnemo_stream_status(st, &err) != 0) && atomic_fetch_add(&cr->failed, 1) == 0)
+        fprintf(stderr, "bench: WatchSync: %s: %s\n", mnemo_client_code_name(err.code),
+                err.message);
+    mnemo_stream_close(st);
+    return NULL;
+}
+
+/* Starts n watchers of repo's running sync on their own clients. */
+static int crowd_start(crowd_t *cr, crowd_arg_t *args, bench_mnemod_t *m, const char *repo, int n)
+{
+    memset(cr, 0, sizeof *cr);
+    cr->repo = repo;
+    cr->n_clients = ((size_t)n + WATCHERS_PER_CLIENT - 1) / WATCHERS_PER_CLIENT;
+    cr->clients = calloc(cr->n_clients, sizeof *cr->clients);
+    cr->threads = calloc((size_t)n, sizeof *cr->threads);
+    mnemo_client_options_t co;
+    mnemo_client_options_init(&co);
+    co.deadline_ms = 0; /* a watch lasts as long as the sync */
+    for (size_t i = 0; i < cr->n_clients; i++) {
+        mnemo_call_error_t err;
+        if (mnemo_client_open(&cr->clients[i], bench_mnemod_address(m), &co, &err) != 0) {
+            fprintf(stderr, "bench: watcher client: %s\n", err.message);
+            return -1;
+        }
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    for (; cr->n < n; cr->n++) {
+        args[cr->n] = (crowd_arg_t){cr, cr->n};
+        if (pthread_create(&cr->threads[cr->n], &attr, crowd_watch, &args[cr->n]) != 0)
+            break;
+    }
+    pthread_attr_destroy(&attr);
+    return cr->n == n ? 0 : -1;
+}
+
+/* Waits for the watchers (they end with the sync) and frees the crowd;
+ * 0 when every stream ended OK. */
+static int crowd_join(crowd_t *cr)
+{
+    for (int i = 0; i < cr->n; i++)
+        pthread_join(cr->threads[i], NULL);
+    for (size_t i = 0; i < cr->n_clients; i++)
+        mnemo_client_close(cr->clients[i]);
+    free(cr->clients);
+    free(cr->threads);
+    int failed = atomic_load(&cr->failed);
+    if (failed > 0)
+        fprintf(stderr, "bench: %d of %d WatchSync streams failed\n", failed, cr->n);
+    return failed == 0 ? 0 : -1;
+}
+
+/* One full re-sync in the background with the mix running, watched by
+ * watchers streams (0: none); p99s into p99[2]. */
+static int watched_resync(const bench_opts_t *o, mix_t *x, bench_mnemod_t *m, int watchers,
+                          double p99[2])
+{
+    crowd_t cr;
+    crowd_arg_t *args = calloc((size_t)(watchers > 0 ? watchers : 1), sizeof *args);
+    int rc = bench_mnemod_sync_background(m, o->code_path, "bench-during", true);
+    bool crowd = rc == 0 && watchers > 0;
+    if (crowd)
+        rc = crowd_start(&cr, args, m, "bench-during", watchers);
+    if (rc == 0)
+        rc = run_mix(x, m, "bench-during", 1800, NULL);
+    if (crowd) {
+        if (crowd_join(&cr) != 0)
+            rc = -1;
+        bench_log("  (%d WatchSync streams got %ld events)", watchers, atomic_load(&cr.events));
+    }
+    free(args);
+    if (rc == 0) {
+        char what[64];
+        snprintf(what, sizeof what, "full re-sync, %d watchers", watchers);
+        summarize_mix(x, p99, what);
+        bench_log("  (server idle after %.1f s)", bench_wait_idle(m->pid, 60));
+    }
+    return rc;
+}
+
+/* The two full re-syncs of 7b, the watched one first in odd rounds. */
+static int watched_resyncs(const bench_opts_t *o, mix_t *x, bench_mnemod_t *m, int round)
+{
+    double with[2], without[2];
+    int rc = 0;
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        if ((k == 0) == mnemo_first(round))
+            rc = watched_resync(o, x, m, o->watchers, with);
+        else
+            rc = watched_resync(o, x, m, 0, without);
+    }
+    if (rc == 0) {
+        bench_result("watched_retr_p99", "mnemo", round, with[0]);
+        bench_result("watched_store_p99", "mnemo", round, with[1]);
+        bench_result("watched_retr_p99", "base", round, without[0]);
+        bench_result("watched_store_p99", "base", round, without[1]);
+    }
+    return rc;
+}
+
 /* One round: idle, during a background full sync, idle again once the
  * server is quiet. The stores of the mix grow the data set all along (a
  * paced sync lasts a minute), so the baseline is the mean of the idle run
@@ -559,7 +707,7 @@ static int during_round(const bench_opts_t *o, const bench_corpus_t *c, int roun
     double t0 = bench_now();
     int64_t paced_ms = 0;
     if (rc == 0)
-        rc = bench_mnemod_sync_background(&m, o->code_path, "bench-during");
+        rc = bench_mnemod_sync_background(&m, o->code_path, "bench-during", false);
     if (rc == 0)
         rc = run_mix(&x, &m, "bench-during", 1800, &paced_ms);
     if (rc == 0) {
@@ -576,6 +724,8 @@ static int during_round(const bench_opts_t *o, const bench_corpus_t *c, int roun
         bench_result("during_retr_p99", "base", round, (before[0] + after[0]) / 2);
         bench_result("during_store_p99", "base", round, (before[1] + after[1]) / 2);
     }
+    if (rc == 0 && o->watchers > 0)
+        rc = watched_resyncs(o, &x, &m, round);
     bench_samples_cleanup(&x.retr);
     bench_samples_cleanup(&x.store);
     bench_mnemod_stop(&m);

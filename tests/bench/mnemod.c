@@ -178,15 +178,20 @@ int bench_mnemod_sync(bench_mnemod_t *m, bench_sync_result_t *out, const char *p
     return rc;
 }
 
-int bench_mnemod_sync_background(bench_mnemod_t *m, const char *path, const char *name)
+int bench_mnemod_sync_background(bench_mnemod_t *m, const char *path, const char *name, bool full)
 {
     mnemo_stream_t *s = NULL;
     bench_sync_result_t r = {0};
-    if (open_sync(&s, m, path, name, false, true) != 0)
+    if (open_sync(&s, m, path, name, full, true) != 0)
         return -1;
     int rc = drain_sync(s, &r);
     mnemo_stream_close(s);
     return rc;
+}
+
+const char *bench_mnemod_address(const bench_mnemod_t *m)
+{
+    return mnemo_harness_address(m->h);
 }
 
 int bench_mnemod_sync_state(bench_mnemod_t *m, const char *name, int64_t *paced_ms)

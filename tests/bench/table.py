@@ -45,6 +45,10 @@ ROWS = [
     ("search_cs_p99", "6. SearchCode end-to-end p99 (ms)", "csearch, 1 process/query", None, None),
     ("during_retr_p99", "7. RetrieveMemory p99 during full sync (ms)", "same, idle", "le", 2.0),
     ("during_store_p99", "7. StoreMemory p99 during full sync (ms)", "same, idle", "le", 2.0),
+    ("watched_retr_p99", "7. RetrieveMemory p99, full re-sync with 1,000 WatchSync streams (ms)",
+     "same re-sync, no watchers", "le", 2.0),
+    ("watched_store_p99", "7. StoreMemory p99, full re-sync with 1,000 WatchSync streams (ms)",
+     "same re-sync, no watchers", "le", 2.0),
 ]
 
 
