@@ -24,6 +24,7 @@
 #include <grpc/status.h>
 
 #include "bytes.h"
+#include "log.h"
 #include "mnemo/codec.h"
 
 /* codes.h re-exports gRPC's codes value for value: the casts below rely on it. */
@@ -123,7 +124,7 @@ static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_
     mnemo_call_ref(call);
     grpc_call_error e = grpc_call_start_batch(call->call, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
-        fprintf(stderr, "mnemod: grpc_call_start_batch refused (%d)\n", (int)e);
+        mnemo_log(MNEMO_LOG_ERROR, "grpc_call_start_batch refused (%d)", (int)e);
         assert(!"grpc_call_start_batch refused");
         mnemo_call_unref(call);
     }

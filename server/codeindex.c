@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "bytes.h"
+#include "log.h"
 #include "utf8.h"
 
 #define PATH_FIELD_MAX 4096
@@ -260,7 +261,7 @@ void mnemo_codeindex_recovered(mnemo_codeindex_t *ci)
     mnemo_status_t st = mnemo_repos_record_held(ci->repos, &err);
     pthread_rwlock_unlock(&ci->lock);
     if (st != MNEMO_OK)
-        fprintf(stderr, "mnemod: cannot record a sync's final state yet: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_WARN, "cannot record a sync's final state yet: %s", err.msg);
 }
 
 /* ---- repositories and search ------------------------------------------ */

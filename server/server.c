@@ -29,6 +29,7 @@
 
 #include "bytes.h"
 #include "datadir.h"
+#include "log.h"
 #include "mnemo/codec.h"
 #include "recovery.h"
 #include "rpc.h"
@@ -80,7 +81,7 @@ static void request_slot(slot_t *slot)
             slot->method->client_streaming ? NULL : &slot->payload, slot->srv->cq, slot->srv->cq,
             &slot->tag);
     if (e != GRPC_CALL_OK)
-        fprintf(stderr, "mnemod: cannot request calls (%d)\n", (int)e);
+        mnemo_log(MNEMO_LOG_ERROR, "cannot request calls (%d)", (int)e);
 }
 
 /* The token of an "authorization: Bearer <token>" header: *token NULL when
@@ -228,8 +229,8 @@ static void register_methods(mnemo_server_t *srv)
             const ProtobufCMethodDescriptor *desc =
                 protobuf_c_service_descriptor_get_method_by_name(m->service, m->name);
             if (desc == NULL || m->role == MNEMO_ROLE_UNSET) {
-                fprintf(stderr, "mnemod: %s/%s: %s\n", m->service->name, m->name,
-                        desc == NULL ? "no such method" : "the method table gives no role");
+                mnemo_log(MNEMO_LOG_ERROR, "%s/%s: %s", m->service->name, m->name,
+                          desc == NULL ? "no such method" : "the method table gives no role");
                 abort();
             }
             char path[MNEMO_METHOD_PATH_MAX];
@@ -281,10 +282,9 @@ static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const
  * write; recovery frees the ballast and reopens the store once it can. */
 static void store_problem(const char *store, const char *problem, mnemo_server_t *srv)
 {
-    fprintf(stderr,
-            "mnemod: %s store: %s; health is NOT_SERVING (README \"When things go "
-            "wrong\")\n",
-            store, problem);
+    mnemo_log(MNEMO_LOG_ERROR,
+              "%s store: %s; health is NOT_SERVING (README \"When things go wrong\")", store,
+              problem);
     mnemo_health_set_serving(srv->app.health, false);
     mnemo_recovery_wake(atomic_load(&srv->recovery), problem);
 }
@@ -426,13 +426,14 @@ static void log_tls(mnemo_tls_t *tls, const char *what)
 {
     mnemo_tls_info_t info;
     mnemo_tls_describe(tls, &info);
-    fprintf(stderr, "mnemod: %s (subject %s, expires %s)%s\n", what, info.subject, info.expires,
-            info.expired ? ": WARNING, it has EXPIRED, clients will refuse it" : "");
+    mnemo_log(info.expired ? MNEMO_LOG_WARN : MNEMO_LOG_INFO, "%s (subject %s, expires %s)%s", what,
+              info.subject, info.expires,
+              info.expired ? ": WARNING, it has EXPIRED, clients will refuse it" : "");
     if (info.n_client_cas > 0)
-        fprintf(stderr,
-                "mnemod: mutual TLS: clients need a certificate from --tls-client-ca "
-                "(%zu CA certificates)\n",
-                info.n_client_cas);
+        mnemo_log(MNEMO_LOG_INFO,
+                  "mutual TLS: clients need a certificate from --tls-client-ca (%zu CA "
+                  "certificates)",
+                  info.n_client_cas);
 }
 
 static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
@@ -488,7 +489,7 @@ static void reload_tls(mnemo_tls_t *tls)
     if (mnemo_tls_reload(tls, NULL, &err) == MNEMO_OK)
         log_tls(tls, "TLS certificate reloaded");
     else
-        fprintf(stderr, "mnemod: TLS files NOT reloaded, the previous ones stay: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_WARN, "TLS files NOT reloaded, the previous ones stay: %s", err.msg);
 }
 
 void mnemo_server_reload(mnemo_server_t *srv)
@@ -500,10 +501,10 @@ void mnemo_server_reload(mnemo_server_t *srv)
     if (!mnemo_auth_enabled(srv->auth))
         return;
     if (mnemo_auth_reload(srv->auth, &n_tokens, &n_certs, &err) == MNEMO_OK)
-        fprintf(stderr, "mnemod: credentials reloaded: %zu tokens, %zu certificate names\n",
-                n_tokens, n_certs);
+        mnemo_log(MNEMO_LOG_INFO, "credentials reloaded: %zu tokens, %zu certificate names",
+                  n_tokens, n_certs);
     else
-        fprintf(stderr, "mnemod: credentials NOT reloaded, the previous ones stay: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_WARN, "credentials NOT reloaded, the previous ones stay: %s", err.msg);
 }
 
 int mnemo_server_port(const mnemo_server_t *srv)
@@ -521,7 +522,7 @@ static void drain(mnemo_server_t *srv)
                                       gpr_time_from_millis(srv->cfg->grace_ms, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(done, grace, NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
-        fprintf(stderr, "mnemod: grace period over, cancelling in-flight calls\n");
+        mnemo_log(MNEMO_LOG_WARN, "grace period over, cancelling in-flight calls");
         grpc_server_cancel_all_calls(srv->server);
         grpc_completion_queue_next(done, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     }

@@ -24,6 +24,7 @@
 #include "bytes.h"
 #include "diff.h"
 #include "hash.h"
+#include "log.h"
 #include "thread.h"
 
 #define EVENT_MAX_SKIPS 100
@@ -495,8 +496,8 @@ static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_
     snap.finished_at_ms = now_ms();
     mnemo_err_t commit_err;
     if (batch != NULL && commit_batch(job, batch, &snap, &commit_err) != MNEMO_OK)
-        fprintf(stderr, "mnemod: sync %s: cannot record the final state: %s\n", snap.name,
-                commit_err.msg);
+        mnemo_log(MNEMO_LOG_ERROR, "sync %s: cannot record the final state: %s", snap.name,
+                  commit_err.msg);
     pthread_mutex_lock(&job->syncs->mu);
     pthread_mutex_lock(&job->mu);
     free(job->status.error);
