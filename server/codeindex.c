@@ -292,6 +292,17 @@ mnemo_status_t mnemo_codeindex_delete(mnemo_codeindex_t *ci, bool *deleted, cons
     return st;
 }
 
+mnemo_status_t mnemo_codeindex_stats(mnemo_codeindex_t *ci, mnemo_sync_stats_t *syncs,
+                                     uint64_t *repositories, mnemo_err_t *err)
+{
+    mnemo_syncs_stats(ci->syncs, syncs);
+    *repositories = 0;
+    pthread_rwlock_rdlock(&ci->lock);
+    mnemo_status_t st = mnemo_repos_count(ci->repos, repositories, err);
+    pthread_rwlock_unlock(&ci->lock);
+    return st;
+}
+
 mnemo_status_t mnemo_codeindex_search(mnemo_codeindex_t *ci, mnemo_code_hit_t **hits, size_t *n,
                                       const char *query, const char *name, const char *path_prefix,
                                       size_t limit, mnemo_err_t *err)
