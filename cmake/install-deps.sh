@@ -16,11 +16,15 @@ packages=(
     # descriptor.proto and protoc: the descriptor set embedded for reflection
     libprotobuf-dev protobuf-compiler
     libleveldb-dev libssl-dev
+    # --metrics-listen: the HTTP server of GET /metrics (server/httpd.c)
+    libmicrohttpd-dev
     # unit and integration tests
     libcunit1-dev procps
     # the TLS tests make their certificates with the openssl CLI
     openssl
     python3 python3-grpcio python3-grpc-tools
+    # promtool checks the /metrics output (tests/integration/test_python_metrics.py)
+    prometheus
     # format check in tests/run.sh
     clang-format
     # the fuzz step of tests/run.sh: clang with libFuzzer (tests/fuzz)

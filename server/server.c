@@ -29,7 +29,9 @@
 
 #include "bytes.h"
 #include "datadir.h"
+#include "httpd.h"
 #include "log.h"
+#include "metrics.h"
 #include "mnemo/codec.h"
 #include "recovery.h"
 #include "rpc.h"
@@ -55,8 +57,10 @@ typedef struct slot {
 struct mnemo_server {
     const mnemo_config_t *cfg;
     mnemo_app_t app;
-    mnemo_auth_t *auth; /* tokens and client certificate roles */
-    mnemo_tls_t *tls;   /* NULL: plaintext listener */
+    mnemo_auth_t *auth;       /* tokens and client certificate roles */
+    mnemo_tls_t *tls;         /* NULL: plaintext listener */
+    mnemo_metrics_t *metrics; /* every call is reported to it (metrics.h) */
+    mnemo_httpd_t *httpd;     /* GET /metrics; NULL without --metrics-listen */
     grpc_server *server;
     grpc_completion_queue *cq;
     pthread_t *threads;
@@ -129,9 +133,10 @@ static size_t cert_names(grpc_call *call, const char **names, size_t max, char *
     return n;
 }
 
-/* The credential check (auth.h) before a handler runs. */
+/* The credential check (auth.h) before a handler runs; who names the
+ * credential accepted. */
 static mnemo_status_t authorize(const slot_t *slot, grpc_call *call, const grpc_metadata_array *md,
-                                mnemo_err_t *err)
+                                char who[MNEMO_AUTH_NAME_MAX + 16], mnemo_err_t *err)
 {
     const mnemo_method_t *m = slot->method;
     mnemo_auth_t *auth = slot->srv->auth;
@@ -150,7 +155,7 @@ static mnemo_status_t authorize(const slot_t *slot, grpc_call *call, const grpc_
     }
     char method[MNEMO_METHOD_PATH_MAX];
     snprintf(method, sizeof method, "%s/%s", mnemo_method_service(m), m->name);
-    return mnemo_auth_check(auth, &peer, m->role, method, NULL, err);
+    return mnemo_auth_check(auth, &peer, m->role, method, who, err);
 }
 
 static void on_slot(mnemo_tag_t *tag, bool ok)
@@ -169,14 +174,17 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
     request_slot(slot);
     mnemo_err_t err;
     mnemo_status_t st = MNEMO_OK;
+    mnemo_metrics_t *metrics = slot->srv->metrics;
+    char who[MNEMO_AUTH_NAME_MAX + 16] = "";
     if (slot->method == NULL) {
-        mnemo_call_reject_unknown(call, &details, &md);
-    } else if ((st = authorize(slot, call, &md, &err)) != MNEMO_OK) {
-        mnemo_call_reject(call, &md, payload, st, err.msg);
+        mnemo_call_reject_unknown(call, &details, &md, metrics);
+    } else if ((st = authorize(slot, call, &md, who, &err)) != MNEMO_OK) {
+        mnemo_call_reject(slot->method, call, &md, payload, metrics, st, err.msg);
     } else {
         if (slot->method->interactive)
             mnemo_pace_note_request(&slot->srv->app.pace);
-        mnemo_call_dispatch(slot->method, slot->desc, call, &md, payload, &slot->srv->app);
+        mnemo_call_dispatch(slot->method, slot->desc, call, &md, payload, metrics, who,
+                            &slot->srv->app);
     }
     grpc_metadata_array_destroy(&md);
     grpc_call_details_destroy(&details);
@@ -461,10 +469,42 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
+/* GET /metrics: the call counters and what the domain and /proc say. */
+static void render_metrics(void *ctx, mnemo_buf_t *out)
+{
+    mnemo_server_t *srv = ctx;
+    mnemo_metrics_sources_t src = {
+        .memories = srv->app.memories,
+        .codeindex = srv->app.codeindex,
+        .stores = {srv->app.memory_store, srv->app.code_store},
+        .store_names = {"memories", "code"},
+    };
+    mnemo_metrics_render(srv->metrics, &src, out);
+}
+
+/* --metrics-listen: the listener, once the domain it reads is open. */
+static mnemo_status_t serve_metrics(mnemo_server_t *srv, mnemo_err_t *err)
+{
+    const char *listen = srv->cfg->metrics_listen;
+    int port = 0;
+    if (listen[0] == '\0')
+        return MNEMO_OK;
+    mnemo_status_t st = mnemo_httpd_start(&srv->httpd, listen, render_metrics, srv, &port, err);
+    if (st == MNEMO_OK) {
+        const char *colon = strrchr(listen, ':');
+        mnemo_log(MNEMO_LOG_INFO, "metrics on http://%.*s:%d/metrics", (int)(colon - listen),
+                  listen, port);
+    }
+    return st;
+}
+
 mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cfg, mnemo_err_t *err)
 {
     mnemo_server_t *srv = mnemo_xcalloc(1, sizeof *srv);
     srv->cfg = cfg;
+    mnemo_metrics_options_t mo = {.count_calls = cfg->metrics_listen[0] != '\0',
+                                  .access_log = cfg->access_log};
+    srv->metrics = mnemo_metrics_create(&mo);
     /* Credentials first: a bad file is a configuration error (exit 2),
      * found before the data dir is touched. */
     mnemo_status_t st = mnemo_auth_open(&srv->auth, cfg->auth_tokens, cfg->tls_client_roles, err);
@@ -474,6 +514,8 @@ mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cf
         st = open_domain(srv, err);
     if (st == MNEMO_OK)
         st = bind_and_serve(srv, err);
+    if (st == MNEMO_OK)
+        st = serve_metrics(srv, err);
     if (st != MNEMO_OK) {
         mnemo_server_stop(srv);
         return st;
@@ -559,6 +601,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
 {
     if (srv == NULL)
         return;
+    mnemo_httpd_stop(srv->httpd); /* no scrape reads what is closed below */
     if (srv->app.health != NULL)
         mnemo_health_shutdown(srv->app.health);
     /* Syncs stop at a batch boundary; foreground streams get their final
@@ -583,6 +626,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
     mnemo_store_close(srv->app.memory_store);
     mnemo_recovery_destroy(atomic_load(&srv->recovery)); /* the hooks are gone */
     mnemo_auth_close(srv->auth);
-    mnemo_tls_close(srv->tls); /* after grpc_server_destroy: its fetcher reads it */
+    mnemo_tls_close(srv->tls);           /* after grpc_server_destroy: its fetcher reads it */
+    mnemo_metrics_destroy(srv->metrics); /* every call has ended */
     free(srv);
 }
