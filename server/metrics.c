@@ -183,22 +183,26 @@ void mnemo_metrics_call_start(mnemo_metrics_t *m, mnemo_call_obs_t *obs,
         add(&c->received, 1);
 }
 
-void mnemo_metrics_call_sent(mnemo_call_obs_t *obs, size_t n)
+/* One message of n bytes, out or in. */
+static void count_message(mnemo_call_obs_t *obs, size_t n, bool out)
 {
     if (obs->metrics == NULL)
         return;
-    obs->bytes_out += n;
-    if (obs->method >= 0)
-        add(&counters(obs->metrics, shard(), obs->method)->sent, 1);
+    *(out ? &obs->bytes_out : &obs->bytes_in) += n;
+    if (obs->method >= 0) {
+        counters_t *c = counters(obs->metrics, shard(), obs->method);
+        add(out ? &c->sent : &c->received, 1);
+    }
+}
+
+void mnemo_metrics_call_sent(mnemo_call_obs_t *obs, size_t n)
+{
+    count_message(obs, n, true);
 }
 
 void mnemo_metrics_call_received(mnemo_call_obs_t *obs, size_t n)
 {
-    if (obs->metrics == NULL)
-        return;
-    obs->bytes_in += n;
-    if (obs->method >= 0)
-        add(&counters(obs->metrics, shard(), obs->method)->received, 1);
+    count_message(obs, n, false);
 }
 
 static const char *const code_names[N_CODES] = {
@@ -248,22 +252,6 @@ static void give_back_after_burst(mnemo_metrics_t *m, uint64_t in_flight)
     pthread_mutex_unlock(&m->mu);
 }
 
-/* Waits ms on m->cond unless stopping; false once stopping. */
-static bool nap_locked(mnemo_metrics_t *m, long ms)
-{
-    struct timespec at;
-    clock_gettime(CLOCK_REALTIME, &at);
-    at.tv_sec += ms / 1000;
-    at.tv_nsec += (ms % 1000) * 1000000L;
-    if (at.tv_nsec >= 1000000000L) {
-        at.tv_sec++;
-        at.tv_nsec -= 1000000000L;
-    }
-    while (!m->stopping && pthread_cond_timedwait(&m->cond, &m->mu, &at) == 0)
-        ;
-    return !m->stopping;
-}
-
 /* mnemod-trim: after each burst, MNEMO_METRICS_SETTLE_MS for its last
  * frees to happen, then the heap's free pages go back (bytes.h). Off the
  * CQ threads: a trim walks every arena (10-20 ms after 1,000 streams). */
@@ -279,7 +267,9 @@ static void *trimmer_main(void *arg)
             continue;
         }
         m->trim_due = false;
-        if (!nap_locked(m, MNEMO_METRICS_SETTLE_MS))
+        /* A stop, or the end of another burst, cuts the wait short. */
+        mnemo_thread_cond_wait_ms(&m->cond, &m->mu, MNEMO_METRICS_SETTLE_MS);
+        if (m->stopping)
             break;
         pthread_mutex_unlock(&m->mu);
         int64_t t0 = now_ns();

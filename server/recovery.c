@@ -55,15 +55,7 @@ static void nap_locked(mnemo_recovery_t *rec, long ms)
     if (ms < 0) {
         pthread_cond_wait(&rec->cond, &rec->mu);
     } else {
-        struct timespec at;
-        clock_gettime(CLOCK_REALTIME, &at);
-        at.tv_sec += ms / 1000;
-        at.tv_nsec += (ms % 1000) * 1000000L;
-        if (at.tv_nsec >= 1000000000L) {
-            at.tv_sec++;
-            at.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&rec->cond, &rec->mu, &at);
+        mnemo_thread_cond_wait_ms(&rec->cond, &rec->mu, ms);
     }
     rec->woken = false;
 }

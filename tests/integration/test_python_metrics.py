@@ -123,13 +123,9 @@ class MetricsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.channel.close()
-        code = cls.server.stop()
-        log = cls.server.read_log()
-        cls.server.cleanup()
         for d in (cls.trees, cls.secret_dir):
             shutil.rmtree(d, ignore_errors=True)
-        if code != 0:
-            raise AssertionError("mnemod exited %r on SIGTERM, want 0; log:\n%s" % (code, log))
+        cls.server.finish()
 
     def wait_for(self, want):
         """Scrapes until every key of want has its value (bounded), then
@@ -323,10 +319,7 @@ class HeapAfterBurstTest(unittest.TestCase):
         finally:
             for c in channels:
                 c.close()
-            code = server.stop()
-            log = server.read_log()
-            server.cleanup()
-        self.assertEqual(code, 0, log)
+            log = server.finish()
         json_lines(log)  # debug lines are JSON too
 
 
