@@ -276,8 +276,6 @@ class HeapAfterBurstTest(unittest.TestCase):
     high-water mark (about 5x here)."""
 
     def test_rss_returns_after_1000_streams_close(self):
-        if ARGS.no_heap_test:
-            self.skipTest("a sanitizer's allocator replaces glibc's heap (--no-heap-test)")
         import grpc
         import health_pb2
         import health_pb2_grpc
@@ -314,8 +312,11 @@ class HeapAfterBurstTest(unittest.TestCase):
             after = rss_anon_kib(pid)
             print("\n[memory] RssAnon before %d KiB, with %d streams %d KiB, after they "
                   "closed %d KiB: %.2fx" % (before, N_STREAMS, peak, after, after / before))
-            self.assertGreater(peak, 2 * before, "the burst did not grow the heap: no test")
-            self.assertLessEqual(after, 2 * before)
+            if ARGS.no_rss_check:  # the burst and the give-back still ran
+                print("[memory] not asserted: a sanitizer's allocator is not glibc's heap")
+            else:
+                self.assertGreater(peak, 2 * before, "the burst did not grow the heap: no test")
+                self.assertLessEqual(after, 2 * before)
         finally:
             for c in channels:
                 c.close()
@@ -328,8 +329,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mnemod", required=True, help="path of the mnemod binary")
     parser.add_argument("--proto-dir", required=True, help="mnemo's proto/ directory")
-    parser.add_argument("--no-heap-test", action="store_true",
-                        help="skip the RSS test (sanitizer builds)")
+    parser.add_argument("--no-rss-check", action="store_true",
+                        help="run the burst, assert nothing of RSS (sanitizer builds)")
     ARGS, rest = parser.parse_known_args()
     ARGS.mnemod = os.path.abspath(ARGS.mnemod)
     ARGS.proto_dir = os.path.abspath(ARGS.proto_dir)
