@@ -16,6 +16,8 @@ packages=(
     # descriptor.proto and protoc: the descriptor set embedded for reflection
     libprotobuf-dev protobuf-compiler
     libleveldb-dev libssl-dev
+    # --metrics-listen: the HTTP server of GET /metrics (server/httpd.c)
+    libmicrohttpd-dev
     # unit and integration tests
     libcunit1-dev procps
     # the C contract runner reads tests/contract/cases.json
@@ -25,6 +27,8 @@ packages=(
     python3 python3-grpcio python3-grpc-tools
     # client/python: its build generates with protoc and grpc_python_plugin
     python3-protobuf protobuf-compiler-grpc
+    # promtool checks the /metrics output (tests/integration/test_python_metrics.py)
+    prometheus
     # format check in tests/run.sh
     clang-format
     # the fuzz step of tests/run.sh: clang with libFuzzer (tests/fuzz)

@@ -22,8 +22,11 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/slice.h>
 #include <grpc/status.h>
+#include <grpc/support/alloc.h>
 
 #include "bytes.h"
+#include "log.h"
+#include "metrics.h"
 #include "mnemo/codec.h"
 
 /* codes.h re-exports gRPC's codes value for value: the casts below rely on it. */
@@ -69,6 +72,9 @@ struct mnemo_call {
     void *write_ctx;
     grpc_status_code code;
     char *details;
+    atomic_int cancel_code; /* mnemo_call_cancel's code; -1: none */
+
+    mnemo_call_obs_t obs; /* metrics and the access log (metrics.h) */
 };
 
 static void on_close(mnemo_tag_t *tag, bool ok);
@@ -86,6 +92,7 @@ static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
     call->desc = desc;
     atomic_init(&call->refs, 1);
     atomic_init(&call->cancelled, false);
+    atomic_init(&call->cancel_code, -1);
     call->close_tag.fn = on_close;
     call->send_tag.fn = on_send;
     call->status_tag.fn = on_status;
@@ -94,8 +101,33 @@ static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
     return call;
 }
 
+/* The code the call ended with, as its client learnt it: a cancel's,
+ * CANCELLED when the client left (or the deadline passed) before the
+ * status went out, else the status sent. */
+static mnemo_code_t final_code(const mnemo_call_t *call)
+{
+    int cancelled = atomic_load(&((mnemo_call_t *)call)->cancel_code);
+    if (cancelled >= 0)
+        return (mnemo_code_t)cancelled;
+    if (call->close_cancelled || !call->status_started)
+        return MNEMO_CODE_CANCELLED;
+    return (mnemo_code_t)call->code;
+}
+
+/* Reports the end of the call to the metrics and the access log. */
+static void call_ended(mnemo_call_t *call)
+{
+    mnemo_metrics_t *m = call->obs.metrics;
+    if (m == NULL)
+        return;
+    char *peer = mnemo_metrics_wants_peer(m) ? grpc_call_get_peer(call->call) : NULL;
+    mnemo_metrics_call_end(&call->obs, final_code(call), peer);
+    gpr_free(peer);
+}
+
 static void call_free(mnemo_call_t *call)
 {
+    call_ended(call);
     grpc_byte_buffer_destroy(call->queued);
     grpc_byte_buffer_destroy(call->in_flight);
     grpc_byte_buffer_destroy(call->reply);
@@ -123,7 +155,7 @@ static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_
     mnemo_call_ref(call);
     grpc_call_error e = grpc_call_start_batch(call->call, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
-        fprintf(stderr, "mnemod: grpc_call_start_batch refused (%d)\n", (int)e);
+        mnemo_log(MNEMO_LOG_ERROR, "grpc_call_start_batch refused (%d)", (int)e);
         assert(!"grpc_call_start_batch refused");
         mnemo_call_unref(call);
     }
@@ -213,6 +245,8 @@ static void on_send(mnemo_tag_t *tag, bool ok)
 {
     mnemo_call_t *call = CONTAINER_OF(tag, mnemo_call_t, send_tag);
     pthread_mutex_lock(&call->mu);
+    if (ok)
+        mnemo_metrics_call_sent(&call->obs, grpc_byte_buffer_length(call->in_flight));
     grpc_byte_buffer_destroy(call->in_flight);
     call->in_flight = NULL;
     call->sending = false;
@@ -316,6 +350,7 @@ void mnemo_call_reply(mnemo_call_t *call, const ProtobufCMessage *resp)
     grpc_byte_buffer *buf = mnemo_codec_encode(resp);
     pthread_mutex_lock(&call->mu);
     assert(!call->finishing && !call->sending);
+    mnemo_metrics_call_sent(&call->obs, grpc_byte_buffer_length(buf));
     call->reply = buf;
     set_status_locked(call, MNEMO_OK, NULL);
     start_status_locked(call, true);
@@ -325,16 +360,32 @@ void mnemo_call_reply(mnemo_call_t *call, const ProtobufCMessage *resp)
 
 void mnemo_call_cancel(mnemo_call_t *call, mnemo_status_t st, const char *message)
 {
+    int none = -1;
+    atomic_compare_exchange_strong(&call->cancel_code, &none, (int)mnemo_status_to_code(st));
     atomic_store(&call->cancelled, true);
     grpc_call_cancel_with_status(call->call, (grpc_status_code)mnemo_status_to_code(st), message,
                                  NULL);
 }
 
+/* Starts the call's report (metrics.h): the request is one message in,
+ * except for client streams, whose messages are counted as they come. */
+static void observe(mnemo_call_t *call, mnemo_metrics_t *metrics, const mnemo_method_t *method,
+                    const char *path, const char *who, const grpc_byte_buffer *payload)
+{
+    if (metrics == NULL)
+        return;
+    long long in = -1;
+    if (method == NULL || !method->client_streaming)
+        in = payload != NULL ? (long long)grpc_byte_buffer_length((grpc_byte_buffer *)payload) : 0;
+    mnemo_metrics_call_start(metrics, &call->obs, method, path, who, in);
+}
+
 void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDescriptor *desc,
                          grpc_call *gcall, grpc_metadata_array *md, grpc_byte_buffer *payload,
-                         void *ctx)
+                         mnemo_metrics_t *metrics, const char *who, void *ctx)
 {
     mnemo_call_t *call = call_create(gcall, md, desc);
+    observe(call, metrics, method, NULL, who, payload);
     mnemo_err_t err;
     ProtobufCMessage *request = NULL;
     mnemo_status_t st = MNEMO_OK;
@@ -369,8 +420,19 @@ static void printable_copy(char *out, size_t cap, grpc_slice s)
     out[n] = '\0';
 }
 
+/* Creates the call, starts its report and ends it with st. */
+static void reject(const mnemo_method_t *method, const char *path, grpc_call *gcall,
+                   grpc_metadata_array *md, grpc_byte_buffer *payload, mnemo_metrics_t *metrics,
+                   mnemo_status_t st, const char *message)
+{
+    mnemo_call_t *call = call_create(gcall, md, NULL);
+    observe(call, metrics, method, path, NULL, payload);
+    grpc_byte_buffer_destroy(payload);
+    mnemo_call_finish(call, st, message);
+}
+
 void mnemo_call_reject_unknown(grpc_call *gcall, grpc_call_details *details,
-                               grpc_metadata_array *md)
+                               grpc_metadata_array *md, mnemo_metrics_t *metrics)
 {
     char path[256];
     char message[320];
@@ -378,15 +440,14 @@ void mnemo_call_reject_unknown(grpc_call *gcall, grpc_call_details *details,
     grpc_call_details_destroy(details);
     grpc_call_details_init(details);
     snprintf(message, sizeof message, "method %s is not served by mnemod", path);
-    mnemo_call_reject(gcall, md, NULL, MNEMO_EUNIMPLEMENTED, message);
+    reject(NULL, path, gcall, md, NULL, metrics, MNEMO_EUNIMPLEMENTED, message);
 }
 
-void mnemo_call_reject(grpc_call *gcall, grpc_metadata_array *md, grpc_byte_buffer *payload,
-                       mnemo_status_t st, const char *message)
+void mnemo_call_reject(const mnemo_method_t *method, grpc_call *gcall, grpc_metadata_array *md,
+                       grpc_byte_buffer *payload, mnemo_metrics_t *metrics, mnemo_status_t st,
+                       const char *message)
 {
-    grpc_byte_buffer_destroy(payload);
-    mnemo_call_t *call = call_create(gcall, md, NULL);
-    mnemo_call_finish(call, st, message);
+    reject(method, NULL, gcall, md, payload, metrics, st, message);
 }
 
 static void on_recv(mnemo_tag_t *tag, bool ok)
@@ -398,6 +459,7 @@ static void on_recv(mnemo_tag_t *tag, bool ok)
         atomic_store(&call->cancelled, true); /* broken, not half-closed */
     ProtobufCMessage *msg = NULL;
     if (ok && buf != NULL) {
+        mnemo_metrics_call_received(&call->obs, grpc_byte_buffer_length(buf));
         mnemo_err_t err;
         if (mnemo_codec_decode(&msg, call->desc->input, buf, &err) != MNEMO_OK)
             mnemo_call_cancel(call, MNEMO_EINVAL, err.msg);

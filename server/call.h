@@ -35,6 +35,7 @@ typedef struct mnemo_tag {
 } mnemo_tag_t;
 
 typedef struct mnemo_call mnemo_call_t;
+typedef struct mnemo_metrics mnemo_metrics_t; /* metrics.h */
 
 /* A handler runs on a CQ thread with the decoded request (borrowed for the
  * call) and the context the server was given. */
@@ -69,21 +70,25 @@ static inline const char *mnemo_method_service(const mnemo_method_t *m)
 /* Runs on a CQ thread for a call the server accepted: wraps it, decodes its
  * payload with the method's input descriptor (a payload that does not parse
  * is answered INVALID_ARGUMENT), starts the cancellation watch of streaming
- * calls and runs the handler. Takes over call, md and payload. */
+ * calls and runs the handler. Takes over call, md and payload. Every call
+ * is reported to metrics (NULL: none) at its start, per message and at
+ * its end, when its last reference goes (metrics.h); who names the
+ * credential auth accepted, for the access log (NULL: none). */
 void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDescriptor *desc,
                          grpc_call *call, grpc_metadata_array *md, grpc_byte_buffer *payload,
-                         void *ctx);
+                         mnemo_metrics_t *metrics, const char *who, void *ctx);
 
-/* Answers a call the server accepted with st and message before any
- * handler runs (a refused credential). Takes over call, md and payload
- * (NULL: none). */
-void mnemo_call_reject(grpc_call *call, grpc_metadata_array *md, grpc_byte_buffer *payload,
-                       mnemo_status_t st, const char *message);
+/* Answers a call of method the server accepted with st and message before
+ * any handler runs (a refused credential). Takes over call, md and payload
+ * (NULL: none); reported to metrics as dispatch does. */
+void mnemo_call_reject(const mnemo_method_t *method, grpc_call *call, grpc_metadata_array *md,
+                       grpc_byte_buffer *payload, mnemo_metrics_t *metrics, mnemo_status_t st,
+                       const char *message);
 
 /* Answers a call of a method nobody registered with UNIMPLEMENTED, naming
- * the method. Takes over call and details. */
-void mnemo_call_reject_unknown(grpc_call *call, grpc_call_details *details,
-                               grpc_metadata_array *md);
+ * the method. Takes over call and details. Access-logged, not counted. */
+void mnemo_call_reject_unknown(grpc_call *call, grpc_call_details *details, grpc_metadata_array *md,
+                               mnemo_metrics_t *metrics);
 
 /* Unary success: sends resp (borrowed) with status OK; gives up the owner's
  * reference. */

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "bytes.h"
+#include "log.h"
 #include "utf8.h"
 
 #define PATH_FIELD_MAX 4096
@@ -260,7 +261,7 @@ void mnemo_codeindex_recovered(mnemo_codeindex_t *ci)
     mnemo_status_t st = mnemo_repos_record_held(ci->repos, &err);
     pthread_rwlock_unlock(&ci->lock);
     if (st != MNEMO_OK)
-        fprintf(stderr, "mnemod: cannot record a sync's final state yet: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_WARN, "cannot record a sync's final state yet: %s", err.msg);
 }
 
 /* ---- repositories and search ------------------------------------------ */
@@ -287,6 +288,17 @@ mnemo_status_t mnemo_codeindex_delete(mnemo_codeindex_t *ci, bool *deleted, cons
                            "repository_name: '%s' is syncing; cancel the sync first", name);
     else
         st = mnemo_repos_delete(ci->repos, deleted, name, err);
+    pthread_rwlock_unlock(&ci->lock);
+    return st;
+}
+
+mnemo_status_t mnemo_codeindex_stats(mnemo_codeindex_t *ci, mnemo_sync_stats_t *syncs,
+                                     uint64_t *repositories, mnemo_err_t *err)
+{
+    mnemo_syncs_stats(ci->syncs, syncs);
+    *repositories = 0;
+    pthread_rwlock_rdlock(&ci->lock);
+    mnemo_status_t st = mnemo_repos_count(ci->repos, repositories, err);
     pthread_rwlock_unlock(&ci->lock);
     return st;
 }

@@ -122,6 +122,12 @@ mnemo_status_t mnemo_codeindex_search(mnemo_codeindex_t *ci, mnemo_code_hit_t **
                                       const char *query, const char *name, const char *path_prefix,
                                       size_t limit, mnemo_err_t *err);
 
+/* The code index's numbers for metrics: the sync registry's counters
+ * (sync.h) and the repositories stored. A store error leaves *repositories
+ * 0 and is returned. */
+mnemo_status_t mnemo_codeindex_stats(mnemo_codeindex_t *ci, mnemo_sync_stats_t *syncs,
+                                     uint64_t *repositories, mnemo_err_t *err);
+
 /* Checks a repository name as every function above does: valid UTF-8,
  * 1..MNEMO_REPO_NAME_MAX bytes (0 allowed when allow_empty), no '/'. The
  * message names field. */

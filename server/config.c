@@ -19,8 +19,18 @@
 #include <unistd.h>
 
 /* OPT_FLAG: a bool whose flag takes no value (--insecure); its environment
- * variable takes true/false like OPT_BOOL. */
-typedef enum opt_kind { OPT_STRING, OPT_INT, OPT_SIZE, OPT_BOOL, OPT_FLAG, OPT_ROOTS } opt_kind_t;
+ * variable takes true/false like OPT_BOOL. OPT_LOG_FORMAT, OPT_LOG_LEVEL:
+ * a name log.h knows, stored as its enum value in an int. */
+typedef enum opt_kind {
+    OPT_STRING,
+    OPT_INT,
+    OPT_SIZE,
+    OPT_BOOL,
+    OPT_FLAG,
+    OPT_ROOTS,
+    OPT_LOG_FORMAT,
+    OPT_LOG_LEVEL,
+} opt_kind_t;
 
 typedef struct opt {
     const char *flag;
@@ -64,6 +74,10 @@ static const opt_t options[] = {
     {"--tls-client-roles", "MNEMO_TLS_CLIENT_ROLES", STR(tls_client_roles)},
     {"--auth-tokens", "MNEMO_AUTH_TOKENS", STR(auth_tokens)},
     {"--insecure", "MNEMO_INSECURE", OPT_FLAG, FIELD(insecure), 0, 1, 0},
+    {"--metrics-listen", "MNEMO_METRICS_LISTEN", STR(metrics_listen)},
+    {"--log-format", "MNEMO_LOG_FORMAT", OPT_LOG_FORMAT, FIELD(log_format), 0, 0, 0},
+    {"--log-level", "MNEMO_LOG_LEVEL", OPT_LOG_LEVEL, FIELD(log_level), 0, 0, 0},
+    {"--access-log", "MNEMO_ACCESS_LOG", OPT_FLAG, FIELD(access_log), 0, 1, 0},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -101,6 +115,8 @@ void mnemo_config_init(mnemo_config_t *cfg)
     cfg->store_cache_bytes = MNEMO_STORE_DEFAULT_CACHE_BYTES;
     cfg->store_write_buffer_bytes = MNEMO_STORE_DEFAULT_WRITE_BUFFER;
     cfg->ballast_bytes = MNEMO_DEFAULT_BALLAST_BYTES;
+    cfg->log_format = MNEMO_LOG_TEXT;
+    cfg->log_level = MNEMO_LOG_INFO;
     cfg->limits = (mnemo_limits_t){
         .max_content_bytes = MNEMO_DEFAULT_MAX_CONTENT_BYTES,
         .max_tags = MNEMO_MAX_TAGS,
@@ -141,6 +157,20 @@ static mnemo_status_t parse_bool(bool *out, const char *from, const char *value,
             return *out = false, MNEMO_OK;
     }
     return mnemo_err_set(err, MNEMO_EINVAL, "%s: '%s' is not true/false", from, value);
+}
+
+/* --log-format and --log-level: the names log.h parses. */
+static mnemo_status_t parse_log_choice(int *out, opt_kind_t kind, const char *from,
+                                       const char *value, mnemo_err_t *err)
+{
+    mnemo_log_format_t format;
+    mnemo_log_level_t level;
+    if (kind == OPT_LOG_FORMAT && mnemo_log_parse_format(&format, value))
+        return *out = (int)format, MNEMO_OK;
+    if (kind == OPT_LOG_LEVEL && mnemo_log_parse_level(&level, value))
+        return *out = (int)level, MNEMO_OK;
+    return mnemo_err_set(err, MNEMO_EINVAL, "%s: '%s' is not one of %s", from, value,
+                         kind == OPT_LOG_FORMAT ? "text, json" : "debug, info, warn, error");
 }
 
 static mnemo_status_t add_root(mnemo_config_t *cfg, const char *from, const char *dir, size_t len,
@@ -201,6 +231,9 @@ static mnemo_status_t set_option(mnemo_config_t *cfg, const opt_t *o, bool from_
         return parse_bool((bool *)(void *)field, from, value, err);
     case OPT_ROOTS:
         return set_roots(cfg, from_env, from, value, err);
+    case OPT_LOG_FORMAT:
+    case OPT_LOG_LEVEL:
+        return parse_log_choice((int *)(void *)field, o->kind, from, value, err);
     }
     return MNEMO_EINTERNAL;
 }
@@ -415,6 +448,18 @@ const char *mnemo_config_usage(void)
            "                          roles read, write, admin [MNEMO_AUTH_TOKENS]\n"
            "  --insecure              serve a non-loopback --listen in plaintext without\n"
            "                          tokens (a sidecar secures it) [MNEMO_INSECURE]\n"
+           "\n"
+           "Operating (README \"Metrics\", \"Logs\"):\n"
+           "  --metrics-listen ADDR   serve Prometheus metrics on http://ADDR/metrics;\n"
+           "                          port 0 picks a free port (logged as \"metrics on\n"
+           "                          http://HOST:PORT/metrics\") [MNEMO_METRICS_LISTEN]\n"
+           "                          (default: off)\n"
+           "  --log-format FORMAT     text or json, one line per event on stderr\n"
+           "                          [MNEMO_LOG_FORMAT] (default text)\n"
+           "  --log-level LEVEL       debug, info, warn or error [MNEMO_LOG_LEVEL]\n"
+           "                          (default info)\n"
+           "  --access-log            one line per finished call: method, peer, code,\n"
+           "                          duration, bytes, credential name [MNEMO_ACCESS_LOG]\n"
            "  --help, --version\n"
            "\n"
            "On SIGINT/SIGTERM mnemod reports NOT_SERVING, drains in-flight calls and exits 0.\n"

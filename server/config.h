@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "defaults.h"
+#include "log.h"
 #include "mnemo/status.h"
 
 #define MNEMO_CONFIG_MAX_ROOTS 32
@@ -87,6 +88,11 @@ typedef struct mnemo_config {
     char tls_client_roles[MNEMO_CONFIG_PATH_MAX]; /* client certificate name -> role */
     char auth_tokens[MNEMO_CONFIG_PATH_MAX];      /* token hash, role, name per line */
     bool insecure; /* serve a non-loopback --listen without TLS or tokens */
+    /* Operating (README "Metrics", "Logs"). */
+    char metrics_listen[256]; /* host:port of GET /metrics; "" = off */
+    int log_format;           /* mnemo_log_format_t (log.h) */
+    int log_level;            /* mnemo_log_level_t: the lowest level written */
+    bool access_log;          /* one line per finished call */
 } mnemo_config_t;
 
 /* Fills cfg with the defaults (threads from the number of online cores). */

@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "log.h"
 #include "repair.h"
 #include "server.h"
 
@@ -32,8 +33,7 @@ static void announce(const mnemo_config_t *cfg, int port)
 {
     const char *colon = strrchr(cfg->listen, ':');
     int host_len = colon != NULL ? (int)(colon - cfg->listen) : (int)strlen(cfg->listen);
-    fprintf(stderr, "listening on %.*s:%d\n", host_len, cfg->listen, port);
-    fflush(stderr);
+    mnemo_log(MNEMO_LOG_INFO, "listening on %.*s:%d", host_len, cfg->listen, port);
 }
 
 /* glibc raises its mmap threshold to the size of each large block freed
@@ -59,14 +59,14 @@ static int serve(const mnemo_config_t *cfg, sigset_t *signals)
     if (cfg->auth_tokens[0] != '\0' && getenv("GRPC_TRACE") != NULL) {
         /* gRPC's tracers print request headers (and raw bytes): they would
          * write every bearer token to the log. */
-        fprintf(stderr, "mnemod: ignoring GRPC_TRACE: gRPC's tracers print request headers, "
-                        "which carry bearer tokens (--auth-tokens is set)\n");
+        mnemo_log(MNEMO_LOG_WARN, "ignoring GRPC_TRACE: gRPC's tracers print request headers, "
+                                  "which carry bearer tokens (--auth-tokens is set)");
         unsetenv("GRPC_TRACE");
     }
     grpc_init();
     mnemo_status_t st = mnemo_server_start(&srv, cfg, &err);
     if (st != MNEMO_OK) {
-        fprintf(stderr, "mnemod: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_ERROR, "%s", err.msg);
         grpc_shutdown();
         return st == MNEMO_EINVAL ? 2 : 1; /* a bad file or flag value: configuration */
     }
@@ -74,10 +74,10 @@ static int serve(const mnemo_config_t *cfg, sigset_t *signals)
     int sig = 0;
     while (sigwait(signals, &sig) == 0 && sig == SIGHUP)
         mnemo_server_reload(srv);
-    fprintf(stderr, "mnemod: %s, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mnemo_log(MNEMO_LOG_INFO, "%s, draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
     mnemo_server_stop(srv);
     grpc_shutdown();
-    fprintf(stderr, "mnemod: stopped\n");
+    mnemo_log(MNEMO_LOG_INFO, "stopped");
     return 0;
 }
 
@@ -171,10 +171,11 @@ int main(int argc, char **argv)
     mnemo_err_t err;
     mnemo_config_init(&cfg);
     if (mnemo_config_parse(&cfg, &action, argc, argv, environ, &err) != MNEMO_OK) {
-        fprintf(stderr, "mnemod: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_ERROR, "%s", err.msg);
         mnemo_config_cleanup(&cfg);
         return 2;
     }
+    mnemo_log_setup((mnemo_log_format_t)cfg.log_format, (mnemo_log_level_t)cfg.log_level);
     int rc = 0;
     if (action == MNEMO_CONFIG_HELP)
         fputs(mnemo_config_usage(), stdout);

@@ -20,6 +20,7 @@
 
 #include "bytes.h"
 #include "datadir.h"
+#include "log.h"
 #include "thread.h"
 
 #define RECOVERY_POLL_MS  500
@@ -54,15 +55,7 @@ static void nap_locked(mnemo_recovery_t *rec, long ms)
     if (ms < 0) {
         pthread_cond_wait(&rec->cond, &rec->mu);
     } else {
-        struct timespec at;
-        clock_gettime(CLOCK_REALTIME, &at);
-        at.tv_sec += ms / 1000;
-        at.tv_nsec += (ms % 1000) * 1000000L;
-        if (at.tv_nsec >= 1000000000L) {
-            at.tv_sec++;
-            at.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&rec->cond, &rec->mu, &at);
+        mnemo_thread_cond_wait_ms(&rec->cond, &rec->mu, ms);
     }
     rec->woken = false;
 }
@@ -85,16 +78,16 @@ static bool ballast_try(const mnemo_recovery_t *rec, bool loud)
     unsigned long long free_bytes = mnemo_datadir_free_bytes(o->data_dir);
     if (free_bytes < o->ballast_bytes + o->need_bytes) {
         if (loud)
-            fprintf(stderr,
-                    "mnemod: warning: %llu bytes free in %s: too few for the %llu-byte ballast "
-                    "and room to write; it is made once the disk has room\n",
-                    free_bytes, o->data_dir, o->ballast_bytes);
+            mnemo_log(MNEMO_LOG_WARN,
+                      "warning: %llu bytes free in %s: too few for the %llu-byte ballast and "
+                      "room to write; it is made once the disk has room",
+                      free_bytes, o->data_dir, o->ballast_bytes);
         return false;
     }
     mnemo_err_t err;
     if (mnemo_datadir_ballast_ensure(o->data_dir, o->ballast_bytes, &err) != MNEMO_OK) {
         if (loud)
-            fprintf(stderr, "mnemod: warning: %s\n", err.msg);
+            mnemo_log(MNEMO_LOG_WARN, "warning: %s", err.msg);
         return false;
     }
     return true;
@@ -110,8 +103,8 @@ static bool reopen_failed(mnemo_recovery_t *rec)
             continue;
         mnemo_err_t err;
         if (mnemo_store_recover(store, &err) != MNEMO_OK) {
-            fprintf(stderr, "mnemod: %s store: cannot reopen yet: %s\n", rec->opts.names[i],
-                    err.msg);
+            mnemo_log(MNEMO_LOG_WARN, "%s store: cannot reopen yet: %s", rec->opts.names[i],
+                      err.msg);
             all = false;
         }
     }
@@ -146,10 +139,10 @@ static void *recovery_main(void *arg)
             if (now >= next_reopen && free_bytes >= failed * o->need_bytes + o->ballast_bytes) {
                 if (reopen_failed(rec)) {
                     ballast_ok = ballast_try(rec, true);
-                    fprintf(stderr,
-                            "mnemod: store writes work again, %lld ms after the first failed "
-                            "one; health is SERVING\n",
-                            now_ms() - failed_since);
+                    mnemo_log(MNEMO_LOG_INFO,
+                              "store writes work again, %lld ms after the first failed one; "
+                              "health is SERVING",
+                              now_ms() - failed_since);
                     failed_since = 0;
                     backoff = REOPEN_BACKOFF_MS;
                     if (o->writable != NULL)
@@ -197,8 +190,8 @@ void mnemo_recovery_wake(mnemo_recovery_t *rec, const char *problem)
         (strstr(problem, "No space left") != NULL || strstr(problem, "quota exceeded") != NULL)) {
         unsigned long long freed = mnemo_datadir_ballast_release(rec->opts.data_dir);
         if (freed > 0)
-            fprintf(stderr, "mnemod: released the %llu-byte ballast in %s: room to recover\n",
-                    freed, rec->opts.data_dir);
+            mnemo_log(MNEMO_LOG_WARN, "released the %llu-byte ballast in %s: room to recover",
+                      freed, rec->opts.data_dir);
     }
     pthread_mutex_lock(&rec->mu);
     rec->woken = true;

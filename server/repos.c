@@ -820,6 +820,23 @@ static mnemo_status_t list_collect(mnemo_repos_t *repos, mnemo_store_iter_t *it,
     return st;
 }
 
+mnemo_status_t mnemo_repos_count(mnemo_repos_t *repos, uint64_t *n, mnemo_err_t *err)
+{
+    uint64_t count = 0;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    for (mnemo_store_iter_seek(it, "R", 1); mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
+        size_t klen = 0;
+        if (mnemo_store_iter_key(it, &klen)[0] != 'R')
+            break;
+        count++;
+    }
+    mnemo_status_t st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    if (st == MNEMO_OK)
+        *n = count;
+    return st;
+}
+
 mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, size_t *n,
                                 char **next_token, size_t page_size, const char *page_token,
                                 mnemo_err_t *err)

@@ -158,6 +158,9 @@ mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, s
                                 char **next_token, size_t page_size, const char *page_token,
                                 mnemo_err_t *err);
 
+/* The number of repository records (a walk of their keys only). */
+mnemo_status_t mnemo_repos_count(mnemo_repos_t *repos, uint64_t *n, mnemo_err_t *err);
+
 /* Removes every chunk, manifest entry and the record of name; *deleted is
  * false when it did not exist. Writes in several batches when large. */
 mnemo_status_t mnemo_repos_delete(mnemo_repos_t *repos, bool *deleted, const char *name,

@@ -22,6 +22,7 @@
 #include "bytes.h"
 #include "google/protobuf/descriptor.pb-c.h"
 #include "grpc/reflection/v1/reflection.pb-c.h"
+#include "log.h"
 #include "mnemo/codec.h"
 #include "rpc.h"
 
@@ -46,7 +47,7 @@ static void build_table(void)
         &google__protobuf__file_descriptor_set__descriptor, mnemo_descriptor_set,
         mnemo_descriptor_set_len);
     if (table.set == NULL) {
-        fprintf(stderr, "mnemod: the embedded descriptor set does not parse\n");
+        mnemo_log(MNEMO_LOG_ERROR, "the embedded descriptor set does not parse");
         abort();
     }
     table.n_files = table.set->n_file;

@@ -29,6 +29,9 @@
 
 #include "bytes.h"
 #include "datadir.h"
+#include "httpd.h"
+#include "log.h"
+#include "metrics.h"
 #include "mnemo/codec.h"
 #include "recovery.h"
 #include "rpc.h"
@@ -54,8 +57,10 @@ typedef struct slot {
 struct mnemo_server {
     const mnemo_config_t *cfg;
     mnemo_app_t app;
-    mnemo_auth_t *auth; /* tokens and client certificate roles */
-    mnemo_tls_t *tls;   /* NULL: plaintext listener */
+    mnemo_auth_t *auth;       /* tokens and client certificate roles */
+    mnemo_tls_t *tls;         /* NULL: plaintext listener */
+    mnemo_metrics_t *metrics; /* every call is reported to it (metrics.h) */
+    mnemo_httpd_t *httpd;     /* GET /metrics; NULL without --metrics-listen */
     grpc_server *server;
     grpc_completion_queue *cq;
     pthread_t *threads;
@@ -80,7 +85,7 @@ static void request_slot(slot_t *slot)
             slot->method->client_streaming ? NULL : &slot->payload, slot->srv->cq, slot->srv->cq,
             &slot->tag);
     if (e != GRPC_CALL_OK)
-        fprintf(stderr, "mnemod: cannot request calls (%d)\n", (int)e);
+        mnemo_log(MNEMO_LOG_ERROR, "cannot request calls (%d)", (int)e);
 }
 
 /* The token of an "authorization: Bearer <token>" header: *token NULL when
@@ -128,9 +133,10 @@ static size_t cert_names(grpc_call *call, const char **names, size_t max, char *
     return n;
 }
 
-/* The credential check (auth.h) before a handler runs. */
+/* The credential check (auth.h) before a handler runs; who names the
+ * credential accepted. */
 static mnemo_status_t authorize(const slot_t *slot, grpc_call *call, const grpc_metadata_array *md,
-                                mnemo_err_t *err)
+                                char who[MNEMO_AUTH_NAME_MAX + 16], mnemo_err_t *err)
 {
     const mnemo_method_t *m = slot->method;
     mnemo_auth_t *auth = slot->srv->auth;
@@ -149,7 +155,7 @@ static mnemo_status_t authorize(const slot_t *slot, grpc_call *call, const grpc_
     }
     char method[MNEMO_METHOD_PATH_MAX];
     snprintf(method, sizeof method, "%s/%s", mnemo_method_service(m), m->name);
-    return mnemo_auth_check(auth, &peer, m->role, method, NULL, err);
+    return mnemo_auth_check(auth, &peer, m->role, method, who, err);
 }
 
 static void on_slot(mnemo_tag_t *tag, bool ok)
@@ -168,14 +174,17 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
     request_slot(slot);
     mnemo_err_t err;
     mnemo_status_t st = MNEMO_OK;
+    mnemo_metrics_t *metrics = slot->srv->metrics;
+    char who[MNEMO_AUTH_NAME_MAX + 16] = "";
     if (slot->method == NULL) {
-        mnemo_call_reject_unknown(call, &details, &md);
-    } else if ((st = authorize(slot, call, &md, &err)) != MNEMO_OK) {
-        mnemo_call_reject(call, &md, payload, st, err.msg);
+        mnemo_call_reject_unknown(call, &details, &md, metrics);
+    } else if ((st = authorize(slot, call, &md, who, &err)) != MNEMO_OK) {
+        mnemo_call_reject(slot->method, call, &md, payload, metrics, st, err.msg);
     } else {
         if (slot->method->interactive)
             mnemo_pace_note_request(&slot->srv->app.pace);
-        mnemo_call_dispatch(slot->method, slot->desc, call, &md, payload, &slot->srv->app);
+        mnemo_call_dispatch(slot->method, slot->desc, call, &md, payload, metrics, who,
+                            &slot->srv->app);
     }
     grpc_metadata_array_destroy(&md);
     grpc_call_details_destroy(&details);
@@ -228,8 +237,8 @@ static void register_methods(mnemo_server_t *srv)
             const ProtobufCMethodDescriptor *desc =
                 protobuf_c_service_descriptor_get_method_by_name(m->service, m->name);
             if (desc == NULL || m->role == MNEMO_ROLE_UNSET) {
-                fprintf(stderr, "mnemod: %s/%s: %s\n", m->service->name, m->name,
-                        desc == NULL ? "no such method" : "the method table gives no role");
+                mnemo_log(MNEMO_LOG_ERROR, "%s/%s: %s", m->service->name, m->name,
+                          desc == NULL ? "no such method" : "the method table gives no role");
                 abort();
             }
             char path[MNEMO_METHOD_PATH_MAX];
@@ -281,10 +290,9 @@ static mnemo_status_t data_path(char path[PATH_MAX], const char *data_dir, const
  * write; recovery frees the ballast and reopens the store once it can. */
 static void store_problem(const char *store, const char *problem, mnemo_server_t *srv)
 {
-    fprintf(stderr,
-            "mnemod: %s store: %s; health is NOT_SERVING (README \"When things go "
-            "wrong\")\n",
-            store, problem);
+    mnemo_log(MNEMO_LOG_ERROR,
+              "%s store: %s; health is NOT_SERVING (README \"When things go wrong\")", store,
+              problem);
     mnemo_health_set_serving(srv->app.health, false);
     mnemo_recovery_wake(atomic_load(&srv->recovery), problem);
 }
@@ -426,13 +434,14 @@ static void log_tls(mnemo_tls_t *tls, const char *what)
 {
     mnemo_tls_info_t info;
     mnemo_tls_describe(tls, &info);
-    fprintf(stderr, "mnemod: %s (subject %s, expires %s)%s\n", what, info.subject, info.expires,
-            info.expired ? ": WARNING, it has EXPIRED, clients will refuse it" : "");
+    mnemo_log(info.expired ? MNEMO_LOG_WARN : MNEMO_LOG_INFO, "%s (subject %s, expires %s)%s", what,
+              info.subject, info.expires,
+              info.expired ? ": WARNING, it has EXPIRED, clients will refuse it" : "");
     if (info.n_client_cas > 0)
-        fprintf(stderr,
-                "mnemod: mutual TLS: clients need a certificate from --tls-client-ca "
-                "(%zu CA certificates)\n",
-                info.n_client_cas);
+        mnemo_log(MNEMO_LOG_INFO,
+                  "mutual TLS: clients need a certificate from --tls-client-ca (%zu CA "
+                  "certificates)",
+                  info.n_client_cas);
 }
 
 static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
@@ -460,10 +469,42 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
+/* GET /metrics: the call counters and what the domain and /proc say. */
+static void render_metrics(void *ctx, mnemo_buf_t *out)
+{
+    mnemo_server_t *srv = ctx;
+    mnemo_metrics_sources_t src = {
+        .memories = srv->app.memories,
+        .codeindex = srv->app.codeindex,
+        .stores = {srv->app.memory_store, srv->app.code_store},
+        .store_names = {"memories", "code"},
+    };
+    mnemo_metrics_render(srv->metrics, &src, out);
+}
+
+/* --metrics-listen: the listener, once the domain it reads is open. */
+static mnemo_status_t serve_metrics(mnemo_server_t *srv, mnemo_err_t *err)
+{
+    const char *listen = srv->cfg->metrics_listen;
+    int port = 0;
+    if (listen[0] == '\0')
+        return MNEMO_OK;
+    mnemo_status_t st = mnemo_httpd_start(&srv->httpd, listen, render_metrics, srv, &port, err);
+    if (st == MNEMO_OK) {
+        const char *colon = strrchr(listen, ':');
+        mnemo_log(MNEMO_LOG_INFO, "metrics on http://%.*s:%d/metrics", (int)(colon - listen),
+                  listen, port);
+    }
+    return st;
+}
+
 mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cfg, mnemo_err_t *err)
 {
     mnemo_server_t *srv = mnemo_xcalloc(1, sizeof *srv);
     srv->cfg = cfg;
+    mnemo_metrics_options_t mo = {.count_calls = cfg->metrics_listen[0] != '\0',
+                                  .access_log = cfg->access_log};
+    srv->metrics = mnemo_metrics_create(&mo);
     /* Credentials first: a bad file is a configuration error (exit 2),
      * found before the data dir is touched. */
     mnemo_status_t st = mnemo_auth_open(&srv->auth, cfg->auth_tokens, cfg->tls_client_roles, err);
@@ -473,6 +514,8 @@ mnemo_status_t mnemo_server_start(mnemo_server_t **out, const mnemo_config_t *cf
         st = open_domain(srv, err);
     if (st == MNEMO_OK)
         st = bind_and_serve(srv, err);
+    if (st == MNEMO_OK)
+        st = serve_metrics(srv, err);
     if (st != MNEMO_OK) {
         mnemo_server_stop(srv);
         return st;
@@ -488,7 +531,7 @@ static void reload_tls(mnemo_tls_t *tls)
     if (mnemo_tls_reload(tls, NULL, &err) == MNEMO_OK)
         log_tls(tls, "TLS certificate reloaded");
     else
-        fprintf(stderr, "mnemod: TLS files NOT reloaded, the previous ones stay: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_WARN, "TLS files NOT reloaded, the previous ones stay: %s", err.msg);
 }
 
 void mnemo_server_reload(mnemo_server_t *srv)
@@ -500,10 +543,10 @@ void mnemo_server_reload(mnemo_server_t *srv)
     if (!mnemo_auth_enabled(srv->auth))
         return;
     if (mnemo_auth_reload(srv->auth, &n_tokens, &n_certs, &err) == MNEMO_OK)
-        fprintf(stderr, "mnemod: credentials reloaded: %zu tokens, %zu certificate names\n",
-                n_tokens, n_certs);
+        mnemo_log(MNEMO_LOG_INFO, "credentials reloaded: %zu tokens, %zu certificate names",
+                  n_tokens, n_certs);
     else
-        fprintf(stderr, "mnemod: credentials NOT reloaded, the previous ones stay: %s\n", err.msg);
+        mnemo_log(MNEMO_LOG_WARN, "credentials NOT reloaded, the previous ones stay: %s", err.msg);
 }
 
 int mnemo_server_port(const mnemo_server_t *srv)
@@ -521,7 +564,7 @@ static void drain(mnemo_server_t *srv)
                                       gpr_time_from_millis(srv->cfg->grace_ms, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_next(done, grace, NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
-        fprintf(stderr, "mnemod: grace period over, cancelling in-flight calls\n");
+        mnemo_log(MNEMO_LOG_WARN, "grace period over, cancelling in-flight calls");
         grpc_server_cancel_all_calls(srv->server);
         grpc_completion_queue_next(done, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     }
@@ -558,6 +601,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
 {
     if (srv == NULL)
         return;
+    mnemo_httpd_stop(srv->httpd); /* no scrape reads what is closed below */
     if (srv->app.health != NULL)
         mnemo_health_shutdown(srv->app.health);
     /* Syncs stop at a batch boundary; foreground streams get their final
@@ -582,6 +626,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
     mnemo_store_close(srv->app.memory_store);
     mnemo_recovery_destroy(atomic_load(&srv->recovery)); /* the hooks are gone */
     mnemo_auth_close(srv->auth);
-    mnemo_tls_close(srv->tls); /* after grpc_server_destroy: its fetcher reads it */
+    mnemo_tls_close(srv->tls);           /* after grpc_server_destroy: its fetcher reads it */
+    mnemo_metrics_destroy(srv->metrics); /* every call has ended */
     free(srv);
 }

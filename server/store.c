@@ -31,6 +31,8 @@
 #include "store.h"
 
 #include <assert.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <leveldb/c.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -38,6 +40,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bytes.h"
 #include "thread.h"
@@ -59,6 +62,7 @@ struct mnemo_store {
     leveldb_writeoptions_t *write_sync;   /* sync=true */
     leveldb_writeoptions_t *write_nosync; /* sync=false */
     atomic_bool failed;                   /* set once, by the first failed write */
+    atomic_uint_fast64_t write_errors;    /* writes LevelDB failed, for metrics */
     pthread_mutex_t failure_mu;           /* guards the fields below */
     void (*on_failure)(void *ctx, const char *problem);
     void *failure_ctx;
@@ -387,6 +391,7 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
     }
     if (errptr != NULL) {
         atomic_store(&store->failed, true);
+        atomic_fetch_add_explicit(&store->write_errors, 1, memory_order_relaxed);
         mnemo_err_t local;
         take_error(&errptr, MNEMO_EIO, &local, "store write");
         if (err != NULL)
@@ -397,6 +402,26 @@ mnemo_status_t mnemo_store_write(mnemo_store_t *store, mnemo_store_batch_t *batc
     }
     run_done_hooks(batch, true);
     return MNEMO_OK;
+}
+
+uint64_t mnemo_store_write_errors(const mnemo_store_t *store)
+{
+    return atomic_load_explicit(&((mnemo_store_t *)store)->write_errors, memory_order_relaxed);
+}
+
+unsigned long long mnemo_store_disk_bytes(const mnemo_store_t *store)
+{
+    unsigned long long total = 0;
+    DIR *d = opendir(store->dir);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    struct stat sb;
+    while ((e = readdir(d)) != NULL)
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+            total += (unsigned long long)sb.st_size;
+    closedir(d);
+    return total;
 }
 
 bool mnemo_store_failed(const mnemo_store_t *store)

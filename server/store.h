@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mnemo/status.h"
 
@@ -100,6 +101,15 @@ void mnemo_store_on_failure(mnemo_store_t *store, void (*fn)(void *ctx, const ch
  * content does not hash to its id): tells the failure hook, as a damaged
  * block would. Writes go on. */
 void mnemo_store_report_damage(mnemo_store_t *store, const char *what);
+
+/* Writes LevelDB refused since the store opened (a full disk, an I/O
+ * error); refusals of later writes by mnemo itself are not counted. */
+uint64_t mnemo_store_write_errors(const mnemo_store_t *store);
+
+/* Bytes of the files in the store's directory (tables, logs, MANIFEST):
+ * what it holds on disk now. A directory read at each call; 0 when it
+ * cannot be read. */
+unsigned long long mnemo_store_disk_bytes(const mnemo_store_t *store);
 
 /* Approximate bytes on disk used by keys in [start, limit). */
 unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,

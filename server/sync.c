@@ -24,6 +24,7 @@
 #include "bytes.h"
 #include "diff.h"
 #include "hash.h"
+#include "log.h"
 #include "thread.h"
 
 #define EVENT_MAX_SKIPS 100
@@ -54,12 +55,25 @@ struct mnemo_sync_job {
     bool done; /* final event delivered; no more observers */
 };
 
+/* The counters of mnemo_sync_stats_t, relaxed atomics: each is added to by
+ * one job thread at a time per event and read by a metrics scrape. */
+typedef struct stats {
+    atomic_uint_fast64_t running, files, chunks, bytes, batches, paced_ns;
+    atomic_uint_fast64_t finished[7];
+} stats_t;
+
 struct mnemo_syncs {
     mnemo_sync_env_t env;
     pthread_mutex_t mu;
     mnemo_sync_job_t *jobs;
     bool shut;
+    stats_t stats;
 };
+
+static void stat_add(atomic_uint_fast64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
 
 static int64_t now_ms(void)
 {
@@ -337,6 +351,22 @@ static void apply_batch(mnemo_sync_job_t *job, batch_state_t *bs)
     pthread_mutex_unlock(&job->mu);
 }
 
+/* Adds what a committed batch did (p against the job's progress before
+ * it) to the registry's counters. */
+static void count_batch(mnemo_sync_job_t *job, const mnemo_sync_progress_t *p)
+{
+    if (job->dry_run)
+        return;
+    stats_t *s = &job->syncs->stats;
+    pthread_mutex_lock(&job->mu);
+    mnemo_sync_progress_t before = job->status.progress;
+    pthread_mutex_unlock(&job->mu);
+    stat_add(&s->files, (uint64_t)(p->processed_files - before.processed_files));
+    stat_add(&s->chunks, (uint64_t)(p->chunks_written - before.chunks_written));
+    stat_add(&s->bytes, (uint64_t)(p->bytes_processed - before.bytes_processed));
+    stat_add(&s->batches, 1);
+}
+
 /* Reads, chunks and commits one batch of work; nothing of it is visible
  * unless the commit succeeds. Cancellation is checked between batches only:
  * dropping a half-built batch would leave the index statistics counting
@@ -359,7 +389,9 @@ static mnemo_status_t run_batch(mnemo_sync_job_t *job, mnemo_repos_batch_t *batc
             put_file(job, batch, &work[i], &bs);
         }
         if (!atomic_load(&job->cancel)) {
-            job->paced_ns += mnemo_pace_yield(job->syncs->env.pace, &job->pacer);
+            int64_t paused = mnemo_pace_yield(job->syncs->env.pace, &job->pacer);
+            job->paced_ns += paused;
+            stat_add(&job->syncs->stats.paced_ns, (uint64_t)paused);
             bs.progress.paced_ms = job->paced_ns / 1000000;
         }
     }
@@ -368,8 +400,10 @@ static mnemo_status_t run_batch(mnemo_sync_job_t *job, mnemo_repos_batch_t *batc
         mnemo_sync_status_t snap = status_with(job, &bs.progress);
         st = commit_batch(job, batch, &snap, err);
     }
-    if (st == MNEMO_OK)
+    if (st == MNEMO_OK) {
+        count_batch(job, &bs.progress);
         apply_batch(job, &bs);
+    }
     free_skips(bs.skips, bs.n_skips);
     return st;
 }
@@ -495,8 +529,8 @@ static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_
     snap.finished_at_ms = now_ms();
     mnemo_err_t commit_err;
     if (batch != NULL && commit_batch(job, batch, &snap, &commit_err) != MNEMO_OK)
-        fprintf(stderr, "mnemod: sync %s: cannot record the final state: %s\n", snap.name,
-                commit_err.msg);
+        mnemo_log(MNEMO_LOG_ERROR, "sync %s: cannot record the final state: %s", snap.name,
+                  commit_err.msg);
     pthread_mutex_lock(&job->syncs->mu);
     pthread_mutex_lock(&job->mu);
     free(job->status.error);
@@ -505,6 +539,8 @@ static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_
     job->status.progress.percentage = snap.progress.percentage;
     job->status.finished_at_ms = snap.finished_at_ms;
     job->finished = true;
+    stat_add(&job->syncs->stats.finished[snap.state], 1);
+    atomic_fetch_sub_explicit(&job->syncs->stats.running, 1, memory_order_relaxed);
     publish_locked(job, true);
     pthread_mutex_unlock(&job->mu);
     pthread_mutex_unlock(&job->syncs->mu);
@@ -525,6 +561,7 @@ static void *run_job(void *arg)
     pthread_rwlock_unlock(job->syncs->env.lock);
 
     set_state(job, MNEMO_SYNC_RUNNING);
+    stat_add(&job->syncs->stats.running, 1);
     /* Persist RUNNING first: a crash from here on reads INTERRUPTED. */
     mnemo_sync_status_t snap = status_with(job, NULL);
     mnemo_status_t st = commit_batch(job, batch, &snap, &err);
@@ -683,6 +720,21 @@ mnemo_status_t mnemo_syncs_status(mnemo_syncs_t *syncs, mnemo_sync_status_t *out
     }
     pthread_mutex_unlock(&syncs->mu);
     return job != NULL ? MNEMO_OK : MNEMO_ENOTFOUND;
+}
+
+void mnemo_syncs_stats(mnemo_syncs_t *syncs, mnemo_sync_stats_t *out)
+{
+    const stats_t *s = &syncs->stats;
+#define LOAD(c) atomic_load_explicit(&(c), memory_order_relaxed)
+    *out = (mnemo_sync_stats_t){.running = LOAD(s->running),
+                                .files = LOAD(s->files),
+                                .chunks = LOAD(s->chunks),
+                                .bytes = LOAD(s->bytes),
+                                .batches = LOAD(s->batches),
+                                .paced_ns = LOAD(s->paced_ns)};
+    for (size_t i = 0; i < sizeof out->finished / sizeof out->finished[0]; i++)
+        out->finished[i] = LOAD(s->finished[i]);
+#undef LOAD
 }
 
 bool mnemo_syncs_running(mnemo_syncs_t *syncs, const char *name)

@@ -122,6 +122,22 @@ mnemo_status_t mnemo_syncs_status(mnemo_syncs_t *syncs, mnemo_sync_status_t *out
 /* True when name has a running sync. */
 bool mnemo_syncs_running(mnemo_syncs_t *syncs, const char *name);
 
+/* What the registry's jobs did since it was created, for metrics: counts
+ * only grow, except `running`. Files, chunks, bytes and batches are those
+ * of committed batches (dry runs write nothing and count nothing). */
+typedef struct mnemo_sync_stats {
+    uint64_t running;     /* jobs between start and their final state */
+    uint64_t files;       /* files read and (re-)indexed */
+    uint64_t chunks;      /* chunks written */
+    uint64_t bytes;       /* bytes of the files indexed */
+    uint64_t batches;     /* batches committed */
+    uint64_t paced_ns;    /* time jobs paused for requests (pace.h) */
+    uint64_t finished[7]; /* by final state, indexed by mnemo_sync_state_t */
+} mnemo_sync_stats_t;
+
+/* Copies the counters (each read atomically, not all at one instant). */
+void mnemo_syncs_stats(mnemo_syncs_t *syncs, mnemo_sync_stats_t *out);
+
 /* Asks the job to stop at the next batch boundary. */
 void mnemo_sync_job_cancel(mnemo_sync_job_t *job);
 

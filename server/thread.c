@@ -1,5 +1,7 @@
-/* thread.c - background thread priority (see thread.h). */
+/* thread.c - background thread priority, names, timed waits (see thread.h). */
 #include "thread.h"
+
+#include <time.h>
 
 #ifdef __linux__
 #include <pthread.h>
@@ -26,4 +28,17 @@ void mnemo_thread_name(const char *name)
 #else
     (void)name;
 #endif
+}
+
+int mnemo_thread_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms)
+{
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at);
+    at.tv_sec += ms / 1000;
+    at.tv_nsec += (ms % 1000) * 1000000L;
+    if (at.tv_nsec >= 1000000000L) {
+        at.tv_sec++;
+        at.tv_nsec -= 1000000000L;
+    }
+    return pthread_cond_timedwait(cond, mu, &at);
 }

@@ -11,6 +11,8 @@
 #ifndef MNEMO_THREAD_H
 #define MNEMO_THREAD_H
 
+#include <pthread.h>
+
 /* Nice value of mnemo's background threads. */
 #define MNEMO_BACKGROUND_NICE 10
 
@@ -21,5 +23,9 @@ void mnemo_thread_name(const char *name);
 /* Lowers the calling thread's CPU priority to MNEMO_BACKGROUND_NICE;
  * failure (a sandbox refusing it) is ignored: priority is a preference. */
 void mnemo_thread_background(void);
+
+/* pthread_cond_timedwait for at most ms from now (the caller holds mu);
+ * its result: 0 when signalled (or woken spuriously), ETIMEDOUT. */
+int mnemo_thread_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms);
 
 #endif

@@ -111,6 +111,16 @@ class Server:
                 return None
         return self.proc.returncode
 
+    def finish(self):
+        """SIGTERM, then the cleanup; fails unless mnemod exited 0 (its log
+        in the message). Returns the log."""
+        code = self.stop()
+        log = self.read_log()
+        self.cleanup()
+        if code != 0:
+            raise AssertionError("mnemod exited %r on SIGTERM, want 0; log:\n%s" % (code, log))
+        return log
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()

@@ -265,6 +265,41 @@ static void test_config__hash_token_subcommand(void)
                    "hash-token: takes no arguments");
 }
 
+/* The operating flags: metrics off unless set, log format and level by
+ * name from either source, --access-log without a value. */
+static void test_config__metrics_and_log_flags(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    mnemo_err_t err;
+    char *none[] = {"mnemod", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, none, NULL, &err), MNEMO_OK);
+    CU_ASSERT_STRING_EQUAL(cfg.metrics_listen, "");
+    CU_ASSERT_EQUAL(cfg.log_format, MNEMO_LOG_TEXT);
+    CU_ASSERT_EQUAL(cfg.log_level, MNEMO_LOG_INFO);
+    CU_ASSERT(!cfg.access_log);
+    mnemo_config_cleanup(&cfg);
+
+    char *argv[] = {
+        "mnemod", "--metrics-listen", "127.0.0.1:0", "--log-level=debug", "--access-log", NULL};
+    char *envp[] = {"MNEMO_LOG_FORMAT=json", "MNEMO_LOG_LEVEL=error", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, envp, &err), MNEMO_OK);
+    CU_ASSERT_STRING_EQUAL(cfg.metrics_listen, "127.0.0.1:0");
+    CU_ASSERT_EQUAL(cfg.log_format, MNEMO_LOG_JSON);
+    CU_ASSERT_EQUAL(cfg.log_level, MNEMO_LOG_DEBUG); /* the flag wins */
+    CU_ASSERT(cfg.access_log);
+    mnemo_config_cleanup(&cfg);
+
+    char *bad[] = {"mnemod", "--log-format", "xml", NULL};
+    CU_ASSERT_EQUAL(parse(&cfg, &action, bad, NULL, &err), MNEMO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--log-format: 'xml' is not one of text, json"));
+    mnemo_config_cleanup(&cfg);
+    char *badenv[] = {"MNEMO_LOG_LEVEL=loud", NULL};
+    CU_ASSERT_EQUAL(parse(&cfg, &action, none, badenv, &err), MNEMO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "MNEMO_LOG_LEVEL"));
+    mnemo_config_cleanup(&cfg);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("config");
@@ -279,5 +314,6 @@ int main(void)
     MNEMO_TEST(s, test_config__exposed_listener_needs_security);
     MNEMO_TEST(s, test_config__tls_flags_go_together);
     MNEMO_TEST(s, test_config__hash_token_subcommand);
+    MNEMO_TEST(s, test_config__metrics_and_log_flags);
     return mnemo_test_run();
 }
