@@ -129,6 +129,39 @@ class PythonSyncTest(unittest.TestCase):
         self.assertEqual(len(self.hits("pyc%05dq" % (done - 1), "pycancel")), 1)
         self.assertEqual(len(self.hits("pyc%05dq" % done, "pycancel")), 0)
 
+    def test_cancel_sync_answers_the_state_it_stopped_in(self):
+        n = 300
+        root = os.path.join(self.trees, "pycancelrpc")
+        write_tree(root, "pyr", n)
+        first = list(self.repo.SyncRepository(
+            self.pb.SyncRepositoryRequest(repository_path=root, repository_name="pycancelrpc",
+                                          background=True, batch_size=5),
+            timeout=STREAM_TIMEOUT_S))
+        self.assertEqual(len(first), 1)
+        deadline = time.monotonic() + WAIT_S
+        st = self.status("pycancelrpc")
+        while st.progress.batches_committed < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            st = self.status("pycancelrpc")
+        self.assertEqual(st.state, self.pb.SYNC_STATE_RUNNING, self.pb.SyncState.Name(st.state))
+        t0 = time.monotonic()
+        answer = self.repo.CancelSync(self.pb.CancelSyncRequest(repository_name="pycancelrpc"),
+                                      timeout=RPC_TIMEOUT_S)
+        print("\n[timing] CancelSync answered after %.0f ms, at %d batches"
+              % ((time.monotonic() - t0) * 1000, answer.progress.batches_committed))
+        # The state that is true when it answers: stopped, not RUNNING.
+        self.assertEqual(answer.state, self.pb.SYNC_STATE_CANCELLED,
+                         self.pb.SyncState.Name(answer.state))
+        self.assertGreater(answer.finished_at_ms, 0)
+        self.assertLess(answer.progress.processed_files, n)
+        after = self.status("pycancelrpc")
+        self.assertEqual(after.state, self.pb.SYNC_STATE_CANCELLED)
+        self.assertEqual(after.progress.batches_committed, answer.progress.batches_committed)
+        again = self.repo.CancelSync(self.pb.CancelSyncRequest(repository_name="pycancelrpc"),
+                                     timeout=RPC_TIMEOUT_S)
+        self.assertEqual(again.state, self.pb.SYNC_STATE_CANCELLED)
+        self.assertEqual(again.progress.batches_committed, answer.progress.batches_committed)
+
     def test_background_then_watch_to_completion(self):
         n = 300
         root = os.path.join(self.trees, "pybg")
