@@ -725,9 +725,11 @@ void mnemo_server_stop(mnemo_server_t *srv)
     if (srv->app.health != NULL)
         mnemo_health_shutdown(srv->app.health);
     mnemo_recovery_stop(atomic_load(&srv->recovery)); /* no reopen while we close */
-    if (srv->server != NULL && srv->n_threads > 0)
+    /* Also after a start that failed once a port was bound: gRPC does not
+     * destroy a server with listeners that was not shut down. */
+    if (srv->server != NULL)
         drain(srv);
-    /* Not served (a start that failed), or drained: syncs stop here. */
+    /* Not served (the start failed before the server), or drained. */
     if (srv->app.codeindex != NULL)
         mnemo_codeindex_shutdown(srv->app.codeindex);
     if (srv->health_server != NULL)

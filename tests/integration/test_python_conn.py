@@ -23,7 +23,8 @@ Cases (README "Operating mnemod"):
   accepts it.
 - health port: with mutual TLS on --listen, --health-listen answers Check
   and Watch in plaintext and refuses data RPCs and reflection
-  (UNIMPLEMENTED).
+  (UNIMPLEMENTED); a health port that cannot be bound stops the start
+  (exit 1, naming the flag).
 
     /usr/bin/python3 tests/integration/test_python_conn.py \\
         --mnemod build/server/mnemod --proto-dir proto
@@ -394,6 +395,16 @@ class ConnTest(unittest.TestCase):
         mtls = self.grpc.secure_channel(server.address, creds)
         self.addCleanup(mtls.close)
         self.assertTrue(self.store(mtls, "over mutual TLS").memory.id)
+
+    def test_health_port_that_cannot_be_bound_stops_the_start(self):
+        taken = self.server()
+        data = os.path.join(self.work, "unbound")
+        run = subprocess.run([ARGS.mnemod, "--listen", "127.0.0.1:0", "--data-dir", data,
+                              "--health-listen", taken.address],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=EXIT_TIMEOUT_S)
+        self.assertEqual(run.returncode, 1, run.stderr)  # 1: cannot start, not a crash
+        self.assertIn("--health-listen: cannot listen on " + taken.address, run.stderr)
 
 
 def main():
