@@ -87,6 +87,14 @@ class PythonSyncTest(unittest.TestCase):
             st = self.status(name)
         return st
 
+    def start_background(self, root, name, batch_size):
+        events = list(self.repo.SyncRepository(
+            self.pb.SyncRepositoryRequest(repository_path=root, repository_name=name,
+                                          background=True, batch_size=batch_size),
+            timeout=STREAM_TIMEOUT_S))
+        self.assertEqual(len(events), 1, "a background sync sends exactly one event")
+        self.assertTrue(events[0].status.background)
+
     def hits(self, query, name):
         return self.repo.SearchCode(self.pb.SearchCodeRequest(query=query, repository_name=name,
                                                               limit=100),
@@ -133,11 +141,7 @@ class PythonSyncTest(unittest.TestCase):
         n = 300
         root = os.path.join(self.trees, "pycancelrpc")
         write_tree(root, "pyr", n)
-        first = list(self.repo.SyncRepository(
-            self.pb.SyncRepositoryRequest(repository_path=root, repository_name="pycancelrpc",
-                                          background=True, batch_size=5),
-            timeout=STREAM_TIMEOUT_S))
-        self.assertEqual(len(first), 1)
+        self.start_background(root, "pycancelrpc", 5)
         deadline = time.monotonic() + WAIT_S
         st = self.status("pycancelrpc")
         while st.progress.batches_committed < 2 and time.monotonic() < deadline:
@@ -166,12 +170,7 @@ class PythonSyncTest(unittest.TestCase):
         n = 300
         root = os.path.join(self.trees, "pybg")
         write_tree(root, "pyb", n)
-        events = list(self.repo.SyncRepository(
-            self.pb.SyncRepositoryRequest(repository_path=root, repository_name="pybg",
-                                          background=True, batch_size=25),
-            timeout=STREAM_TIMEOUT_S))
-        self.assertEqual(len(events), 1, "a background sync sends exactly one event")
-        self.assertTrue(events[0].status.background)
+        self.start_background(root, "pybg", 25)
         t0 = time.monotonic()
         watched = list(self.repo.WatchSync(self.pb.WatchSyncRequest(repository_name="pybg"),
                                            timeout=STREAM_TIMEOUT_S))
