@@ -230,17 +230,34 @@ static mnemo_status_t persisted_status(mnemo_codeindex_t *ci, mnemo_sync_status_
     return st;
 }
 
-mnemo_status_t mnemo_codeindex_watch(mnemo_codeindex_t *ci, mnemo_sync_job_t **job,
-                                     mnemo_sync_status_t *last, const char *name,
-                                     mnemo_sync_observer_t *obs, mnemo_err_t *err)
+/* Watch, or cancel and watch: obs on the running sync, else *last. */
+static mnemo_status_t attach(mnemo_codeindex_t *ci, mnemo_sync_job_t **job,
+                             mnemo_sync_status_t *last, const char *name,
+                             mnemo_sync_observer_t *obs, bool cancel, mnemo_err_t *err)
 {
     mnemo_status_t st = mnemo_codeindex_check_name(name, "repository_name", false, err);
     if (st != MNEMO_OK)
         return st;
-    if (mnemo_syncs_watch(ci->syncs, job, name, obs, NULL) == MNEMO_OK)
+    st = cancel ? mnemo_syncs_cancel(ci->syncs, job, name, obs, NULL)
+                : mnemo_syncs_watch(ci->syncs, job, name, obs, NULL);
+    if (st == MNEMO_OK)
         return MNEMO_OK;
     *job = NULL;
     return persisted_status(ci, last, name, err);
+}
+
+mnemo_status_t mnemo_codeindex_watch(mnemo_codeindex_t *ci, mnemo_sync_job_t **job,
+                                     mnemo_sync_status_t *last, const char *name,
+                                     mnemo_sync_observer_t *obs, mnemo_err_t *err)
+{
+    return attach(ci, job, last, name, obs, false, err);
+}
+
+mnemo_status_t mnemo_codeindex_cancel(mnemo_codeindex_t *ci, mnemo_sync_job_t **job,
+                                      mnemo_sync_status_t *last, const char *name,
+                                      mnemo_sync_observer_t *obs, mnemo_err_t *err)
+{
+    return attach(ci, job, last, name, obs, true, err);
 }
 
 mnemo_status_t mnemo_codeindex_status(mnemo_codeindex_t *ci, mnemo_sync_status_t *out,

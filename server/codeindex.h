@@ -92,6 +92,14 @@ mnemo_status_t mnemo_codeindex_watch(mnemo_codeindex_t *ci, mnemo_sync_job_t **j
                                      mnemo_sync_status_t *last, const char *name,
                                      mnemo_sync_observer_t *obs, mnemo_err_t *err);
 
+/* CancelSync: asks the running sync of name to stop at its next batch
+ * boundary and attaches obs to it, whose on_final then carries the state
+ * it ended in; otherwise as mnemo_codeindex_watch (*job NULL, *last the
+ * last persisted status). Same statuses as mnemo_codeindex_watch. */
+mnemo_status_t mnemo_codeindex_cancel(mnemo_codeindex_t *ci, mnemo_sync_job_t **job,
+                                      mnemo_sync_status_t *last, const char *name,
+                                      mnemo_sync_observer_t *obs, mnemo_err_t *err);
+
 /* The code store writes again after a failure (a full disk): records the
  * final sync states that could only be kept in memory meanwhile (until
  * then every reader sees them: memory first, disk when it can). Failures

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,9 @@
 
 /* OPT_FLAG: a bool whose flag takes no value (--insecure); its environment
  * variable takes true/false like OPT_BOOL. OPT_LOG_FORMAT, OPT_LOG_LEVEL:
- * a name log.h knows, stored as its enum value in an int. */
+ * a name log.h knows, stored as its enum value in an int. OPT_DURATION: an int of
+ * milliseconds written with a unit (mnemo_config_parse_duration);
+ * OPT_DURATION_OFF also takes "off" (MNEMO_DURATION_OFF). */
 typedef enum opt_kind {
     OPT_STRING,
     OPT_INT,
@@ -30,6 +33,8 @@ typedef enum opt_kind {
     OPT_ROOTS,
     OPT_LOG_FORMAT,
     OPT_LOG_LEVEL,
+    OPT_DURATION,
+    OPT_DURATION_OFF,
 } opt_kind_t;
 
 typedef struct opt {
@@ -44,6 +49,12 @@ typedef struct opt {
 
 #define FIELD(f) offsetof(mnemo_config_t, f)
 #define STR(f)   OPT_STRING, FIELD(f), 0, 0, sizeof(((mnemo_config_t *)0)->f)
+/* Durations in milliseconds; the longest finite one any option takes
+ * (24 days, just under INT_MAX ms, which means "off"). */
+#define SEC     1000LL
+#define MIN     (60 * SEC)
+#define HOUR    (60 * MIN)
+#define DAYS_24 (24 * 24 * HOUR)
 
 static const opt_t options[] = {
     {"--listen", "MNEMO_LISTEN", STR(listen)},
@@ -78,6 +89,26 @@ static const opt_t options[] = {
     {"--log-format", "MNEMO_LOG_FORMAT", OPT_LOG_FORMAT, FIELD(log_format), 0, 0, 0},
     {"--log-level", "MNEMO_LOG_LEVEL", OPT_LOG_LEVEL, FIELD(log_level), 0, 0, 0},
     {"--access-log", "MNEMO_ACCESS_LOG", OPT_FLAG, FIELD(access_log), 0, 1, 0},
+    {"--drain-delay", "MNEMO_DRAIN_DELAY", OPT_DURATION, FIELD(drain_delay_ms), 0, HOUR, 0},
+    {"--health-listen", "MNEMO_HEALTH_LISTEN", STR(health_listen)},
+    {"--max-connection-age", "MNEMO_MAX_CONNECTION_AGE", OPT_DURATION_OFF,
+     FIELD(conn.max_connection_age_ms), SEC, DAYS_24, 0},
+    {"--max-connection-age-grace", "MNEMO_MAX_CONNECTION_AGE_GRACE", OPT_DURATION_OFF,
+     FIELD(conn.max_connection_age_grace_ms), 0, DAYS_24, 0},
+    {"--max-connection-idle", "MNEMO_MAX_CONNECTION_IDLE", OPT_DURATION_OFF,
+     FIELD(conn.max_connection_idle_ms), SEC, DAYS_24, 0},
+    {"--keepalive-time", "MNEMO_KEEPALIVE_TIME", OPT_DURATION_OFF, FIELD(conn.keepalive_time_ms),
+     SEC, DAYS_24, 0},
+    {"--keepalive-timeout", "MNEMO_KEEPALIVE_TIMEOUT", OPT_DURATION,
+     FIELD(conn.keepalive_timeout_ms), SEC, DAYS_24, 0},
+    {"--keepalive-min-ping-interval", "MNEMO_KEEPALIVE_MIN_PING_INTERVAL", OPT_DURATION,
+     FIELD(conn.min_ping_interval_ms), 0, DAYS_24, 0},
+    {"--keepalive-permit-without-calls", "MNEMO_KEEPALIVE_PERMIT_WITHOUT_CALLS", OPT_BOOL,
+     FIELD(conn.permit_without_calls), 0, 1, 0},
+    {"--max-concurrent-streams", "MNEMO_MAX_CONCURRENT_STREAMS", OPT_INT,
+     FIELD(conn.max_concurrent_streams), 1, INT_MAX, 0},
+    {"--max-metadata-bytes", "MNEMO_MAX_METADATA_BYTES", OPT_INT, FIELD(conn.max_metadata_bytes),
+     1024, 1LL << 24, 0},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -117,6 +148,17 @@ void mnemo_config_init(mnemo_config_t *cfg)
     cfg->ballast_bytes = MNEMO_DEFAULT_BALLAST_BYTES;
     cfg->log_format = MNEMO_LOG_TEXT;
     cfg->log_level = MNEMO_LOG_INFO;
+    cfg->conn = (mnemo_conn_config_t){
+        .max_connection_age_ms = MNEMO_DEFAULT_MAX_CONNECTION_AGE_MS,
+        .max_connection_age_grace_ms = MNEMO_DURATION_OFF,
+        .max_connection_idle_ms = MNEMO_DEFAULT_MAX_CONNECTION_IDLE_MS,
+        .keepalive_time_ms = MNEMO_DEFAULT_KEEPALIVE_TIME_MS,
+        .keepalive_timeout_ms = MNEMO_DEFAULT_KEEPALIVE_TIMEOUT_MS,
+        .min_ping_interval_ms = MNEMO_DEFAULT_MIN_PING_INTERVAL_MS,
+        .permit_without_calls = true,
+        .max_concurrent_streams = MNEMO_DEFAULT_MAX_CONCURRENT_STREAMS,
+        .max_metadata_bytes = MNEMO_DEFAULT_MAX_METADATA_BYTES,
+    };
     cfg->limits = (mnemo_limits_t){
         .max_content_bytes = MNEMO_DEFAULT_MAX_CONTENT_BYTES,
         .max_tags = MNEMO_MAX_TAGS,
@@ -171,6 +213,67 @@ static mnemo_status_t parse_log_choice(int *out, opt_kind_t kind, const char *fr
         return *out = (int)level, MNEMO_OK;
     return mnemo_err_set(err, MNEMO_EINVAL, "%s: '%s' is not one of %s", from, value,
                          kind == OPT_LOG_FORMAT ? "text, json" : "debug, info, warn, error");
+}
+
+static const struct {
+    const char *unit;
+    long long ms;
+} duration_units[] = {{"h", HOUR}, {"m", MIN}, {"s", SEC}, {"ms", 1}};
+
+#define N_DURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
+
+mnemo_status_t mnemo_config_parse_duration(int *ms, const char *from, const char *text,
+                                           mnemo_err_t *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = text[0] >= '0' && text[0] <= '9' ? strtoll(text, &end, 10) : -1;
+    if (n == 0 && *end == '\0')
+        return *ms = 0, MNEMO_OK; /* the one value that needs no unit */
+    size_t u = 0;
+    while (n >= 0 && u < N_DURATION_UNITS && strcmp(end, duration_units[u].unit) != 0)
+        u++;
+    if (n < 0 || u == N_DURATION_UNITS)
+        return mnemo_err_set(err, MNEMO_EINVAL,
+                             "%s: '%s' is not a duration: want a whole number and a unit, as "
+                             "500ms, 30s, 5m or 2h",
+                             from, text);
+    if (errno == ERANGE || n > (INT_MAX - 1) / duration_units[u].ms)
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: '%s' is too long (at most %d ms)", from, text,
+                             INT_MAX - 1);
+    *ms = (int)(n * duration_units[u].ms);
+    return MNEMO_OK;
+}
+
+/* ms in the largest unit that divides it ("90s", "5m", "250ms"). */
+static const char *format_duration(char buf[32], long long ms)
+{
+    size_t i = 0;
+    while (ms != 0 && i + 1 < N_DURATION_UNITS && ms % duration_units[i].ms != 0)
+        i++;
+    snprintf(buf, 32, "%lld%s", ms / duration_units[i].ms, ms == 0 ? "" : duration_units[i].unit);
+    return buf;
+}
+
+/* A duration within the option's bounds, or "off" where it allows that. */
+static mnemo_status_t set_duration(int *out, const opt_t *o, const char *from, const char *value,
+                                   mnemo_err_t *err)
+{
+    bool may_be_off = o->kind == OPT_DURATION_OFF;
+    if (may_be_off && strcmp(value, "off") == 0)
+        return *out = MNEMO_DURATION_OFF, MNEMO_OK;
+    int ms = 0;
+    mnemo_status_t st = mnemo_config_parse_duration(&ms, from, value, err);
+    if (st != MNEMO_OK)
+        return st;
+    if (ms < o->min || ms > o->max) {
+        char lo[32], hi[32];
+        return mnemo_err_set(err, MNEMO_EINVAL, "%s: %s is out of range [%s, %s]%s", from, value,
+                             format_duration(lo, o->min), format_duration(hi, o->max),
+                             may_be_off ? " (or off)" : "");
+    }
+    *out = ms;
+    return MNEMO_OK;
 }
 
 static mnemo_status_t add_root(mnemo_config_t *cfg, const char *from, const char *dir, size_t len,
@@ -234,6 +337,9 @@ static mnemo_status_t set_option(mnemo_config_t *cfg, const opt_t *o, bool from_
     case OPT_LOG_FORMAT:
     case OPT_LOG_LEVEL:
         return parse_log_choice((int *)(void *)field, o->kind, from, value, err);
+    case OPT_DURATION:
+    case OPT_DURATION_OFF:
+        return set_duration((int *)(void *)field, o, from, value, err);
     }
     return MNEMO_EINTERNAL;
 }
@@ -460,8 +566,47 @@ const char *mnemo_config_usage(void)
            "                          (default info)\n"
            "  --access-log            one line per finished call: method, peer, code,\n"
            "                          duration, bytes, credential name [MNEMO_ACCESS_LOG]\n"
+           "\n"
+           "Connections and shutdown (README \"Operating mnemod\"). Durations take a\n"
+           "unit: 500ms, 30s, 5m, 2h; 'off' means no limit where it is allowed.\n"
+           "  --max-connection-age D  GOAWAY to a connection this old, so clients behind\n"
+           "                          an L4 balancer reconnect and spread to new replicas\n"
+           "                          [MNEMO_MAX_CONNECTION_AGE] (default 30m; or off)\n"
+           "  --max-connection-age-grace D\n"
+           "                          then cut the streams still open on it\n"
+           "                          [MNEMO_MAX_CONNECTION_AGE_GRACE] (default off: a\n"
+           "                          sync or watch is never cut by age)\n"
+           "  --max-connection-idle D GOAWAY to a connection without a call this long\n"
+           "                          [MNEMO_MAX_CONNECTION_IDLE] (default 15m; or off)\n"
+           "  --keepalive-time D      ping a quiet connection this often to find dead\n"
+           "                          peers [MNEMO_KEEPALIVE_TIME] (default 1m; or off)\n"
+           "  --keepalive-timeout D   close it when a ping is not answered within D\n"
+           "                          [MNEMO_KEEPALIVE_TIMEOUT] (default 20s)\n"
+           "  --keepalive-min-ping-interval D\n"
+           "                          clients pinging more often get GOAWAY\n"
+           "                          too_many_pings [MNEMO_KEEPALIVE_MIN_PING_INTERVAL]\n"
+           "                          (default 10s)\n"
+           "  --keepalive-permit-without-calls BOOL\n"
+           "                          allow (and send) pings on a connection without\n"
+           "                          calls [MNEMO_KEEPALIVE_PERMIT_WITHOUT_CALLS]\n"
+           "                          (default true)\n"
+           "  --max-concurrent-streams N\n"
+           "                          calls open at once on one connection; more wait\n"
+           "                          in the client [MNEMO_MAX_CONCURRENT_STREAMS]\n"
+           "                          (default 1000)\n"
+           "  --max-metadata-bytes N  request headers of one call\n"
+           "                          [MNEMO_MAX_METADATA_BYTES] (default 8192)\n"
+           "  --health-listen ADDR    a second, plaintext listener serving only\n"
+           "                          grpc.health.v1, for probes when --listen needs\n"
+           "                          mTLS or tokens [MNEMO_HEALTH_LISTEN] (default: none)\n"
+           "  --drain-delay D         on SIGTERM, health reads NOT_SERVING and mnemod\n"
+           "                          keeps serving this long before GOAWAY (cover the\n"
+           "                          load balancer's endpoint removal) [MNEMO_DRAIN_DELAY]\n"
+           "                          (default 0)\n"
            "  --help, --version\n"
            "\n"
-           "On SIGINT/SIGTERM mnemod reports NOT_SERVING, drains in-flight calls and exits 0.\n"
+           "On SIGINT/SIGTERM: health NOT_SERVING at once, --drain-delay of serving,\n"
+           "GOAWAY, --grace-ms for calls in flight, exit 0 (a second signal skips the\n"
+           "rest of the drain delay).\n"
            "Exit status: 0 clean shutdown, 1 runtime failure, 2 bad configuration.\n";
 }

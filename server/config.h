@@ -9,6 +9,7 @@
 #ifndef MNEMO_CONFIG_H
 #define MNEMO_CONFIG_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,21 @@
 #define MNEMO_DEFAULT_BALLAST_BYTES   (64u << 20)
 #define MNEMO_MIN_MAX_REPLY_BYTES     (64u << 10)
 
+/* A duration flag set to "off": no limit. INT_MAX milliseconds is also
+ * what gRPC core reads as "never" in its channel args. */
+#define MNEMO_DURATION_OFF INT_MAX
+/* Connection management (README "Configuration" gives the reasons). */
+#define MNEMO_DEFAULT_MAX_CONNECTION_AGE_MS  (30 * 60 * 1000)
+#define MNEMO_DEFAULT_MAX_CONNECTION_IDLE_MS (15 * 60 * 1000)
+#define MNEMO_DEFAULT_KEEPALIVE_TIME_MS      (60 * 1000)
+#define MNEMO_DEFAULT_KEEPALIVE_TIMEOUT_MS   (20 * 1000)
+#define MNEMO_DEFAULT_MIN_PING_INTERVAL_MS   (10 * 1000)
+/* 200 WatchSync streams of one client plus its requests fit five times. */
+#define MNEMO_DEFAULT_MAX_CONCURRENT_STREAMS 1000
+/* gRPC's own default: what nginx's and Envoy's default header limits let
+ * through anyway. */
+#define MNEMO_DEFAULT_MAX_METADATA_BYTES (8u << 10)
+
 typedef enum mnemo_config_action {
     MNEMO_CONFIG_RUN,
     MNEMO_CONFIG_HELP,
@@ -59,14 +75,32 @@ typedef struct mnemo_limits {
     size_t max_limit;            /* MNEMO_MAX_LIMIT (1000): limits and page sizes */
 } mnemo_limits_t;
 
+/* How connections live (gRFC A8 keepalive, A9 connection age and idle),
+ * handed to gRPC core as channel args by server.c. Durations in
+ * milliseconds; MNEMO_DURATION_OFF where "off" is allowed. */
+typedef struct mnemo_conn_config {
+    int max_connection_age_ms;       /* GOAWAY after this (gRPC adds +-10 % jitter) */
+    int max_connection_age_grace_ms; /* then streams still open are cut; default off */
+    int max_connection_idle_ms;      /* GOAWAY after this long without a call */
+    int keepalive_time_ms;           /* the server pings a quiet connection this often */
+    int keepalive_timeout_ms;        /* and closes it when the ack takes longer */
+    int min_ping_interval_ms;        /* clients pinging more often get GOAWAY */
+    bool permit_without_calls;       /* pings allowed (and sent) with no call open */
+    int max_concurrent_streams;      /* per connection, advertised in SETTINGS */
+    int max_metadata_bytes;          /* request headers, advertised in SETTINGS */
+} mnemo_conn_config_t;
+
 typedef struct mnemo_config {
     char listen[256];
     char data_dir[4096];
     char *allow_roots[MNEMO_CONFIG_MAX_ROOTS]; /* owned; empty: the start directory */
     size_t n_allow_roots;
-    int threads;           /* completion-queue threads; default 4 x cores (4 to 64) */
-    size_t max_recv_bytes; /* transport limit; default max_content_bytes + 1 MiB */
-    int grace_ms;          /* shutdown drain before cancelling calls */
+    int threads;             /* completion-queue threads; default 4 x cores (4 to 64) */
+    size_t max_recv_bytes;   /* transport limit; default max_content_bytes + 1 MiB */
+    int grace_ms;            /* shutdown drain before cancelling calls */
+    int drain_delay_ms;      /* SIGTERM: NOT_SERVING but serving this long before GOAWAY */
+    char health_listen[256]; /* plaintext listener serving only health; "" = none */
+    mnemo_conn_config_t conn;
     bool sync_writes;      /* fsync acknowledged writes (default on) */
     int batch_size;        /* sync files per batch (default 100, max 1000) */
     int batch_pause_ms;    /* pause between sync batches (default 0) */
@@ -107,6 +141,13 @@ void mnemo_config_init(mnemo_config_t *cfg);
  * loopback address while neither TLS nor tokens nor --insecure is set. */
 mnemo_status_t mnemo_config_parse(mnemo_config_t *cfg, mnemo_config_action_t *action, int argc,
                                   char *const *argv, char *const *envp, mnemo_err_t *err);
+
+/* Parses a duration: a whole number with a unit, "500ms", "30s", "5m",
+ * "2h" ("0" needs none) into *ms (set on success only). MNEMO_EINVAL with
+ * a message naming `from` (the flag or variable) and the accepted forms,
+ * also when the value does not fit in an int of milliseconds. */
+mnemo_status_t mnemo_config_parse_duration(int *ms, const char *from, const char *text,
+                                           mnemo_err_t *err);
 
 /* True when listen ("host:port", "[v6]:port", "unix:path") can only be
  * reached from this machine: 127.0.0.0/8, ::1, "localhost", unix sockets. */

@@ -5,14 +5,18 @@
  * DESIGN: SIGINT, SIGTERM and SIGHUP are blocked before grpc_init so every
  * thread gRPC starts inherits the mask; the main thread alone takes them
  * with sigwait: SIGHUP re-reads the credentials and goes on waiting,
- * SIGINT/SIGTERM run the server's fixed shutdown order. Exit status: 0
+ * SIGINT/SIGTERM drain (health NOT_SERVING, still serving) for
+ * --drain-delay, then run the server's fixed shutdown order; a second
+ * SIGINT/SIGTERM cuts the delay short. Exit status: 0
  * after a clean shutdown, 1 when the server cannot start, 2 for a bad
  * configuration (a flag, or a credential file that does not read).
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -27,13 +31,40 @@
 
 extern char **environ;
 
-/* Prints "listening on HOST:PORT" with the port actually bound: scripts and
- * tests read it to find a server started on port 0. */
-static void announce(const mnemo_config_t *cfg, int port)
+/* Prints "<prefix>HOST:PORT<suffix>" for a listener with the port actually
+ * bound: scripts and tests read it to find a server started on port 0. */
+static void announce(const char *prefix, const char *listen, int port, const char *suffix)
 {
-    const char *colon = strrchr(cfg->listen, ':');
-    int host_len = colon != NULL ? (int)(colon - cfg->listen) : (int)strlen(cfg->listen);
-    mnemo_log(MNEMO_LOG_INFO, "listening on %.*s:%d", host_len, cfg->listen, port);
+    const char *colon = strrchr(listen, ':');
+    int host_len = colon != NULL ? (int)(colon - listen) : (int)strlen(listen);
+    mnemo_log(MNEMO_LOG_INFO, "%s%.*s:%d%s", prefix, host_len, listen, port, suffix);
+}
+
+/* --drain-delay: health already reads NOT_SERVING and everything is still
+ * served, so load balancers and proxies take this replica out before it
+ * refuses anything. SIGHUP still reloads; another SIGINT/SIGTERM ends the
+ * wait. */
+static void drain_delay(mnemo_server_t *srv, const sigset_t *signals, int delay_ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long until = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 + delay_ms;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = until - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left <= 0)
+            return;
+        struct timespec wait = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
+        int sig = sigtimedwait(signals, NULL, &wait);
+        if (sig == SIGHUP) {
+            mnemo_server_reload(srv);
+        } else if (sig >= 0) {
+            mnemo_log(MNEMO_LOG_INFO, "second signal, ending the drain delay");
+            return;
+        } else if (errno != EINTR) {
+            return; /* EAGAIN: the delay is over */
+        }
+    }
 }
 
 /* glibc raises its mmap threshold to the size of each large block freed
@@ -70,11 +101,19 @@ static int serve(const mnemo_config_t *cfg, sigset_t *signals)
         grpc_shutdown();
         return st == MNEMO_EINVAL ? 2 : 1; /* a bad file or flag value: configuration */
     }
-    announce(cfg, mnemo_server_port(srv));
+    announce("listening on ", cfg->listen, mnemo_server_port(srv), "");
+    if (cfg->health_listen[0] != '\0') /* in words that do not match the line above */
+        announce("health port ", cfg->health_listen, mnemo_server_health_port(srv),
+                 " (plaintext, grpc.health.v1 only)");
     int sig = 0;
     while (sigwait(signals, &sig) == 0 && sig == SIGHUP)
         mnemo_server_reload(srv);
-    mnemo_log(MNEMO_LOG_INFO, "%s, draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mnemo_server_drain(srv);
+    mnemo_log(MNEMO_LOG_INFO,
+              "%s: health NOT_SERVING; serving %d ms more (--drain-delay), then GOAWAY and up "
+              "to %d ms for calls in flight (--grace-ms)",
+              sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->drain_delay_ms, cfg->grace_ms);
+    drain_delay(srv, signals, cfg->drain_delay_ms);
     mnemo_server_stop(srv);
     grpc_shutdown();
     mnemo_log(MNEMO_LOG_INFO, "stopped");

@@ -53,7 +53,9 @@ extern const size_t mnemo_rpc_n_tables;
 mnemo_health_t *mnemo_health_create(void);
 /* Sets every service SERVING or NOT_SERVING and tells the watchers. */
 void mnemo_health_set_serving(mnemo_health_t *health, bool serving);
-/* NOT_SERVING for good, then ends every Watch stream (UNAVAILABLE). */
+/* NOT_SERVING for good (Watch streams hear it and stay open). */
+void mnemo_health_drain(mnemo_health_t *health);
+/* Drains, then ends every Watch stream (UNAVAILABLE). */
 void mnemo_health_shutdown(mnemo_health_t *health);
 /* Every Watch call must have closed (the server drained) first. */
 void mnemo_health_destroy(mnemo_health_t *health);

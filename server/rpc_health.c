@@ -5,12 +5,15 @@
  * the data dir). It turns NOT_SERVING at shutdown and the moment a store
  * write fails, on whichever thread made it (server.c hooks each store), so
  * Watch streams hear of a failed sync batch without waiting for some later
- * RPC to fail. Watch streams are kept in a list; each holds its call's
- * owner reference until it ends, either because the client went away (the
- * call's on-close hook removes it) or because the server shuts down
- * (shutdown sends NOT_SERVING, then ends every stream with UNAVAILABLE so
- * the drain does not wait for them). Lock order: health->mu, then a call's
- * own mutex.
+ * RPC to fail. SIGTERM drains first: NOT_SERVING for good (a store that
+ * works again cannot turn it back), while Check and Watch keep answering,
+ * so a load balancer sees the replica go before it refuses anything.
+ * Watch streams are kept in a list; each holds its call's owner reference
+ * until it ends, either because the client went away (the call's on-close
+ * hook removes it) or because the server shuts down (shutdown sends
+ * NOT_SERVING, then ends every stream with UNAVAILABLE so the drain does
+ * not wait for them). Both listeners (--listen, --health-listen) read the
+ * same state. Lock order: health->mu, then a call's own mutex.
  *
  * Threads: any; handlers run on CQ threads.
  */
@@ -30,7 +33,8 @@ typedef struct watcher {
 struct mnemo_health {
     pthread_mutex_t mu;
     bool serving;
-    bool shut;
+    bool draining; /* NOT_SERVING for good; Check and Watch still answer */
+    bool shut;     /* Watch streams ended; new ones refused */
     watcher_t *watchers;
 };
 
@@ -75,26 +79,38 @@ static Grpc__Health__V1__HealthCheckResponse__ServingStatus status_locked(mnemo_
                       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
 
+static void set_serving_locked(mnemo_health_t *h, bool serving)
+{
+    if (h->serving == serving)
+        return;
+    h->serving = serving;
+    for (watcher_t *w = h->watchers; w != NULL; w = w->next)
+        send_status(w->call, status_locked(h));
+}
+
 void mnemo_health_set_serving(mnemo_health_t *h, bool serving)
 {
     pthread_mutex_lock(&h->mu);
-    if (h->serving != serving && !h->shut) {
-        h->serving = serving;
-        for (watcher_t *w = h->watchers; w != NULL; w = w->next)
-            send_status(w->call, status_locked(h));
-    }
+    if (!h->draining)
+        set_serving_locked(h, serving);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void mnemo_health_drain(mnemo_health_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    set_serving_locked(h, false);
+    h->draining = true;
     pthread_mutex_unlock(&h->mu);
 }
 
 void mnemo_health_shutdown(mnemo_health_t *h)
 {
+    mnemo_health_drain(h);
     pthread_mutex_lock(&h->mu);
-    h->serving = false;
     h->shut = true;
     watcher_t *list = h->watchers;
     h->watchers = NULL;
-    for (watcher_t *w = list; w != NULL; w = w->next)
-        send_status(w->call, status_locked(h));
     pthread_mutex_unlock(&h->mu);
     while (list != NULL) {
         watcher_t *next = list->next;

@@ -175,7 +175,7 @@ static grpc_byte_buffer *obs_produce(void *ctx)
 {
     stream_obs_t *obs = ctx;
     pthread_mutex_lock(&obs->mu);
-    mnemo_sync_event_t ev = {&obs->status, obs->current_path, obs->skips, obs->n_skips};
+    mnemo_sync_event_t ev = {&obs->status, obs->current_path, obs->skips, obs->n_skips, false};
     pb_event_t pe;
     pb_event_init(&pe, &ev);
     grpc_byte_buffer *buf = mnemo_codec_encode(&pe.msg.base);
@@ -192,12 +192,21 @@ static void obs_event(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
     mnemo_call_notify(obs->call, obs_produce, obs);
 }
 
+/* The sync ended: its final event, then the status. A foreground sync the
+ * server stopped (shutdown) ends UNAVAILABLE, a status clients retry, so
+ * that its client knows to sync again, which resumes it; a WatchSync
+ * stream saw the sync end and ends OK. */
 static void obs_final(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
 {
     stream_obs_t *obs = (stream_obs_t *)(void *)base;
     obs_record(obs, ev);
     mnemo_call_notify(obs->call, obs_produce, obs);
-    mnemo_call_finish(obs->call, MNEMO_OK, NULL);
+    if (ev->server_stopped && obs->cancel_on_close)
+        mnemo_call_finish(obs->call, MNEMO_EUNAVAIL,
+                          "the server is shutting down: the sync stopped at a batch boundary and "
+                          "every committed batch is kept; run SyncRepository again to resume it");
+    else
+        mnemo_call_finish(obs->call, MNEMO_OK, NULL);
     obs_unref(obs);
 }
 
@@ -291,7 +300,7 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
  * status is the only event. */
 static void watch_finished(mnemo_call_t *call, mnemo_sync_status_t *last)
 {
-    mnemo_sync_event_t ev = {last, "", NULL, 0};
+    mnemo_sync_event_t ev = {last, "", NULL, 0, false};
     send_event(call, &ev);
     mnemo_call_finish(call, MNEMO_OK, NULL);
     mnemo_sync_status_cleanup(last);
@@ -320,13 +329,15 @@ static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
     obs_attach(obs);
 }
 
-/* GetSyncStatus and CancelSync: the live status of a running sync (asking
- * it to stop first when cancel), else the last persisted one. */
-static void answer_status(mnemo_app_t *app, mnemo_call_t *call, const char *name, bool cancel)
+/* GetSyncStatus: the live status of a running sync, else the last
+ * persisted one. */
+static void get_sync_status(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
+    mnemo_app_t *app = ctx;
+    const char *name = ((const Mnemo__V1__GetSyncStatusRequest *)msg)->repository_name;
     mnemo_err_t err;
     mnemo_sync_status_t status = {0};
-    mnemo_status_t st = mnemo_codeindex_status(app->codeindex, &status, name, cancel, &err);
+    mnemo_status_t st = mnemo_codeindex_status(app->codeindex, &status, name, false, &err);
     if (st != MNEMO_OK) {
         mnemo_rpc_fail(call, st, &err);
         return;
@@ -335,15 +346,53 @@ static void answer_status(mnemo_app_t *app, mnemo_call_t *call, const char *name
     mnemo_sync_status_cleanup(&status);
 }
 
-static void get_sync_status(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
+/* CancelSync of a running sync answers once the sync has stopped, with
+ * the state it stopped in: an observer whose final event replies. The
+ * call's deadline bounds the wait (gRPC ends the call then; the reply
+ * that comes later is dropped). Unary calls have no close hook, so the
+ * observer stays subscribed until the final event, which always comes:
+ * shutdown stops and joins every sync. */
+typedef struct cancel_obs {
+    mnemo_sync_observer_t base; /* first: the job hands us this pointer */
+    mnemo_call_t *call;
+} cancel_obs_t;
+
+static void cancel_obs_event(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
 {
-    answer_status(ctx, call, ((const Mnemo__V1__GetSyncStatusRequest *)msg)->repository_name,
-                  false);
+    (void)base; /* progress: the answer waits for the end */
+    (void)ev;
+}
+
+static void cancel_obs_final(mnemo_sync_observer_t *base, const mnemo_sync_event_t *ev)
+{
+    cancel_obs_t *obs = (cancel_obs_t *)(void *)base;
+    reply_status(obs->call, ev->status);
+    free(obs);
 }
 
 static void cancel_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ctx)
 {
-    answer_status(ctx, call, ((const Mnemo__V1__CancelSyncRequest *)msg)->repository_name, true);
+    mnemo_app_t *app = ctx;
+    const char *name = ((const Mnemo__V1__CancelSyncRequest *)msg)->repository_name;
+    mnemo_err_t err;
+    mnemo_sync_status_t last = {0};
+    mnemo_sync_job_t *job = NULL;
+    cancel_obs_t *obs = mnemo_xcalloc(1, sizeof *obs);
+    obs->base.on_event = cancel_obs_event;
+    obs->base.on_final = cancel_obs_final;
+    obs->call = call;
+    mnemo_status_t st = mnemo_codeindex_cancel(app->codeindex, &job, &last, name, &obs->base, &err);
+    if (st == MNEMO_OK && job != NULL) {
+        mnemo_sync_job_unref(job); /* obs stays subscribed: its final event replies */
+        return;
+    }
+    free(obs);
+    if (st != MNEMO_OK) {
+        mnemo_rpc_fail(call, st, &err);
+        return;
+    }
+    reply_status(call, &last); /* not syncing: its last recorded status */
+    mnemo_sync_status_cleanup(&last);
 }
 
 mnemo_status_t mnemo_rpc_check_list_repositories(size_t *page_size,

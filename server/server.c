@@ -7,6 +7,14 @@
  * slot stays idle. The server owns the slots; they are freed after the CQ
  * has drained.
  *
+ * --health-listen is a second grpc_server on the same CQ with only the
+ * health methods registered (the ports of one grpc_server share every
+ * method): a data RPC there is an unknown method, UNIMPLEMENTED, whatever
+ * credentials it carries. Both read the one health state.
+ *
+ * Connection management (keepalive, connection age and idle, stream and
+ * header limits) is gRPC core's, set through channel args from --flags.
+ *
  * Threads: start/stop on the main thread; slot callbacks on CQ threads;
  * sync jobs on their own threads (sync.c), stopped before the drain.
  */
@@ -44,6 +52,7 @@
 typedef struct slot {
     mnemo_tag_t tag;
     mnemo_server_t *srv;
+    grpc_server *server;          /* the listener it takes calls from */
     const mnemo_method_t *method; /* NULL: the generic (unknown method) slot */
     const ProtobufCMethodDescriptor *desc;
     void *registered;
@@ -62,12 +71,14 @@ struct mnemo_server {
     mnemo_metrics_t *metrics; /* every call is reported to it (metrics.h) */
     mnemo_httpd_t *httpd;     /* GET /metrics; NULL without --metrics-listen */
     grpc_server *server;
+    grpc_server *health_server; /* --health-listen; NULL: none */
     grpc_completion_queue *cq;
     pthread_t *threads;
     int n_threads;
     slot_t *slots;
     size_t n_slots;
     int port;
+    int health_port;
     /* Reopens a store after a full disk; set once the stores are open
      * (their failure hooks wake it; before, it finds them failed itself). */
     _Atomic(mnemo_recovery_t *) recovery;
@@ -77,11 +88,11 @@ static void request_slot(slot_t *slot)
 {
     grpc_call_error e;
     if (slot->method == NULL)
-        e = grpc_server_request_call(slot->srv->server, &slot->call, &slot->details, &slot->md,
+        e = grpc_server_request_call(slot->server, &slot->call, &slot->details, &slot->md,
                                      slot->srv->cq, slot->srv->cq, &slot->tag);
     else
         e = grpc_server_request_registered_call(
-            slot->srv->server, slot->registered, &slot->call, &slot->deadline, &slot->md,
+            slot->server, slot->registered, &slot->call, &slot->deadline, &slot->md,
             slot->method->client_streaming ? NULL : &slot->payload, slot->srv->cq, slot->srv->cq,
             &slot->tag);
     if (e != GRPC_CALL_OK)
@@ -158,6 +169,34 @@ static mnemo_status_t authorize(const slot_t *slot, grpc_call *call, const grpc_
     return mnemo_auth_check(auth, &peer, m->role, method, who, err);
 }
 
+/* Request headers of a call as HTTP/2 counts them against
+ * SETTINGS_MAX_HEADER_LIST_SIZE: name, value and 32 bytes per entry. */
+static size_t metadata_bytes(const grpc_metadata_array *md)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < md->count; i++)
+        n += GRPC_SLICE_LENGTH(md->metadata[i].key) + GRPC_SLICE_LENGTH(md->metadata[i].value) + 32;
+    return n;
+}
+
+/* --max-metadata-bytes, checked here rather than by gRPC core, which
+ * closes the whole connection over a call whose headers are too large
+ * (the other calls on it fail UNAVAILABLE): core gets a higher, hard
+ * limit (HARD_METADATA_FACTOR times more) and a call between the two is
+ * refused alone, RESOURCE_EXHAUSTED. Header values are never quoted: they
+ * may be credentials. */
+static mnemo_status_t check_metadata(const slot_t *slot, const grpc_metadata_array *md,
+                                     mnemo_err_t *err)
+{
+    size_t n = metadata_bytes(md), max = (size_t)slot->srv->cfg->conn.max_metadata_bytes;
+    if (n <= max)
+        return MNEMO_OK;
+    return mnemo_err_set(err, MNEMO_ERESOURCE,
+                         "request metadata: %zu bytes of headers, over the server's limit of %zu "
+                         "(--max-metadata-bytes)",
+                         n, max);
+}
+
 static void on_slot(mnemo_tag_t *tag, bool ok)
 {
     slot_t *slot = (slot_t *)(void *)tag;
@@ -178,7 +217,8 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
     char who[MNEMO_AUTH_NAME_MAX + 16] = "";
     if (slot->method == NULL) {
         mnemo_call_reject_unknown(call, &details, &md, metrics);
-    } else if ((st = authorize(slot, call, &md, who, &err)) != MNEMO_OK) {
+    } else if ((st = check_metadata(slot, &md, &err)) != MNEMO_OK ||
+               (st = authorize(slot, call, &md, who, &err)) != MNEMO_OK) {
         mnemo_call_reject(slot->method, call, &md, payload, metrics, st, err.msg);
     } else {
         if (slot->method->interactive)
@@ -205,20 +245,22 @@ static void *cq_thread(void *arg)
     }
 }
 
-static size_t count_methods(void)
+static size_t count_methods(const mnemo_method_t *const *tables, size_t n_tables)
 {
     size_t n = 0;
-    for (size_t t = 0; t < mnemo_rpc_n_tables; t++)
-        for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++)
+    for (size_t t = 0; t < n_tables; t++)
+        for (const mnemo_method_t *m = tables[t]; m->name != NULL; m++)
             n++;
     return n;
 }
 
-static void init_slot(slot_t *slot, mnemo_server_t *srv, const mnemo_method_t *m,
-                      const ProtobufCMethodDescriptor *desc, void *registered)
+static void init_slot(slot_t *slot, mnemo_server_t *srv, grpc_server *server,
+                      const mnemo_method_t *m, const ProtobufCMethodDescriptor *desc,
+                      void *registered)
 {
     slot->tag.fn = on_slot;
     slot->srv = srv;
+    slot->server = server;
     slot->method = m;
     slot->desc = desc;
     slot->registered = registered;
@@ -226,14 +268,17 @@ static void init_slot(slot_t *slot, mnemo_server_t *srv, const mnemo_method_t *m
     grpc_call_details_init(&slot->details);
 }
 
-/* Registers every method of every table and prepares its slots. */
-static void register_methods(mnemo_server_t *srv)
+/* Registers every method of tables on server and adds their slots (and
+ * the generic ones) to srv's. */
+static void register_methods(mnemo_server_t *srv, grpc_server *server,
+                             const mnemo_method_t *const *tables, size_t n_tables)
 {
-    srv->n_slots = count_methods() * SLOTS_PER_METHOD + GENERIC_SLOTS;
-    srv->slots = mnemo_xcalloc(srv->n_slots, sizeof *srv->slots);
-    size_t k = 0;
-    for (size_t t = 0; t < mnemo_rpc_n_tables; t++) {
-        for (const mnemo_method_t *m = mnemo_rpc_tables[t]; m->name != NULL; m++) {
+    size_t k = srv->n_slots;
+    srv->n_slots += count_methods(tables, n_tables) * SLOTS_PER_METHOD + GENERIC_SLOTS;
+    srv->slots = mnemo_xrealloc(srv->slots, srv->n_slots * sizeof *srv->slots);
+    memset(srv->slots + k, 0, (srv->n_slots - k) * sizeof *srv->slots);
+    for (size_t t = 0; t < n_tables; t++) {
+        for (const mnemo_method_t *m = tables[t]; m->name != NULL; m++) {
             const ProtobufCMethodDescriptor *desc =
                 protobuf_c_service_descriptor_get_method_by_name(m->service, m->name);
             if (desc == NULL || m->role == MNEMO_ROLE_UNSET) {
@@ -245,31 +290,54 @@ static void register_methods(mnemo_server_t *srv)
             snprintf(path, sizeof path, "/%s/%s", mnemo_method_service(m), m->name);
             /* Bidirectional streams read their messages themselves. */
             void *registered = grpc_server_register_method(
-                srv->server, path, NULL,
+                server, path, NULL,
                 m->client_streaming ? GRPC_SRM_PAYLOAD_NONE
                                     : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
                 0);
             for (int i = 0; i < SLOTS_PER_METHOD; i++)
-                init_slot(&srv->slots[k++], srv, m, desc, registered);
+                init_slot(&srv->slots[k++], srv, server, m, desc, registered);
         }
     }
     while (k < srv->n_slots)
-        init_slot(&srv->slots[k++], srv, NULL, NULL, NULL);
+        init_slot(&srv->slots[k++], srv, server, NULL, NULL, NULL);
 }
 
-static grpc_server *create_grpc_server(const mnemo_config_t *cfg)
+/* gRPC core's own limit: see check_metadata. */
+#define HARD_METADATA_FACTOR 4
+
+static int hard_metadata_limit(int max_metadata_bytes)
 {
-    grpc_arg args[3];
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = GRPC_ARG_ALLOW_REUSEPORT; /* a second mnemod must fail to bind */
-    args[0].value.integer = 0;
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[1].value.integer = (int)cfg->max_recv_bytes;
-    args[2].type = GRPC_ARG_INTEGER;
-    args[2].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-    args[2].value.integer = -1;
-    grpc_channel_args channel_args = {3, args};
+    return max_metadata_bytes > INT_MAX / HARD_METADATA_FACTOR
+               ? INT_MAX
+               : max_metadata_bytes * HARD_METADATA_FACTOR;
+}
+
+static grpc_arg int_arg(const char *key, int value)
+{
+    grpc_arg arg = {.type = GRPC_ARG_INTEGER, .key = (char *)key, .value.integer = value};
+    return arg;
+}
+
+/* A grpc_server with mnemod's channel args; max_recv_bytes: the largest
+ * request message. MNEMO_DURATION_OFF is INT_MAX, gRPC's "never". */
+static grpc_server *create_grpc_server(const mnemo_config_t *cfg, int max_recv_bytes)
+{
+    const mnemo_conn_config_t *c = &cfg->conn;
+    grpc_arg args[] = {
+        int_arg(GRPC_ARG_ALLOW_REUSEPORT, 0), /* a second mnemod must fail to bind */
+        int_arg(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, max_recv_bytes),
+        int_arg(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, -1),
+        int_arg(GRPC_ARG_MAX_CONNECTION_AGE_MS, c->max_connection_age_ms),
+        int_arg(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, c->max_connection_age_grace_ms),
+        int_arg(GRPC_ARG_MAX_CONNECTION_IDLE_MS, c->max_connection_idle_ms),
+        int_arg(GRPC_ARG_KEEPALIVE_TIME_MS, c->keepalive_time_ms),
+        int_arg(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, c->keepalive_timeout_ms),
+        int_arg(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, c->permit_without_calls),
+        int_arg(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, c->min_ping_interval_ms),
+        int_arg(GRPC_ARG_MAX_CONCURRENT_STREAMS, c->max_concurrent_streams),
+        int_arg(GRPC_ARG_MAX_METADATA_SIZE, hard_metadata_limit(c->max_metadata_bytes)),
+    };
+    grpc_channel_args channel_args = {sizeof args / sizeof args[0], args};
     return grpc_server_create(&channel_args, NULL);
 }
 
@@ -444,12 +512,34 @@ static void log_tls(mnemo_tls_t *tls, const char *what)
                   info.n_client_cas);
 }
 
+/* The health request is a service name: a small limit is plenty. */
+#define HEALTH_MAX_RECV_BYTES (64 << 10)
+
+/* --health-listen: plaintext, whatever --listen needs, for probes that
+ * cannot present a client certificate or a token (kubelet's). */
+static mnemo_status_t bind_health(mnemo_server_t *srv, mnemo_err_t *err)
+{
+    static const mnemo_method_t *const health_only[] = {mnemo_rpc_health_methods};
+    srv->health_server = create_grpc_server(srv->cfg, HEALTH_MAX_RECV_BYTES);
+    grpc_server_register_completion_queue(srv->health_server, srv->cq, NULL);
+    register_methods(srv, srv->health_server, health_only, 1);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    srv->health_port =
+        grpc_server_add_http2_port(srv->health_server, srv->cfg->health_listen, creds);
+    grpc_server_credentials_release(creds);
+    if (srv->health_port == 0)
+        return mnemo_err_set(err, MNEMO_EUNAVAIL,
+                             "--health-listen: cannot listen on %s (address in use or invalid)",
+                             srv->cfg->health_listen);
+    return MNEMO_OK;
+}
+
 static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
 {
-    srv->server = create_grpc_server(srv->cfg);
+    srv->server = create_grpc_server(srv->cfg, (int)srv->cfg->max_recv_bytes);
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
-    register_methods(srv);
+    register_methods(srv, srv->server, mnemo_rpc_tables, mnemo_rpc_n_tables);
     grpc_server_credentials *creds = srv->tls != NULL ? mnemo_tls_server_credentials(srv->tls)
                                                       : grpc_insecure_server_credentials_create();
     srv->port = grpc_server_add_http2_port(srv->server, srv->cfg->listen, creds);
@@ -458,9 +548,16 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
         return mnemo_err_set(
             err, MNEMO_EUNAVAIL, "--listen: cannot listen on %s (address in use or invalid%s)",
             srv->cfg->listen, srv->tls != NULL ? ", or gRPC refused the TLS files" : "");
+    if (srv->cfg->health_listen[0] != '\0') {
+        mnemo_status_t st = bind_health(srv, err);
+        if (st != MNEMO_OK)
+            return st; /* neither server started: both can be destroyed */
+    }
     if (srv->tls != NULL)
         log_tls(srv->tls, "TLS on --listen with certificate");
     grpc_server_start(srv->server);
+    if (srv->health_server != NULL)
+        grpc_server_start(srv->health_server);
     for (size_t i = 0; i < srv->n_slots; i++)
         request_slot(&srv->slots[i]);
     srv->threads = mnemo_xcalloc((size_t)srv->cfg->threads, sizeof *srv->threads);
@@ -554,19 +651,42 @@ int mnemo_server_port(const mnemo_server_t *srv)
     return srv->port;
 }
 
-/* Steps 2-3 of the order: refuse new calls, drain, then cancel leftovers. */
+int mnemo_server_health_port(const mnemo_server_t *srv)
+{
+    return srv->health_port;
+}
+
+void mnemo_server_drain(mnemo_server_t *srv)
+{
+    mnemo_health_drain(srv->app.health);
+}
+
+/* Steps 2-4 of the order: GOAWAY on every listener (new calls refused),
+ * syncs stopped at a batch boundary while their calls may still finish,
+ * then wait for the calls in flight for the grace period and cancel what
+ * is left. */
 static void drain(mnemo_server_t *srv)
 {
+    grpc_server *servers[] = {srv->server, srv->health_server};
+    size_t n = srv->health_server != NULL ? 2 : 1;
     grpc_completion_queue *done = grpc_completion_queue_create_for_next(NULL);
-    mnemo_tag_t tag = {NULL};
-    grpc_server_shutdown_and_notify(srv->server, done, &tag);
+    mnemo_tag_t tags[2] = {{NULL}, {NULL}};
+    for (size_t i = 0; i < n; i++)
+        grpc_server_shutdown_and_notify(servers[i], done, &tags[i]);
     gpr_timespec grace = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                       gpr_time_from_millis(srv->cfg->grace_ms, GPR_TIMESPAN));
-    grpc_event ev = grpc_completion_queue_next(done, grace, NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+    /* Foreground streams get their final event and UNAVAILABLE here. */
+    if (srv->app.codeindex != NULL)
+        mnemo_codeindex_shutdown(srv->app.codeindex);
+    for (size_t notified = 0; notified < n;) {
+        if (grpc_completion_queue_next(done, grace, NULL).type == GRPC_OP_COMPLETE) {
+            notified++;
+            continue;
+        }
         mnemo_log(MNEMO_LOG_WARN, "grace period over, cancelling in-flight calls");
-        grpc_server_cancel_all_calls(srv->server);
-        grpc_completion_queue_next(done, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        for (size_t i = 0; i < n; i++)
+            grpc_server_cancel_all_calls(servers[i]);
+        grace = gpr_inf_future(GPR_CLOCK_MONOTONIC);
     }
     grpc_completion_queue_shutdown(done);
     while (grpc_completion_queue_next(done, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
@@ -604,16 +724,18 @@ void mnemo_server_stop(mnemo_server_t *srv)
     mnemo_httpd_stop(srv->httpd); /* no scrape reads what is closed below */
     if (srv->app.health != NULL)
         mnemo_health_shutdown(srv->app.health);
-    /* Syncs stop at a batch boundary; foreground streams get their final
-     * CANCELLED event before the drain below waits for them. */
+    mnemo_recovery_stop(atomic_load(&srv->recovery)); /* no reopen while we close */
+    /* Also after a start that failed once a port was bound: gRPC does not
+     * destroy a server with listeners that was not shut down. */
+    if (srv->server != NULL)
+        drain(srv);
+    /* Not served (the start failed before the server), or drained. */
     if (srv->app.codeindex != NULL)
         mnemo_codeindex_shutdown(srv->app.codeindex);
-    mnemo_recovery_stop(atomic_load(&srv->recovery)); /* no reopen while we close */
-    if (srv->server != NULL) {
-        if (srv->n_threads > 0)
-            drain(srv);
+    if (srv->health_server != NULL)
+        grpc_server_destroy(srv->health_server);
+    if (srv->server != NULL)
         grpc_server_destroy(srv->server);
-    }
     if (srv->cq != NULL)
         stop_threads(srv);
     free_slots(srv);

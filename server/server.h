@@ -4,11 +4,15 @@
  * server, one shared completion queue and the threads polling it. Start
  * registers every method of the rpc_* tables (path from the protoc-c
  * descriptors) plus a generic request that answers unknown methods with
- * UNIMPLEMENTED at once. Stop runs one fixed, tested order: health
- * NOT_SERVING and watch streams ended; syncs cancelled at a batch
- * boundary and their threads joined; shutdown_and_notify; drain for the
- * grace period, then cancel what is left; destroy the server; shut the CQ
- * down and join its threads; close the domain and the store.
+ * UNIMPLEMENTED at once; --health-listen adds a plaintext listener that
+ * serves health alone. SIGTERM runs one fixed, tested order: drain
+ * (health NOT_SERVING, everything still served), --drain-delay later
+ * stop: health Watch streams ended; shutdown_and_notify (GOAWAY) on both
+ * listeners; syncs cancelled at a batch boundary and their threads
+ * joined (a foreground sync's stream ends UNAVAILABLE: resumable); the
+ * calls in flight get the grace period, then what is left is cancelled;
+ * destroy the servers; shut the CQ down and join its threads; close the
+ * domain and the store.
  *
  * Threads: start and stop from one thread (main); everything else happens
  * on the CQ threads.
@@ -38,6 +42,15 @@ void mnemo_server_reload(mnemo_server_t *srv);
 
 /* The port actually bound (the one picked when cfg->listen asked for 0). */
 int mnemo_server_port(const mnemo_server_t *srv);
+
+/* The port --health-listen bound; 0 when it is not set. */
+int mnemo_server_health_port(const mnemo_server_t *srv);
+
+/* SIGTERM's first step: every service reads NOT_SERVING from now on, on
+ * both listeners (Check, and Watch streams hear it), while calls are still
+ * accepted and served, so proxies and load balancers take the replica out
+ * before it refuses anything. Main thread; mnemo_server_stop follows. */
+void mnemo_server_drain(mnemo_server_t *srv);
 
 /* Shuts down in the fixed order and frees everything. NULL: no-op. */
 void mnemo_server_stop(mnemo_server_t *srv);

@@ -158,11 +158,12 @@ static void add_skip_locked(mnemo_sync_job_t *job, const char *path, const char 
 }
 
 /* Hands the snapshot and up to EVENT_MAX_SKIPS pending skips (all of them
- * for the final event) to every observer. */
-static void publish_locked(mnemo_sync_job_t *job, bool final)
+ * for the final event) to every observer. server_stopped: see
+ * mnemo_sync_event_t (final events only). */
+static void publish_locked(mnemo_sync_job_t *job, bool final, bool server_stopped)
 {
     size_t n = final || job->n_skips < EVENT_MAX_SKIPS ? job->n_skips : EVENT_MAX_SKIPS;
-    mnemo_sync_event_t ev = {&job->status, job->current_path, job->skips, n};
+    mnemo_sync_event_t ev = {&job->status, job->current_path, job->skips, n, server_stopped};
     mnemo_sync_observer_t *obs = job->observers;
     if (final) {
         job->observers = NULL;
@@ -185,7 +186,7 @@ static void publish_locked(mnemo_sync_job_t *job, bool final)
 
 static void subscribe_locked(mnemo_sync_job_t *job, mnemo_sync_observer_t *obs)
 {
-    mnemo_sync_event_t ev = {&job->status, job->current_path, NULL, 0};
+    mnemo_sync_event_t ev = {&job->status, job->current_path, NULL, 0, false};
     obs->next = job->observers;
     job->observers = obs;
     obs->on_event(obs, &ev);
@@ -347,7 +348,7 @@ static void apply_batch(mnemo_sync_job_t *job, batch_state_t *bs)
     for (size_t i = 0; i < bs->n_skips; i++)
         add_skip_locked(job, bs->skips[i].path, bs->skips[i].reason, false);
     update_percentage_locked(job);
-    publish_locked(job, false);
+    publish_locked(job, false, false);
     pthread_mutex_unlock(&job->mu);
 }
 
@@ -437,7 +438,7 @@ static mnemo_status_t walk_repository(mnemo_sync_job_t *job, mnemo_walk_result_t
     job->status.progress.total_files = (int64_t)walk->n_files;
     for (size_t i = 0; i < walk->n_skips; i++)
         add_skip_locked(job, walk->skips[i].path, walk->skips[i].reason, true);
-    publish_locked(job, false);
+    publish_locked(job, false, false);
     pthread_mutex_unlock(&job->mu);
     return MNEMO_OK;
 }
@@ -541,7 +542,8 @@ static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_
     job->finished = true;
     stat_add(&job->syncs->stats.finished[snap.state], 1);
     atomic_fetch_sub_explicit(&job->syncs->stats.running, 1, memory_order_relaxed);
-    publish_locked(job, true);
+    /* Under syncs->mu: shut cannot change while the event goes out. */
+    publish_locked(job, true, job->syncs->shut && snap.state == MNEMO_SYNC_CANCELLED);
     pthread_mutex_unlock(&job->mu);
     pthread_mutex_unlock(&job->syncs->mu);
 }
@@ -677,13 +679,17 @@ mnemo_status_t mnemo_syncs_start(mnemo_syncs_t *syncs, mnemo_sync_job_t **out,
     return MNEMO_OK;
 }
 
-mnemo_status_t mnemo_syncs_watch(mnemo_syncs_t *syncs, mnemo_sync_job_t **out, const char *name,
-                                 mnemo_sync_observer_t *obs, mnemo_err_t *err)
+/* mnemo_syncs_watch, and mnemo_syncs_cancel when cancel: the cancel and
+ * the subscription reach the same job. */
+static mnemo_status_t attach(mnemo_syncs_t *syncs, mnemo_sync_job_t **out, const char *name,
+                             mnemo_sync_observer_t *obs, bool cancel, mnemo_err_t *err)
 {
     pthread_mutex_lock(&syncs->mu);
     mnemo_sync_job_t *job = find_running_locked(syncs, name);
     bool ok = false;
     if (job != NULL) {
+        if (cancel)
+            mnemo_sync_job_cancel(job);
         pthread_mutex_lock(&job->mu);
         ok = !job->done;
         if (ok)
@@ -697,6 +703,18 @@ mnemo_status_t mnemo_syncs_watch(mnemo_syncs_t *syncs, mnemo_sync_job_t **out, c
     pthread_mutex_unlock(&syncs->mu);
     return ok ? MNEMO_OK
               : mnemo_err_set(err, MNEMO_ENOTFOUND, "repository_name: '%s' is not syncing", name);
+}
+
+mnemo_status_t mnemo_syncs_watch(mnemo_syncs_t *syncs, mnemo_sync_job_t **out, const char *name,
+                                 mnemo_sync_observer_t *obs, mnemo_err_t *err)
+{
+    return attach(syncs, out, name, obs, false, err);
+}
+
+mnemo_status_t mnemo_syncs_cancel(mnemo_syncs_t *syncs, mnemo_sync_job_t **out, const char *name,
+                                  mnemo_sync_observer_t *obs, mnemo_err_t *err)
+{
+    return attach(syncs, out, name, obs, true, err);
 }
 
 static void copy_status(mnemo_sync_status_t *out, const mnemo_sync_status_t *in)

@@ -52,6 +52,9 @@ typedef struct mnemo_sync_event {
     const char *current_path;         /* last file processed, or "" */
     const mnemo_walk_skip_t *skipped; /* skips reported since the last event */
     size_t n_skipped;
+    /* The final event of a sync that mnemo_syncs_shutdown stopped (state
+     * CANCELLED): nobody asked it to stop, and syncing again resumes it. */
+    bool server_stopped;
 } mnemo_sync_event_t;
 
 typedef struct mnemo_sync_observer {
@@ -93,7 +96,8 @@ typedef struct mnemo_sync_env {
 mnemo_syncs_t *mnemo_syncs_create(const mnemo_sync_env_t *env);
 
 /* Cancels every job and joins every job thread; later starts fail with
- * MNEMO_EUNAVAIL. Observers get their final events. Idempotent. */
+ * MNEMO_EUNAVAIL. Observers get their final events, marked
+ * server_stopped when the job stopped for it. Idempotent. */
 void mnemo_syncs_shutdown(mnemo_syncs_t *syncs);
 
 /* After shutdown. NULL: no-op. */
@@ -112,6 +116,11 @@ mnemo_status_t mnemo_syncs_start(mnemo_syncs_t *syncs, mnemo_sync_job_t **job,
  * gives *job a reference. MNEMO_ENOTFOUND when name is not syncing. */
 mnemo_status_t mnemo_syncs_watch(mnemo_syncs_t *syncs, mnemo_sync_job_t **job, const char *name,
                                  mnemo_sync_observer_t *obs, mnemo_err_t *err);
+
+/* As mnemo_syncs_watch, after asking the sync to stop at its next batch
+ * boundary: obs's on_final then carries the state it stopped in. */
+mnemo_status_t mnemo_syncs_cancel(mnemo_syncs_t *syncs, mnemo_sync_job_t **job, const char *name,
+                                  mnemo_sync_observer_t *obs, mnemo_err_t *err);
 
 /* Copies the live status of the running sync of name into *out (the
  * caller's, mnemo_sync_status_cleanup); with cancel=true asks it to stop

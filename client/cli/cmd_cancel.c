@@ -1,9 +1,10 @@
 /* cmd_cancel.c - `mnemo cancel NAME`: stop a running sync (CancelSync).
  *
- * DESIGN: the server stops the sync at its next batch boundary and keeps
- * every committed batch; the answer is the status at the time of the
- * request, so a running sync usually still reads RUNNING. Cancelling a
- * sync that is not running is not an error (CancelSync is idempotent).
+ * DESIGN: the server stops the sync at its next batch boundary, keeps
+ * every committed batch and answers once it has stopped, with the state
+ * it stopped in (CANCELLED, or COMPLETED/FAILED when it ended first), so
+ * --timeout bounds the wait. Cancelling a sync that is not running is not
+ * an error (CancelSync is idempotent): the answer is its last state.
  * Threads: the CLI's one thread.
  */
 #include <inttypes.h>
@@ -15,9 +16,10 @@
 static const char usage[] =
     "usage: mnemo cancel NAME\n"
     "\n"
-    "Asks the server to stop the sync of repository NAME at its next batch\n"
-    "boundary; committed batches stay. Cancelling a repository that is not\n"
-    "syncing changes nothing. 'mnemo status NAME' shows the final state.\n"
+    "Stops the sync of repository NAME at its next batch boundary and waits\n"
+    "for it (at most --timeout); committed batches stay. Prints the state it\n"
+    "stopped in. Cancelling a repository that is not syncing changes nothing\n"
+    "and prints its last state.\n"
     "\n"
     "  --json   print the SyncStatus the server answered as one JSON object\n"
     "\n"
@@ -30,7 +32,8 @@ static void print_human(const Mnemo__V1__SyncStatus *st)
     fputs("sync ", stdout);
     cli_print_text(stdout, st->repository_name);
     if (cli_sync_state_final((int)st->state)) {
-        printf(" is not running (last state: %s)\n", cli_sync_state_name((int)st->state));
+        printf(": %s (%" PRId64 " batches committed)\n", cli_sync_state_name((int)st->state),
+               st->progress != NULL ? st->progress->batches_committed : 0);
         return;
     }
     printf(": cancel requested; it stops at its next batch boundary (%" PRId64

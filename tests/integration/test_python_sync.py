@@ -87,6 +87,14 @@ class PythonSyncTest(unittest.TestCase):
             st = self.status(name)
         return st
 
+    def start_background(self, root, name, batch_size):
+        events = list(self.repo.SyncRepository(
+            self.pb.SyncRepositoryRequest(repository_path=root, repository_name=name,
+                                          background=True, batch_size=batch_size),
+            timeout=STREAM_TIMEOUT_S))
+        self.assertEqual(len(events), 1, "a background sync sends exactly one event")
+        self.assertTrue(events[0].status.background)
+
     def hits(self, query, name):
         return self.repo.SearchCode(self.pb.SearchCodeRequest(query=query, repository_name=name,
                                                               limit=100),
@@ -129,16 +137,40 @@ class PythonSyncTest(unittest.TestCase):
         self.assertEqual(len(self.hits("pyc%05dq" % (done - 1), "pycancel")), 1)
         self.assertEqual(len(self.hits("pyc%05dq" % done, "pycancel")), 0)
 
+    def test_cancel_sync_answers_the_state_it_stopped_in(self):
+        n = 300
+        root = os.path.join(self.trees, "pycancelrpc")
+        write_tree(root, "pyr", n)
+        self.start_background(root, "pycancelrpc", 5)
+        deadline = time.monotonic() + WAIT_S
+        st = self.status("pycancelrpc")
+        while st.progress.batches_committed < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            st = self.status("pycancelrpc")
+        self.assertEqual(st.state, self.pb.SYNC_STATE_RUNNING, self.pb.SyncState.Name(st.state))
+        t0 = time.monotonic()
+        answer = self.repo.CancelSync(self.pb.CancelSyncRequest(repository_name="pycancelrpc"),
+                                      timeout=RPC_TIMEOUT_S)
+        print("\n[timing] CancelSync answered after %.0f ms, at %d batches"
+              % ((time.monotonic() - t0) * 1000, answer.progress.batches_committed))
+        # The state that is true when it answers: stopped, not RUNNING.
+        self.assertEqual(answer.state, self.pb.SYNC_STATE_CANCELLED,
+                         self.pb.SyncState.Name(answer.state))
+        self.assertGreater(answer.finished_at_ms, 0)
+        self.assertLess(answer.progress.processed_files, n)
+        after = self.status("pycancelrpc")
+        self.assertEqual(after.state, self.pb.SYNC_STATE_CANCELLED)
+        self.assertEqual(after.progress.batches_committed, answer.progress.batches_committed)
+        again = self.repo.CancelSync(self.pb.CancelSyncRequest(repository_name="pycancelrpc"),
+                                     timeout=RPC_TIMEOUT_S)
+        self.assertEqual(again.state, self.pb.SYNC_STATE_CANCELLED)
+        self.assertEqual(again.progress.batches_committed, answer.progress.batches_committed)
+
     def test_background_then_watch_to_completion(self):
         n = 300
         root = os.path.join(self.trees, "pybg")
         write_tree(root, "pyb", n)
-        events = list(self.repo.SyncRepository(
-            self.pb.SyncRepositoryRequest(repository_path=root, repository_name="pybg",
-                                          background=True, batch_size=25),
-            timeout=STREAM_TIMEOUT_S))
-        self.assertEqual(len(events), 1, "a background sync sends exactly one event")
-        self.assertTrue(events[0].status.background)
+        self.start_background(root, "pybg", 25)
         t0 = time.monotonic()
         watched = list(self.repo.WatchSync(self.pb.WatchSyncRequest(repository_name="pybg"),
                                            timeout=STREAM_TIMEOUT_S))

@@ -42,6 +42,18 @@ static void test_config__defaults_match_the_contract(void)
     CU_ASSERT_EQUAL(cfg.n_allow_roots, 0);
     /* gRPC's default 4 MiB client receive limit, less room for framing. */
     CU_ASSERT_EQUAL(cfg.max_reply_bytes, (4u << 20) - (64u << 10));
+    /* Connection management: README's table gives the reasons. */
+    CU_ASSERT_EQUAL(cfg.conn.max_connection_age_ms, 30 * 60 * 1000);
+    CU_ASSERT_EQUAL(cfg.conn.max_connection_age_grace_ms, MNEMO_DURATION_OFF);
+    CU_ASSERT_EQUAL(cfg.conn.max_connection_idle_ms, 15 * 60 * 1000);
+    CU_ASSERT_EQUAL(cfg.conn.keepalive_time_ms, 60 * 1000);
+    CU_ASSERT_EQUAL(cfg.conn.keepalive_timeout_ms, 20 * 1000);
+    CU_ASSERT_EQUAL(cfg.conn.min_ping_interval_ms, 10 * 1000);
+    CU_ASSERT_TRUE(cfg.conn.permit_without_calls);
+    CU_ASSERT_EQUAL(cfg.conn.max_concurrent_streams, 1000);
+    CU_ASSERT_EQUAL(cfg.conn.max_metadata_bytes, 8192);
+    CU_ASSERT_EQUAL(cfg.drain_delay_ms, 0);
+    CU_ASSERT_STRING_EQUAL(cfg.health_listen, "");
     mnemo_config_cleanup(&cfg);
 }
 
@@ -67,6 +79,14 @@ static void test_config__usage_states_the_defaults(void)
     CU_ASSERT(usage_says_default((long long)cfg.max_file_bytes));
     CU_ASSERT(usage_says_default((long long)cfg.limits.max_content_bytes));
     CU_ASSERT(usage_says_default((long long)cfg.max_reply_bytes));
+    CU_ASSERT(usage_says_default(cfg.conn.max_concurrent_streams));
+    CU_ASSERT(usage_says_default(cfg.conn.max_metadata_bytes));
+    CU_ASSERT(usage_says_default(cfg.drain_delay_ms));
+    static const char *const durations[] = {"(default 30m; or off)", "(default 15m; or off)",
+                                            "(default 1m; or off)", "(default 20s)",
+                                            "(default 10s)"};
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
+        CU_ASSERT_PTR_NOT_NULL(strstr(mnemo_config_usage(), durations[i]));
     mnemo_config_cleanup(&cfg);
 }
 
@@ -252,6 +272,105 @@ static void test_config__tls_flags_go_together(void)
                             "MNEMO_TLS_CLIENT_CA=ca.pem", "MNEMO_TLS_CLIENT_ROLES=roles", NULL}));
 }
 
+static void test_config__parse_duration_units(void)
+{
+    static const struct {
+        const char *text;
+        int ms;
+    } good[] = {{"500ms", 500}, {"30s", 30000}, {"5m", 300000}, {"2h", 7200000},
+                {"0", 0},       {"0s", 0},      {"1ms", 1},     {"596h", 596 * 3600000}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int ms = -1;
+        mnemo_err_t err = {{0}};
+        CU_ASSERT_EQUAL(mnemo_config_parse_duration(&ms, "--x", good[i].text, &err), MNEMO_OK);
+        CU_ASSERT_EQUAL(ms, good[i].ms);
+    }
+    static const char *const bad[] = {"",  "5",  "1.5s",  "-1s", "+1s", "5 s",  "5sec",
+                                      "s", "1d", "1h30m", "ms5", " 5s", "0x10s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int ms = 77;
+        mnemo_err_t err = {{0}};
+        CU_ASSERT_EQUAL(mnemo_config_parse_duration(&ms, "--drain-delay", bad[i], &err),
+                        MNEMO_EINVAL);
+        CU_ASSERT_EQUAL(ms, 77); /* set on success only */
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "--drain-delay: '"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "500ms, 30s, 5m or 2h"));
+    }
+    int ms = 0;
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL(mnemo_config_parse_duration(&ms, "--x", "597h", &err), MNEMO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "too long"));
+    CU_ASSERT_EQUAL(mnemo_config_parse_duration(&ms, "--x", "99999999999999999999s", &err),
+                    MNEMO_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "too long"));
+}
+
+static void test_config__connection_flags_parse(void)
+{
+    mnemo_config_t cfg;
+    mnemo_config_action_t action;
+    char *argv[] = {"mnemod",
+                    "--max-connection-age=1s",
+                    "--max-connection-age-grace",
+                    "0",
+                    "--max-connection-idle",
+                    "off",
+                    "--keepalive-time",
+                    "2h",
+                    "--keepalive-min-ping-interval",
+                    "500ms",
+                    "--keepalive-permit-without-calls",
+                    "false",
+                    "--max-concurrent-streams",
+                    "4",
+                    "--max-metadata-bytes",
+                    "32768",
+                    "--drain-delay",
+                    "2s",
+                    "--health-listen",
+                    "127.0.0.1:0",
+                    NULL};
+    char *envp[] = {"MNEMO_KEEPALIVE_TIMEOUT=5s", "MNEMO_MAX_CONNECTION_AGE=5m",
+                    "MNEMO_DRAIN_DELAY=10s", NULL};
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, argv, envp, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(cfg.conn.max_connection_age_ms, 1000); /* the flag wins */
+    CU_ASSERT_EQUAL(cfg.conn.max_connection_age_grace_ms, 0);
+    CU_ASSERT_EQUAL(cfg.conn.max_connection_idle_ms, MNEMO_DURATION_OFF);
+    CU_ASSERT_EQUAL(cfg.conn.keepalive_time_ms, 7200000);
+    CU_ASSERT_EQUAL(cfg.conn.keepalive_timeout_ms, 5000);
+    CU_ASSERT_EQUAL(cfg.conn.min_ping_interval_ms, 500);
+    CU_ASSERT_FALSE(cfg.conn.permit_without_calls);
+    CU_ASSERT_EQUAL(cfg.conn.max_concurrent_streams, 4);
+    CU_ASSERT_EQUAL(cfg.conn.max_metadata_bytes, 32768);
+    CU_ASSERT_EQUAL(cfg.drain_delay_ms, 2000);
+    CU_ASSERT_STRING_EQUAL(cfg.health_listen, "127.0.0.1:0");
+    mnemo_config_cleanup(&cfg);
+}
+
+static void test_config__bad_connection_values_name_their_source(void)
+{
+    char *plain[] = {"mnemod", NULL};
+    expect_refused((char *[]){"mnemod", "--drain-delay", "5", NULL}, NULL,
+                   "--drain-delay: '5' is not a duration");
+    expect_refused((char *[]){"mnemod", "--drain-delay", "off", NULL}, NULL, "--drain-delay");
+    expect_refused((char *[]){"mnemod", "--drain-delay", "2h", NULL}, NULL,
+                   "--drain-delay: 2h is out of range [0, 1h]");
+    expect_refused((char *[]){"mnemod", "--max-connection-age", "500ms", NULL}, NULL,
+                   "--max-connection-age: 500ms is out of range [1s, 576h] (or off)");
+    expect_refused((char *[]){"mnemod", "--keepalive-timeout", "off", NULL}, NULL,
+                   "--keepalive-timeout");
+    expect_refused(plain, (char *[]){"MNEMO_KEEPALIVE_TIME=fast", NULL}, "MNEMO_KEEPALIVE_TIME");
+    expect_refused(plain, (char *[]){"MNEMO_MAX_CONNECTION_AGE_GRACE=1y", NULL},
+                   "MNEMO_MAX_CONNECTION_AGE_GRACE");
+    expect_refused((char *[]){"mnemod", "--max-concurrent-streams", "0", NULL}, NULL,
+                   "--max-concurrent-streams");
+    expect_refused((char *[]){"mnemod", "--max-metadata-bytes", "100", NULL}, NULL,
+                   "--max-metadata-bytes");
+    expect_refused(plain, (char *[]){"MNEMO_KEEPALIVE_PERMIT_WITHOUT_CALLS=sometimes", NULL},
+                   "MNEMO_KEEPALIVE_PERMIT_WITHOUT_CALLS");
+    expect_refused((char *[]){"mnemod", "--health-listen=", NULL}, NULL, "--health-listen");
+}
+
 static void test_config__hash_token_subcommand(void)
 {
     mnemo_config_t cfg;
@@ -315,5 +434,8 @@ int main(void)
     MNEMO_TEST(s, test_config__tls_flags_go_together);
     MNEMO_TEST(s, test_config__hash_token_subcommand);
     MNEMO_TEST(s, test_config__metrics_and_log_flags);
+    MNEMO_TEST(s, test_config__parse_duration_units);
+    MNEMO_TEST(s, test_config__connection_flags_parse);
+    MNEMO_TEST(s, test_config__bad_connection_values_name_their_source);
     return mnemo_test_run();
 }
