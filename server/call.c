@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mnemo/codec.h"
+#include "thread.h"
 
 /* codes.h re-exports gRPC's codes value for value: the casts below rely on it. */
 #define CHECK_CODE(name, value)                                                                    \
@@ -75,12 +76,27 @@ struct mnemo_call {
     atomic_int cancel_code; /* mnemo_call_cancel's code; -1: none */
 
     mnemo_call_obs_t obs; /* metrics and the access log (metrics.h) */
+    int64_t last_send_ns; /* when the latest SEND_MESSAGE started */
+
+    /* Under the ticker's mutex: the heartbeat list (mnemo_call_heartbeat). */
+    mnemo_ticker_t *ticker;
+    mnemo_call_t *tick_prev, *tick_next;
+};
+
+struct mnemo_ticker {
+    int64_t heartbeat_ns;
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards what follows and every call's tick_* */
+    pthread_cond_t wake;
+    bool stop;
+    mnemo_call_t *head; /* each holds a reference */
 };
 
 static void on_close(mnemo_tag_t *tag, bool ok);
 static void on_send(mnemo_tag_t *tag, bool ok);
 static void on_status(mnemo_tag_t *tag, bool ok);
 static void on_recv(mnemo_tag_t *tag, bool ok);
+static void ticker_remove(mnemo_call_t *call);
 
 static mnemo_call_t *call_create(grpc_call *gcall, grpc_metadata_array *md,
                                  const ProtobufCMethodDescriptor *desc)
@@ -169,7 +185,10 @@ static void on_close(mnemo_tag_t *tag, bool ok)
     pthread_mutex_lock(&call->mu);
     call->closed = true;
     void (*fn)(void *, mnemo_call_t *) = call->on_close;
+    bool ticking = call->ticker != NULL; /* set once, before closed */
     pthread_mutex_unlock(&call->mu);
+    if (ticking)
+        ticker_remove(call);
     if (fn != NULL)
         fn(call->on_close_ctx, call);
     mnemo_call_unref(call);
@@ -212,6 +231,7 @@ static void start_send_locked(mnemo_call_t *call, grpc_byte_buffer *buf)
     ops[n].data.send_message.send_message = buf;
     call->in_flight = buf;
     call->sending = true;
+    call->last_send_ns = mnemo_clock_ns();
     start_batch(call, ops, n + 1, &call->send_tag);
 }
 
@@ -491,4 +511,118 @@ void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_wri
     call->write_ctx = ctx;
     start_send_locked(call, buf);
     pthread_mutex_unlock(&call->mu);
+}
+
+/* ---- heartbeats ---------------------------------------------------------- */
+
+/* Sends the producer's message when nothing went out for a heartbeat. */
+static void beat_locked(mnemo_call_t *call, int64_t now, int64_t heartbeat_ns)
+{
+    if (call->sending || call->finishing || call->produce == NULL ||
+        atomic_load(&call->cancelled) || now - call->last_send_ns < heartbeat_ns)
+        return;
+    call->dirty = false;
+    grpc_byte_buffer *buf = call->produce(call->produce_ctx);
+    if (buf != NULL)
+        start_send_locked(call, buf);
+}
+
+/* Wakes every quarter heartbeat (at most a second apart): a stream's gap
+ * is then at most 1.25 heartbeats, whatever its phase. */
+static void *ticker_main(void *arg)
+{
+    mnemo_ticker_t *t = arg;
+    mnemo_thread_name("mnemod-beat");
+    int64_t tick = t->heartbeat_ns / 4;
+    if (tick > 1000000000)
+        tick = 1000000000;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        mnemo_thread_cond_wait_ms(&t->wake, &t->mu, (long)(tick / 1000000));
+        int64_t now = mnemo_clock_ns();
+        for (mnemo_call_t *c = t->head; c != NULL && !t->stop; c = c->tick_next) {
+            pthread_mutex_lock(&c->mu);
+            beat_locked(c, now, t->heartbeat_ns);
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+mnemo_ticker_t *mnemo_ticker_start(int heartbeat_ms)
+{
+    if (heartbeat_ms <= 0)
+        return NULL;
+    mnemo_ticker_t *t = mnemo_xcalloc(1, sizeof *t);
+    t->heartbeat_ns = (int64_t)heartbeat_ms * 1000000;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->wake, NULL);
+    if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
+        mnemo_log(MNEMO_LOG_ERROR, "cannot start the heartbeat thread; streams get none");
+        pthread_cond_destroy(&t->wake);
+        pthread_mutex_destroy(&t->mu);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void mnemo_ticker_stop(mnemo_ticker_t *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->wake);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    while (t->head != NULL) { /* calls that never closed: the server is gone */
+        mnemo_call_t *c = t->head;
+        t->head = c->tick_next;
+        mnemo_call_unref(c);
+    }
+    pthread_cond_destroy(&t->wake);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+void mnemo_call_heartbeat(mnemo_call_t *call, mnemo_ticker_t *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->mu);
+    pthread_mutex_lock(&call->mu);
+    if (!call->closed && call->ticker == NULL && !t->stop) {
+        call->ticker = t;
+        call->tick_prev = NULL;
+        call->tick_next = t->head;
+        if (t->head != NULL)
+            t->head->tick_prev = call;
+        t->head = call;
+        mnemo_call_ref(call);
+    }
+    pthread_mutex_unlock(&call->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Takes a closed call off its ticker's list (on_close). */
+static void ticker_remove(mnemo_call_t *call)
+{
+    mnemo_ticker_t *t = call->ticker;
+    bool listed = false;
+    pthread_mutex_lock(&t->mu);
+    if (call->tick_prev != NULL || t->head == call) {
+        if (call->tick_prev != NULL)
+            call->tick_prev->tick_next = call->tick_next;
+        else
+            t->head = call->tick_next;
+        if (call->tick_next != NULL)
+            call->tick_next->tick_prev = call->tick_prev;
+        call->tick_prev = call->tick_next = NULL;
+        listed = true;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (listed)
+        mnemo_call_unref(call);
 }

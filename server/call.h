@@ -151,4 +151,21 @@ void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_wri
 void mnemo_call_ref(mnemo_call_t *call);
 void mnemo_call_unref(mnemo_call_t *call);
 
+/* Heartbeats, so that a proxy's read timeout never ends a quiet stream: a
+ * ticker thread re-runs the producer of each registered pull-model stream
+ * (mnemo_call_notify) once nothing was sent for heartbeat_ms, so the
+ * client gets the latest message again. Between two messages there are
+ * at most 1.25 heartbeats. */
+typedef struct mnemo_ticker mnemo_ticker_t;
+
+/* Starts the ticker thread; NULL when heartbeat_ms is 0 (no heartbeats)
+ * or the thread cannot start (logged). */
+mnemo_ticker_t *mnemo_ticker_start(int heartbeat_ms);
+
+/* Stops the thread and frees t (NULL: no-op); after the server drained. */
+void mnemo_ticker_stop(mnemo_ticker_t *t);
+
+/* Puts a streaming call on t's list until it closes (t NULL: no-op). */
+void mnemo_call_heartbeat(mnemo_call_t *call, mnemo_ticker_t *t);
+
 #endif

@@ -91,6 +91,8 @@ static const opt_t options[] = {
     {"--access-log", "MNEMO_ACCESS_LOG", OPT_FLAG, FIELD(access_log), 0, 1, 0},
     {"--drain-delay", "MNEMO_DRAIN_DELAY", OPT_DURATION, FIELD(drain_delay_ms), 0, HOUR, 0},
     {"--health-listen", "MNEMO_HEALTH_LISTEN", STR(health_listen)},
+    {"--stream-heartbeat", "MNEMO_STREAM_HEARTBEAT", OPT_DURATION_OFF, FIELD(stream_heartbeat_ms),
+     100, HOUR, 0},
     {"--max-connection-age", "MNEMO_MAX_CONNECTION_AGE", OPT_DURATION_OFF,
      FIELD(conn.max_connection_age_ms), SEC, DAYS_24, 0},
     {"--max-connection-age-grace", "MNEMO_MAX_CONNECTION_AGE_GRACE", OPT_DURATION_OFF,
@@ -136,6 +138,7 @@ void mnemo_config_init(mnemo_config_t *cfg)
     if (cfg->threads > MAX_DEFAULT_THREADS)
         cfg->threads = MAX_DEFAULT_THREADS;
     cfg->grace_ms = MNEMO_DEFAULT_GRACE_MS;
+    cfg->stream_heartbeat_ms = MNEMO_DEFAULT_STREAM_HEARTBEAT_MS;
     cfg->sync_writes = true;
     cfg->batch_size = MNEMO_DEFAULT_BATCH_SIZE;
     cfg->batch_pause_ms = 0;
@@ -603,6 +606,10 @@ const char *mnemo_config_usage(void)
            "                          keeps serving this long before GOAWAY (cover the\n"
            "                          load balancer's endpoint removal) [MNEMO_DRAIN_DELAY]\n"
            "                          (default 0)\n"
+           "  --stream-heartbeat D    a SyncRepository or WatchSync stream with nothing\n"
+           "                          to send for D resends the current status, so a\n"
+           "                          proxy's read timeout never ends it\n"
+           "                          [MNEMO_STREAM_HEARTBEAT] (default 10s; or off)\n"
            "  --help, --version\n"
            "\n"
            "On SIGINT/SIGTERM: health NOT_SERVING at once, --drain-delay of serving,\n"

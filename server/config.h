@@ -24,6 +24,11 @@
 #define MNEMO_DEFAULT_DATA_DIR "./mnemo-data"
 /* Percent of one core a sync uses while interactive requests arrive. */
 #define MNEMO_DEFAULT_SYNC_SHARE 5
+/* A quiet sync stream resends its status after this long: under the
+ * 60 s read timeouts proxies default to (nginx grpc_read_timeout, HAProxy
+ * timeout server, Envoy stream idle timeout is 5 min), with room for a
+ * slow tick. */
+#define MNEMO_DEFAULT_STREAM_HEARTBEAT_MS 10000
 /* Shutdown drain before in-flight calls are cancelled. */
 #define MNEMO_DEFAULT_GRACE_MS 5000
 /* Files per sync batch, and concurrent syncs. */
@@ -101,12 +106,13 @@ typedef struct mnemo_config {
     int drain_delay_ms;      /* SIGTERM: NOT_SERVING but serving this long before GOAWAY */
     char health_listen[256]; /* plaintext listener serving only health; "" = none */
     mnemo_conn_config_t conn;
-    bool sync_writes;      /* fsync acknowledged writes (default on) */
-    int batch_size;        /* sync files per batch (default 100, max 1000) */
-    int batch_pause_ms;    /* pause between sync batches (default 0) */
-    int sync_share;        /* % of a core a sync uses while requests arrive (pace.h) */
-    int max_syncs;         /* concurrent syncs (default 4) */
-    size_t max_file_bytes; /* sync skips larger files (default 1 MiB) */
+    int stream_heartbeat_ms; /* a quiet SyncRepository/WatchSync resends its status; 0 = off */
+    bool sync_writes;        /* fsync acknowledged writes (default on) */
+    int batch_size;          /* sync files per batch (default 100, max 1000) */
+    int batch_pause_ms;      /* pause between sync batches (default 0) */
+    int sync_share;          /* % of a core a sync uses while requests arrive (pace.h) */
+    int max_syncs;           /* concurrent syncs (default 4) */
+    size_t max_file_bytes;   /* sync skips larger files (default 1 MiB) */
     /* Byte budget of a list or search reply (MNEMO_DEFAULT_MAX_REPLY_BYTES) */
     size_t max_reply_bytes;
     /* Each store's LevelDB block cache and memtable size (store.h) */

@@ -84,13 +84,6 @@ static uint64_t get(const atomic_uint_fast64_t *c)
     return atomic_load_explicit((atomic_uint_fast64_t *)c, memory_order_relaxed);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void *trimmer_main(void *arg);
 
 mnemo_metrics_t *mnemo_metrics_create(const mnemo_metrics_options_t *opts)
@@ -167,7 +160,7 @@ void mnemo_metrics_call_start(mnemo_metrics_t *m, mnemo_call_obs_t *obs,
     obs->method = m->opts.count_calls ? method_index(m, method) : -1;
     obs->bytes_in = request_bytes > 0 ? (uint64_t)request_bytes : 0;
     obs->bytes_out = 0;
-    obs->start_ns = obs->method >= 0 || m->opts.access_log ? now_ns() : 0;
+    obs->start_ns = obs->method >= 0 || m->opts.access_log ? mnemo_clock_ns() : 0;
     if (m->opts.access_log) {
         snprintf(obs->path, sizeof obs->path, "%s", path != NULL ? path : "");
         if (method != NULL)
@@ -272,12 +265,12 @@ static void *trimmer_main(void *arg)
         if (m->stopping)
             break;
         pthread_mutex_unlock(&m->mu);
-        int64_t t0 = now_ns();
+        int64_t t0 = mnemo_clock_ns();
         mnemo_heap_give_back();
         add(&m->give_backs, 1);
         mnemo_log(MNEMO_LOG_DEBUG,
                   "gave the heap's free pages back after a burst of calls (%.1f ms)",
-                  (double)(now_ns() - t0) / 1e6);
+                  (double)(mnemo_clock_ns() - t0) / 1e6);
         pthread_mutex_lock(&m->mu);
     }
     pthread_mutex_unlock(&m->mu);
@@ -289,7 +282,7 @@ void mnemo_metrics_call_end(mnemo_call_obs_t *obs, mnemo_code_t code, const char
     mnemo_metrics_t *m = obs->metrics;
     if (m == NULL)
         return;
-    int64_t dur = obs->start_ns != 0 ? now_ns() - obs->start_ns : 0;
+    int64_t dur = obs->start_ns != 0 ? mnemo_clock_ns() - obs->start_ns : 0;
     if (obs->method >= 0) {
         counters_t *c = counters(m, shard(), obs->method);
         add(&c->handled[(unsigned)code < N_CODES ? code : MNEMO_CODE_UNKNOWN], 1);

@@ -40,9 +40,7 @@ struct mnemo_recovery {
 
 static long long now_ms(void)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return (long long)(mnemo_clock_ns() / 1000000);
 }
 
 /* Waits up to ms (forever when negative) for a wake or stop; caller holds mu. */

@@ -37,6 +37,8 @@ typedef struct mnemo_app {
     mnemo_health_t *health;
     /* Interactive requests note their arrival; sync jobs pace by it. */
     mnemo_pace_t pace;
+    /* Heartbeats of SyncRepository and WatchSync streams (NULL: none). */
+    mnemo_ticker_t *ticker;
 } mnemo_app_t;
 
 /* Method tables, one per service; each ends with a row whose name is NULL. */

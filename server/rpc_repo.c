@@ -237,14 +237,17 @@ static stream_obs_t *obs_create(mnemo_call_t *call, bool cancel_on_close)
     return obs;
 }
 
-/* Hooks a subscribed observer to its call's close. The extra call
- * reference keeps the call alive should the job end (and finish the call)
- * before the hook is in place. */
-static void obs_attach(stream_obs_t *obs)
+/* Hooks a subscribed observer to its call's close, and the call to the
+ * heartbeats (the producer resends the latest status when the sync is
+ * quiet). The extra call reference keeps the call alive should the job
+ * end (and finish the call) before the hook is in place. */
+static void obs_attach(stream_obs_t *obs, mnemo_ticker_t *ticker)
 {
     mnemo_call_t *call = obs->call; /* obs may be gone after obs_closed */
     if (!mnemo_call_on_close(call, obs_closed, obs))
         obs_closed(obs, call);
+    else
+        mnemo_call_heartbeat(call, ticker);
     mnemo_call_unref(call);
 }
 
@@ -293,7 +296,7 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
         mnemo_call_finish(call, MNEMO_OK, NULL);
         obs_unref(obs);
     }
-    obs_attach(obs);
+    obs_attach(obs, req->background ? NULL : app->ticker);
 }
 
 /* A WatchSync of a repository that is not syncing: its last persisted
@@ -326,7 +329,7 @@ static void watch_sync(mnemo_call_t *call, const ProtobufCMessage *msg, void *ct
             watch_finished(call, &last);
         return;
     }
-    obs_attach(obs);
+    obs_attach(obs, app->ticker);
 }
 
 /* GetSyncStatus: the live status of a running sync, else the last

@@ -555,6 +555,8 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
     }
     if (srv->tls != NULL)
         log_tls(srv->tls, "TLS on --listen with certificate");
+    int heartbeat = srv->cfg->stream_heartbeat_ms;
+    srv->app.ticker = mnemo_ticker_start(heartbeat == MNEMO_DURATION_OFF ? 0 : heartbeat);
     grpc_server_start(srv->server);
     if (srv->health_server != NULL)
         grpc_server_start(srv->health_server);
@@ -738,6 +740,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
         grpc_server_destroy(srv->server);
     if (srv->cq != NULL)
         stop_threads(srv);
+    mnemo_ticker_stop(srv->app.ticker); /* every call has closed */
     free_slots(srv);
     mnemo_codeindex_close(srv->app.codeindex);
     mnemo_memories_close(srv->app.memories);

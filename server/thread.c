@@ -30,6 +30,13 @@ void mnemo_thread_name(const char *name)
 #endif
 }
 
+int64_t mnemo_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int mnemo_thread_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms)
 {
     struct timespec at;

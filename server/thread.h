@@ -11,6 +11,8 @@
 #ifndef MNEMO_THREAD_H
 #define MNEMO_THREAD_H
 
+#include <stdint.h>
+
 #include <pthread.h>
 
 /* Nice value of mnemo's background threads. */
@@ -23,6 +25,9 @@ void mnemo_thread_name(const char *name);
 /* Lowers the calling thread's CPU priority to MNEMO_BACKGROUND_NICE;
  * failure (a sandbox refusing it) is ignored: priority is a preference. */
 void mnemo_thread_background(void);
+
+/* CLOCK_MONOTONIC in nanoseconds: for intervals, never for dates. */
+int64_t mnemo_clock_ns(void);
 
 /* pthread_cond_timedwait for at most ms from now (the caller holds mu);
  * its result: 0 when signalled (or woken spuriously), ETIMEDOUT. */

@@ -1915,6 +1915,72 @@ out:
     free(root);
 }
 
+/* A foreground sync of 2 batches with pause_ms between them, read to its
+ * end by a SyncRepository stream and a WatchSync stream; their event
+ * counts into events[2]. */
+static void quiet_sync(const char *heartbeat, const char *pause_ms, const char *name, int events[2])
+{
+    const char *extra[] = {"--batch-pause-ms", pause_ms, "--stream-heartbeat", heartbeat, NULL};
+    char *root = make_flat_tree(name, name, 2);
+    mnemo_harness_t *h = start_server(extra, NULL);
+    mnemo_client_t *c = h != NULL ? open_client(mnemo_harness_address(h), 0) : NULL;
+    events[0] = events[1] = -1;
+    if (c != NULL) {
+        Mnemo__V1__SyncRepositoryRequest req = sync_req(root, name, 1);
+        run_t r, w;
+        run_init(&r);
+        run_init(&w);
+        mnemo_stream_t *s = open_sync(c, &req);
+        Mnemo__V1__WatchSyncRequest wreq = MNEMO__V1__WATCH_SYNC_REQUEST__INIT;
+        wreq.repository_name = (char *)name;
+        mnemo_stream_t *ws = NULL;
+        mnemo_call_error_t err;
+        if (s != NULL && run_next(&r, s) &&
+            EXPECT_STATUS("WatchSync", mnemo_client_watch_sync(&ws, c, &wreq, &err), err.message,
+                          GRPC_STATUS_OK, NULL)) {
+            run_drain(&w, ws);
+            run_drain(&r, s);
+            CHECK(r.code == GRPC_STATUS_OK && state_of(r.last) == ST_COMPLETED && r.monotonic,
+                  "%s: the sync completes, progress never going back (%s)", name, r.why);
+            CHECK(w.code == GRPC_STATUS_OK && state_of(w.last) == ST_COMPLETED && w.monotonic,
+                  "%s: the watch ends with the sync (%s)", name, w.why);
+            events[0] = r.n_events;
+            events[1] = w.n_events;
+        }
+        mnemo_stream_close(ws);
+        mnemo_stream_close(s);
+        run_cleanup(&w);
+        run_cleanup(&r);
+    }
+    mnemo_client_close(c);
+    stop_clean(h, name);
+    free(root);
+}
+
+/* A proxy ends a stream that is quiet longer than its read timeout: a
+ * stream whose sync sits between batches (paced, or --batch-pause-ms)
+ * resends its status every --stream-heartbeat. With heartbeats off the
+ * streams carry only the sync's own events (at most the first, the walk's
+ * total, one per batch, the final); with 200 ms heartbeats across two 2 s pauses there are
+ * about ten more, and at least three would be there even on a machine
+ * slow enough to stretch every tick to twice its length. */
+static void test_sync__quiet_streams_send_heartbeats(void)
+{
+    int off[2], on[2];
+    quiet_sync("off", "2000", "beatoff", off);
+    quiet_sync("200ms", "2000", "beaton", on);
+    printf("\n[events] 2 batches, 2 s pauses: heartbeats off: sync %d, watch %d; every 200 ms: "
+           "sync %d, watch %d\n",
+           off[0], off[1], on[0], on[1]);
+    CHECK(off[0] >= 3 && off[0] <= 5 && off[1] >= 2 && off[1] <= 5,
+          "without heartbeats, the first event, the walk's, one per batch and the last "
+          "(sync %d, watch %d)",
+          off[0], off[1]);
+    CHECK(on[0] >= off[0] + 3 && on[1] >= off[1] + 3,
+          "heartbeats resend the status while the sync is quiet (sync %d vs %d, watch %d vs %d)",
+          on[0], off[0], on[1], off[1]);
+}
+
 /* ---- 10. ListRepositories and DeleteRepository ---------------------------- */
 
 static void list_pages(const char *prefix, int n_want)
@@ -2214,6 +2280,7 @@ int main(void)
     MNEMO_TEST(s, test_sync__allowed_roots);
     MNEMO_TEST(s, test_sync__data_dir_inside_tree_never_indexed);
     MNEMO_TEST(s, test_sync__sigterm_during_foreground_sync);
+    MNEMO_TEST(s, test_sync__quiet_streams_send_heartbeats);
     MNEMO_TEST(s, test_sync__list_pages_and_delete);
     MNEMO_TEST(s, test_sync__delete_while_syncing_refused);
     /* Last: each races the server's own threads many times over. */
