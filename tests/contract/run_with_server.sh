@@ -16,8 +16,12 @@ fi
 mnemod=$1
 shift
 
-# A developer's MNEMO_* settings must change neither the server nor the runner.
-while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(MNEMO_[A-Za-z0-9_]*\)=.*/\1/p')
+# A developer's MNEMO_* settings must change neither the server nor the
+# runner; MNEMO_NODE_CLIENT (which built Node client runner_node.js loads,
+# set by ctest) is the test's own.
+while IFS= read -r var; do
+    [[ $var == MNEMO_NODE_CLIENT ]] || unset "$var"
+done < <(env | sed -n 's/^\(MNEMO_[A-Za-z0-9_]*\)=.*/\1/p')
 
 work=$(realpath "$(mktemp -d "${TMPDIR:-/tmp}/mnemo-contract-XXXXXX")")
 mkdir "$work/root"
