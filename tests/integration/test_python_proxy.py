@@ -4,7 +4,12 @@
 deploy/ (only its placeholders filled in: ports and addresses), on
 loopback: every memory RPC, health, a sync whose events arrive as the sync
 goes (not buffered to its end), a client cancel the server reads CANCELLED
-at the next batch boundary, and a deadline (README "Operating mnemod").
+at the next batch boundary, and a deadline; a drain (SIGTERM with
+--drain-delay: health through the proxy NOT_SERVING while data calls still
+succeed, then UNAVAILABLE from the proxy, the cut foreground sync
+UNAVAILABLE and resumed after a restart); through nginx, an idle WatchSync
+kept alive by --stream-heartbeat past grpc_read_timeout, and cut without it
+(README "Operating mnemod").
 
     /usr/bin/python3 tests/integration/test_python_proxy.py --proxy nginx \
         --mnemod build/server/mnemod --proto-dir proto --deploy-dir deploy
@@ -21,7 +26,9 @@ import hashlib
 import os
 import shutil
 import sys
+import signal
 import tempfile
+import threading
 import time
 import unittest
 
@@ -306,6 +313,229 @@ class ProxyTest(unittest.TestCase):
         self.assertEqual(st.state, self.rpb.SYNC_STATE_CANCELLED,
                          self.rpb.SyncState.Name(st.state))
         self.assertLess(st.progress.processed_files, n)
+
+
+
+class Collector(threading.Thread):
+    """Reads a server stream to its end on its own thread: (seconds since
+    start, message) of each message, then the status code and details
+    (OK when the stream ended cleanly)."""
+
+    def __init__(self, call, grpc):
+        super().__init__(daemon=True)
+        self.call, self.grpc = call, grpc
+        self.t0 = time.monotonic()
+        self.messages, self.code, self.details = [], None, ""
+        self.start()
+
+    def run(self):
+        try:
+            for m in self.call:
+                self.messages.append((time.monotonic() - self.t0, m))
+            self.code = self.grpc.StatusCode.OK
+        except self.grpc.RpcError as e:
+            self.code, self.details = e.code(), e.details() or ""
+        self.ended = time.monotonic() - self.t0
+
+
+class StubsMixin:
+    @classmethod
+    def load_stubs(cls):
+        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
+        generate_stubs(ARGS.proto_dir, cls.stub_dir)
+        sys.path.insert(0, cls.stub_dir)
+        import grpc
+        import health_pb2
+        import health_pb2_grpc
+        from mnemo.v1 import memory_pb2, memory_pb2_grpc, repository_pb2, repository_pb2_grpc
+        cls.grpc = grpc
+        cls.mpb, cls.mgrpc = memory_pb2, memory_pb2_grpc
+        cls.rpb, cls.rgrpc = repository_pb2, repository_pb2_grpc
+        cls.hpb, cls.hgrpc = health_pb2, health_pb2_grpc
+
+    def stubs(self, address):
+        ch = self.grpc.insecure_channel(address)
+        self.addCleanup(ch.close)
+        return (self.mgrpc.MemoryServiceStub(ch), self.rgrpc.RepositoryServiceStub(ch),
+                self.hgrpc.HealthStub(ch))
+
+
+def mnemod_on(ports, data_dir, extra):
+    """A mnemod on fixed ports (a restart must come back where the proxy
+    looks) over data_dir; extra: more flags."""
+    listen, health = ports
+    return Server(ARGS.mnemod, ["--listen", "127.0.0.1:%d" % listen, "--data-dir", data_dir,
+                                "--health-listen", "127.0.0.1:%d" % health] + list(extra))
+
+
+class DrainThroughProxyTest(StubsMixin, unittest.TestCase):
+    """SIGTERM with --drain-delay behind the proxy: health through the proxy
+    reads NOT_SERVING at once while data calls still succeed; afterwards
+    the proxy answers UNAVAILABLE; the foreground sync cut by the stop ends
+    UNAVAILABLE through the proxy, and a resume after a restart completes
+    it."""
+
+    DRAIN_S = 4
+
+    @classmethod
+    def setUpClass(cls):
+        cls.load_stubs()
+
+    def test_drain(self):
+        grpc, rpb, hpb = self.grpc, self.rpb, self.hpb
+        work = os.path.realpath(tempfile.mkdtemp(prefix="mnemo-pydrain-"))
+        self.addCleanup(shutil.rmtree, work, True)
+        trees = os.path.join(work, "trees")
+        root = os.path.join(trees, "drained")
+        n = 300
+        write_tree(root, "pxr", n)
+        ports = (proxy_lib.free_port(), proxy_lib.free_port())
+        data = os.path.join(work, "data")
+        flags = ["--allow-root", trees, "--batch-pause-ms", str(PAUSE_MS),
+                 "--drain-delay", "%ds" % self.DRAIN_S, "--grace-ms", "5000"]
+        server = mnemod_on(ports, data, flags)
+        self.addCleanup(server.cleanup)
+        proxy = start_proxy(ARGS.proxy, "127.0.0.1:%d" % ports[0], ports[1])
+        self.addCleanup(proxy.cleanup)
+        mem, repo, health = self.stubs(proxy.address)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                health.Check(hpb.HealthCheckRequest(), timeout=2)
+                break
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+
+        sync = Collector(repo.SyncRepository(
+            rpb.SyncRepositoryRequest(repository_path=root, repository_name="drained",
+                                      batch_size=BATCH), timeout=STREAM_TIMEOUT_S), grpc)
+        while not any(m.status.progress.batches_committed >= 2 for _, m in sync.messages):
+            self.assertIsNone(sync.code, "the sync ended before two batches: %s" % sync.details)
+            time.sleep(0.01)
+
+        t0 = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        while True:
+            r = health.Check(hpb.HealthCheckRequest(), timeout=RPC_TIMEOUT_S)
+            if r.status == hpb.HealthCheckResponse.NOT_SERVING:
+                break
+            self.assertLess(time.monotonic() - t0, self.DRAIN_S, "still SERVING")
+        seen = time.monotonic() - t0
+        # Still serving: data calls through the proxy succeed after
+        # NOT_SERVING was seen (HAProxy's checks, 2 x 1 s, have not yet
+        # taken the replica out; nginx has no active checks).
+        for i in range(5):
+            mem.StoreMemory(self.mpb.StoreMemoryRequest(content="stored while draining %d" % i),
+                            timeout=RPC_TIMEOUT_S)
+        stored = time.monotonic() - t0
+        print("\n[timing] %s drain: NOT_SERVING through the proxy %.1f ms after SIGTERM; "
+              "5 stores done by %.1f ms" % (ARGS.proxy, seen * 1000, stored * 1000))
+        self.assertLess(stored, self.DRAIN_S, "the stores were not within the drain delay")
+
+        # The foreground sync: final event, then UNAVAILABLE saying resume.
+        sync.join(STREAM_TIMEOUT_S)
+        self.assertEqual(sync.code, grpc.StatusCode.UNAVAILABLE, sync.details)
+        self.assertIn("resume", sync.details)
+        last = sync.messages[-1][1].status
+        self.assertEqual(last.state, rpb.SYNC_STATE_CANCELLED, rpb.SyncState.Name(last.state))
+        done = last.progress.processed_files
+        self.assertLess(done, n)
+        self.assertEqual(server.proc.wait(30), 0, server.read_log())
+
+        # Afterwards the proxy itself answers, UNAVAILABLE.
+        with self.assertRaises(grpc.RpcError) as cm:
+            mem.GetMemory(self.mpb.GetMemoryRequest(id="0" * 64), timeout=RPC_TIMEOUT_S)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE,
+                         cm.exception.details())
+
+        # Restarted on the same ports and data: the proxy finds it again and
+        # the resumed sync reads only what was not committed.
+        server2 = mnemod_on(ports, data, ["--allow-root", trees])
+        self.addCleanup(server2.cleanup)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health.Check(hpb.HealthCheckRequest(), timeout=2)
+                break
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        events = list(repo.SyncRepository(
+            rpb.SyncRepositoryRequest(repository_path=root, repository_name="drained",
+                                      batch_size=100), timeout=STREAM_TIMEOUT_S))
+        final = events[-1].status
+        self.assertEqual(final.state, rpb.SYNC_STATE_COMPLETED, rpb.SyncState.Name(final.state))
+        self.assertEqual(final.progress.unchanged_files, done)
+        self.assertEqual(final.progress.processed_files, n - done)
+        self.assertEqual(server2.stop(), 0, server2.read_log())
+
+
+class HeartbeatThroughNginxTest(StubsMixin, unittest.TestCase):
+    """An idle WatchSync through nginx with grpc_read_timeout 3s: alive
+    after 10 s with --stream-heartbeat 1s, cut at ~3 s without it (which
+    proves the setup: the stream really is idle)."""
+
+    READ_TIMEOUT = "3s"
+    WATCH_S = 10
+
+    @classmethod
+    def setUpClass(cls):
+        if ARGS.proxy != "nginx":
+            raise unittest.SkipTest("the heartbeat case runs through nginx (grpc_read_timeout)")
+        cls.load_stubs()
+
+    def watch_idle(self, heartbeat_flags):
+        grpc, rpb = self.grpc, self.rpb
+        work = os.path.realpath(tempfile.mkdtemp(prefix="mnemo-pyhb-"))
+        self.addCleanup(shutil.rmtree, work, True)
+        root = os.path.join(work, "idle")
+        write_tree(root, "hb", 3)
+        # One file per batch, then a pause longer than the watch: the sync
+        # runs, and sends nothing of its own, for the whole test.
+        server = Server(ARGS.mnemod, ["--allow-root", work, "--batch-pause-ms", "60000"] +
+                        heartbeat_flags)
+        self.addCleanup(server.cleanup)
+        proxy = proxy_lib.Nginx(os.path.join(ARGS.deploy_dir, "nginx", "mnemo.conf"),
+                                server.address,
+                                overrides={"grpc_read_timeout": self.READ_TIMEOUT})
+        self.addCleanup(proxy.cleanup)
+        _, repo, _ = self.stubs(proxy.address)
+        _, direct, _ = self.stubs(server.address)
+        first = list(repo.SyncRepository(
+            rpb.SyncRepositoryRequest(repository_path=root, repository_name="idle",
+                                      background=True, batch_size=1), timeout=RPC_TIMEOUT_S))
+        self.assertEqual(len(first), 1)
+        while direct.GetSyncStatus(rpb.GetSyncStatusRequest(repository_name="idle"),
+                                   timeout=RPC_TIMEOUT_S).progress.batches_committed < 1:
+            time.sleep(0.01)
+        watch = Collector(repo.WatchSync(rpb.WatchSyncRequest(repository_name="idle"),
+                                         timeout=STREAM_TIMEOUT_S), grpc)
+        watch.join(self.WATCH_S)
+        alive = watch.is_alive()
+        watch.call.cancel()
+        watch.join(5)
+        direct.CancelSync(rpb.CancelSyncRequest(repository_name="idle"), timeout=RPC_TIMEOUT_S)
+        return alive, watch
+
+    def test_idle_watch_survives_with_heartbeat(self):
+        alive, watch = self.watch_idle(["--stream-heartbeat", "1s"])
+        times = [round(t, 1) for t, _ in watch.messages]
+        print("\n[timing] nginx heartbeat 1s: %d events at %s s" % (len(times), times))
+        self.assertTrue(alive, "the watch ended after %.1f s: %s %s"
+                        % (watch.ended, watch.code, watch.details))
+        self.assertEqual(watch.code, self.grpc.StatusCode.CANCELLED)  # our own cancel
+        self.assertGreaterEqual(len(watch.messages), self.WATCH_S // 2,
+                                "too few heartbeats: %s" % times)
+
+    def test_idle_watch_cut_without_heartbeat(self):
+        alive, watch = self.watch_idle([])
+        print("\n[timing] nginx, default heartbeat: the watch ended after %.1f s with %s %r"
+              % (watch.ended if not alive else -1, watch.code, watch.details))
+        self.assertFalse(alive, "an idle watch outlived grpc_read_timeout %s: the test would "
+                         "not notice a missing heartbeat" % self.READ_TIMEOUT)
+        self.assertNotEqual(watch.code, self.grpc.StatusCode.OK)
 
 
 def main():
