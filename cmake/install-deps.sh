@@ -85,8 +85,9 @@ export DEBIAN_FRONTEND=noninteractive
 # nginx, haproxy and prometheus are here for the tests, which run their own
 # instances on ephemeral ports (or only promtool): keep their packages from
 # starting the system services (nginx's would take port 80, prometheus's
-# 9090, and an install fails where its port is taken). A policy-rc.d that refuses every start, for the install only,
-# unless the machine already has one (then its policy stands).
+# 9090, and an install fails where its port is taken). A policy-rc.d that
+# refuses every start, for the install only, unless the machine already
+# has one (then its policy stands).
 policy=/usr/sbin/policy-rc.d
 own_policy=false
 if [[ ! -e $policy ]]; then

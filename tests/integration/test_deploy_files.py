@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -227,6 +228,12 @@ class DeployFiles(unittest.TestCase):
             self.assertEqual((r.returncode, r.stdout.strip()), (0, "SERVING"),
                              "%s: health on %s: %s%s\nlog:\n%s" % (name, health_flag, r.stdout,
                                                                    r.stderr, proxy_lib.read(log_path)))
+            if "--metrics-listen" in moved:
+                # What the scrape annotations point at answers.
+                url = "http://%s/metrics" % moved["--metrics-listen"]
+                with urllib.request.urlopen(url, timeout=10) as resp:
+                    self.assertEqual(resp.status, 200)
+                    self.assertIn(b"process_resident_memory_bytes", resp.read())
         finally:
             proc.send_signal(signal.SIGINT)  # twice skips the drain delay
             time.sleep(0.2)
@@ -265,6 +272,14 @@ class DeployFiles(unittest.TestCase):
         health = port_of(self.one("--health-listen"))
         self.assertEqual(ports.get("health"), health, "container port 'health' != "
                          "--health-listen's port")
+        if "--metrics-listen" in self.sts_args:
+            metrics = port_of(self.one("--metrics-listen"))
+            self.assertEqual(ports.get("metrics"), metrics, "container port 'metrics' != "
+                             "--metrics-listen's port")
+            notes = self.sts["spec"]["template"]["metadata"].get("annotations", {})
+            if "prometheus.io/port" in notes:
+                self.assertEqual(int(notes["prometheus.io/port"]), metrics)
+                self.assertEqual(notes.get("prometheus.io/path"), "/metrics")
         for probe in ("readinessProbe", "livenessProbe"):
             p = self.container[probe]
             self.assertIn("grpc", p, "%s: a native gRPC probe" % probe)
@@ -364,6 +379,27 @@ class DeployFiles(unittest.TestCase):
         self.assertIn(port_of(server), {port_of(env["MNEMO_LISTEN"])} |
                       ({port_of(env["MNEMO_HEALTH_LISTEN"])} if "MNEMO_HEALTH_LISTEN" in env
                        else set()), "HEALTHCHECK asks a port mnemod does not serve")
+        # The build stage installs the -dev package of every library the
+        # top-level CMakeLists.txt asks pkg-config for, and LevelDB's.
+        build_stage = self.docker[:final]
+        installed = set()
+        for w, rest in build_stage:
+            if w == "RUN" and "apt-get install" in rest:
+                installed |= set(re.findall(r"(?<![\w/-])([a-z0-9][a-z0-9.+-]+)(?=\s|$)",
+                                            rest.split("apt-get install", 1)[1]))
+        with open(os.path.join(ARGS.deploy_dir, os.pardir, "CMakeLists.txt")) as f:
+            modules = [m for line in f for m in re.findall(
+                r"pkg_check_modules\(\w+ REQUIRED IMPORTED_TARGET ([^)#]+)\)", line)]
+        modules = " ".join(modules).split()
+        self.assertIn("grpc", modules)
+        for module in modules:
+            pc = subprocess.run(["pkg-config", "--path", module], capture_output=True,
+                                text=True, timeout=30).stdout.strip()
+            owner = subprocess.run(["dpkg-query", "-S", pc], capture_output=True, text=True,
+                                   timeout=120).stdout.split(":")[0]
+            self.assertIn(owner, installed, "the Dockerfile's build stage lacks %s (pkg-config "
+                          "module %s)" % (owner, module))
+        self.assertIn("libleveldb-dev", installed)
         # The image's runtime-package helper works on this machine's mnemod.
         r = subprocess.run(["sh", os.path.join(ARGS.deploy_dir, "docker", "runtime-packages.sh"),
                             ARGS.mnemod, ARGS.mnemo], capture_output=True, text=True, timeout=300)
