@@ -255,6 +255,54 @@ class DeployFiles(unittest.TestCase):
         probe = "--health-listen" if "--health-listen" in self.sts_args else "--listen"
         self.run_and_probe("StatefulSet args", self.container["args"], probe)
 
+    def test_image_config_starts_mnemod_and_its_healthcheck_passes(self):
+        """The image without Docker: ENTRYPOINT with the documented
+        `--insecure`, the image's ENV (paths under a temp dir, addresses
+        on free loopback ports), then the HEALTHCHECK's own command."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MNEMO_")}
+        entry, health = None, None
+        for w, rest in self.docker:
+            if w == "ENV":
+                env.update(dict(kv.split("=", 1) for kv in shlex.split(rest)))
+            elif w == "ENTRYPOINT":
+                entry = exec_form(rest)
+            elif w == "HEALTHCHECK":
+                health = exec_form(rest.split(" CMD ", 1)[1])
+        tmp = tempfile.mkdtemp(prefix="mnemo-image-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        moved = {}
+        for k in ("MNEMO_LISTEN", "MNEMO_HEALTH_LISTEN", "MNEMO_METRICS_LISTEN"):
+            if k in env:
+                moved[env[k]] = "127.0.0.1:%d" % proxy_lib.free_port()
+                env[k] = moved[env[k]]
+        for k in ("MNEMO_DATA_DIR", "MNEMO_ALLOW_ROOTS"):
+            env[k] = os.path.join(tmp, env[k].lstrip("/"))
+            os.makedirs(env[k] if k == "MNEMO_ALLOW_ROOTS" else os.path.dirname(env[k]),
+                        exist_ok=True)
+        log_path = os.path.join(tmp, "mnemod.log")
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([ARGS.mnemod] + entry[1:] + ["--insecure"], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT)
+        try:
+            server = health[health.index("--server") + 1]
+            target = [new for old, new in moved.items() if port_of(old) == port_of(server)]
+            self.assertTrue(target, "HEALTHCHECK asks %s, which no MNEMO_*LISTEN serves" % server)
+            proxy_lib.wait_port(port_of(target[0]), proc, log_path)
+            cmd = [ARGS.mnemo] + [target[0] if a == server else a for a in health[1:]]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            self.assertEqual((r.returncode, r.stdout.strip()), (0, "SERVING"),
+                             "HEALTHCHECK %s: %s%s\nlog:\n%s" % (cmd, r.stdout, r.stderr,
+                                                                 proxy_lib.read(log_path)))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+        self.assertEqual(code, 0, proxy_lib.read(log_path))
+
     # ---- Kubernetes fields that must agree with the flags ----------------
 
     def one(self, flag):
