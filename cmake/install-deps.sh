@@ -29,6 +29,9 @@ packages=(
     python3-protobuf protobuf-compiler-grpc
     # promtool checks the /metrics output (tests/integration/test_python_metrics.py)
     prometheus
+    # the proxy tests run their own nginx and HAProxy (never the system
+    # service) from deploy/; the deploy-files test parses deploy/'s YAML
+    nginx haproxy python3-yaml
     # format check in tests/run.sh
     clang-format
     # the fuzz step of tests/run.sh: clang with libFuzzer (tests/fuzz)
@@ -79,6 +82,25 @@ echo "install-deps: installing ${missing[*]}"
 # Noninteractive so that CI (no stdin) never waits on a debconf prompt.
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update
+# nginx, haproxy and prometheus are here for the tests, which run their own
+# instances on ephemeral ports (or only promtool): keep their packages from
+# starting the system services (nginx's would take port 80, prometheus's
+# 9090, and an install fails where its port is taken). A policy-rc.d that
+# refuses every start, for the install only, unless the machine already
+# has one (then its policy stands).
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# install-deps.sh: no service starts during its install\nexit 101\n' |
+        "${as_root[@]}" tee "$policy" >/dev/null
+    "${as_root[@]}" chmod 755 "$policy"
+    own_policy=true
+    trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y --no-install-recommends "${packages[@]}"
+if $own_policy; then
+    "${as_root[@]}" rm -f "$policy"
+    trap - EXIT
+fi
 echo "install-deps: done"
