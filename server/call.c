@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -166,10 +167,39 @@ void mnemo_call_unref(mnemo_call_t *call)
 }
 
 /* Starts ops with tag holding a reference; a refusal is a bug in this file. */
+/* The queue gate (mnemo_call_close_queue): batches being started, and
+ * whether the queue is closing. Sequentially consistent, so that a batch
+ * either sees the queue closing or is counted before the close waits. */
+static atomic_int batches_starting;
+static atomic_bool queue_closing;
+
+void mnemo_call_open_queue(void)
+{
+    atomic_store(&queue_closing, false);
+}
+
+void mnemo_call_close_queue(grpc_completion_queue *cq)
+{
+    atomic_store(&queue_closing, true);
+    while (atomic_load(&batches_starting) > 0)
+        sched_yield();
+    grpc_completion_queue_shutdown(cq);
+}
+
 static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_tag_t *tag)
 {
     mnemo_call_ref(call);
+    atomic_fetch_add(&batches_starting, 1);
+    if (atomic_load(&queue_closing)) {
+        /* The server drained: this call is over for gRPC (a status after
+         * its close, a heartbeat), and a batch on a queue that is shut
+         * down aborts in gRPC core. */
+        atomic_fetch_sub(&batches_starting, 1);
+        mnemo_call_unref(call);
+        return;
+    }
     grpc_call_error e = grpc_call_start_batch(call->call, ops, n, tag, NULL);
+    atomic_fetch_sub(&batches_starting, 1);
     if (e != GRPC_CALL_OK) {
         mnemo_log(MNEMO_LOG_ERROR, "grpc_call_start_batch refused (%d)", (int)e);
         assert(!"grpc_call_start_batch refused");
@@ -568,15 +598,24 @@ mnemo_ticker_t *mnemo_ticker_start(int heartbeat_ms)
     return t;
 }
 
-void mnemo_ticker_stop(mnemo_ticker_t *t)
+void mnemo_ticker_halt(mnemo_ticker_t *t)
 {
     if (t == NULL)
         return;
     pthread_mutex_lock(&t->mu);
+    bool joined = t->stop;
     t->stop = true;
     pthread_cond_signal(&t->wake);
     pthread_mutex_unlock(&t->mu);
-    pthread_join(t->thread, NULL);
+    if (!joined)
+        pthread_join(t->thread, NULL);
+}
+
+void mnemo_ticker_stop(mnemo_ticker_t *t)
+{
+    if (t == NULL)
+        return;
+    mnemo_ticker_halt(t);
     while (t->head != NULL) { /* calls that never closed: the server is gone */
         mnemo_call_t *c = t->head;
         t->head = c->tick_next;

@@ -148,6 +148,16 @@ typedef void (*mnemo_write_fn)(mnemo_call_t *call, bool ok, void *ctx);
 void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_write_fn done,
                       void *ctx);
 
+/* The completion queue's gate, for the one server of the process. Calls
+ * can still run callbacks that start batches (a status after a close, a
+ * heartbeat) while the queue drains, and gRPC core aborts on a batch
+ * started on a queue that is shut down. mnemo_call_close_queue makes
+ * every later batch a no-op (dropping its reference), waits for batches
+ * being started, then shuts cq down; mnemo_call_open_queue (at start)
+ * opens the gate. Main thread. */
+void mnemo_call_open_queue(void);
+void mnemo_call_close_queue(grpc_completion_queue *cq);
+
 void mnemo_call_ref(mnemo_call_t *call);
 void mnemo_call_unref(mnemo_call_t *call);
 
@@ -162,7 +172,14 @@ typedef struct mnemo_ticker mnemo_ticker_t;
  * or the thread cannot start (logged). */
 mnemo_ticker_t *mnemo_ticker_start(int heartbeat_ms);
 
-/* Stops the thread and frees t (NULL: no-op); after the server drained. */
+/* Stops the thread: no heartbeat starts a batch after it returns. Call it
+ * once the server has drained, before its completion queue shuts down (a
+ * batch started on a queue that is shut down aborts in gRPC core). NULL:
+ * no-op; idempotent. */
+void mnemo_ticker_halt(mnemo_ticker_t *t);
+
+/* Halts t if needed and frees it (NULL: no-op), once every call has closed
+ * (the completion queue drained). */
 void mnemo_ticker_stop(mnemo_ticker_t *t);
 
 /* Puts a streaming call on t's list until it closes (t NULL: no-op). */

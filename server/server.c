@@ -538,6 +538,7 @@ static mnemo_status_t bind_and_serve(mnemo_server_t *srv, mnemo_err_t *err)
 {
     srv->server = create_grpc_server(srv->cfg, (int)srv->cfg->max_recv_bytes);
     srv->cq = grpc_completion_queue_create_for_next(NULL);
+    mnemo_call_open_queue();
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
     register_methods(srv, srv->server, mnemo_rpc_tables, mnemo_rpc_n_tables);
     grpc_server_credentials *creds = srv->tls != NULL ? mnemo_tls_server_credentials(srv->tls)
@@ -699,7 +700,7 @@ static void drain(mnemo_server_t *srv)
 
 static void stop_threads(mnemo_server_t *srv)
 {
-    grpc_completion_queue_shutdown(srv->cq);
+    mnemo_call_close_queue(srv->cq);
     for (int i = 0; i < srv->n_threads; i++)
         pthread_join(srv->threads[i], NULL);
     free(srv->threads);
@@ -731,6 +732,7 @@ void mnemo_server_stop(mnemo_server_t *srv)
      * destroy a server with listeners that was not shut down. */
     if (srv->server != NULL)
         drain(srv);
+    mnemo_ticker_halt(srv->app.ticker); /* before the queue shuts down */
     /* Not served (the start failed before the server), or drained. */
     if (srv->app.codeindex != NULL)
         mnemo_codeindex_shutdown(srv->app.codeindex);
