@@ -166,7 +166,6 @@ void mnemo_call_unref(mnemo_call_t *call)
         call_free(call);
 }
 
-/* Starts ops with tag holding a reference; a refusal is a bug in this file. */
 /* The queue gate (mnemo_call_close_queue): batches being started, and
  * whether the queue is closing. Sequentially consistent, so that a batch
  * either sees the queue closing or is counted before the close waits. */
@@ -186,7 +185,10 @@ void mnemo_call_close_queue(grpc_completion_queue *cq)
     grpc_completion_queue_shutdown(cq);
 }
 
-static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_tag_t *tag)
+/* Starts ops with tag holding a reference; a refusal is a bug in this
+ * file. False when the queue gate dropped the batch: its tag never runs,
+ * and the caller undoes what it set up for it. */
+static bool start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_tag_t *tag)
 {
     mnemo_call_ref(call);
     atomic_fetch_add(&batches_starting, 1);
@@ -195,8 +197,9 @@ static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_
          * its close, a heartbeat), and a batch on a queue that is shut
          * down aborts in gRPC core. */
         atomic_fetch_sub(&batches_starting, 1);
+        atomic_store(&call->cancelled, true);
         mnemo_call_unref(call);
-        return;
+        return false;
     }
     grpc_call_error e = grpc_call_start_batch(call->call, ops, n, tag, NULL);
     atomic_fetch_sub(&batches_starting, 1);
@@ -205,6 +208,7 @@ static void start_batch(mnemo_call_t *call, const grpc_op *ops, size_t n, mnemo_
         assert(!"grpc_call_start_batch refused");
         mnemo_call_unref(call);
     }
+    return true;
 }
 
 static void on_close(mnemo_tag_t *tag, bool ok)
@@ -262,7 +266,11 @@ static void start_send_locked(mnemo_call_t *call, grpc_byte_buffer *buf)
     call->in_flight = buf;
     call->sending = true;
     call->last_send_ns = mnemo_clock_ns();
-    start_batch(call, ops, n + 1, &call->send_tag);
+    if (!start_batch(call, ops, n + 1, &call->send_tag)) {
+        call->in_flight = NULL;
+        call->sending = false;
+        grpc_byte_buffer_destroy(buf);
+    }
 }
 
 /* Sends the status (and, for unary calls, the reply) with RECV_CLOSE for
@@ -286,8 +294,8 @@ static void start_status_locked(mnemo_call_t *call, bool unary)
         ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
         ops[n++].data.recv_close_on_server.cancelled = &call->close_cancelled;
     }
-    call->status_started = true;
-    start_batch(call, ops, n, &call->status_tag);
+    /* Only a status that went out counts (final_code: CANCELLED else). */
+    call->status_started = start_batch(call, ops, n, &call->status_tag);
     grpc_slice_unref(details);
 }
 
@@ -528,7 +536,8 @@ void mnemo_call_read(mnemo_call_t *call, mnemo_read_fn fn, void *ctx)
     op.data.recv_message.recv_message = &call->recv_buf;
     call->read_fn = fn;
     call->read_ctx = ctx;
-    start_batch(call, &op, 1, &call->recv_tag);
+    if (!start_batch(call, &op, 1, &call->recv_tag))
+        fn(call, NULL, ctx); /* as a broken call reads: the reader ends */
 }
 
 void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_write_fn done,
@@ -540,7 +549,12 @@ void mnemo_call_write(mnemo_call_t *call, const ProtobufCMessage *msg, mnemo_wri
     call->write_done = done;
     call->write_ctx = ctx;
     start_send_locked(call, buf);
+    bool dropped = !call->sending; /* the queue gate: done runs here */
+    if (dropped)
+        call->write_done = NULL;
     pthread_mutex_unlock(&call->mu);
+    if (dropped)
+        done(call, false, ctx);
 }
 
 /* ---- heartbeats ---------------------------------------------------------- */
@@ -558,7 +572,8 @@ static void beat_locked(mnemo_call_t *call, int64_t now, int64_t heartbeat_ns)
 }
 
 /* Wakes every quarter heartbeat (at most a second apart): a stream's gap
- * is then at most 1.25 heartbeats, whatever its phase. */
+ * is then at most 1.25 heartbeats, whatever its phase. Lock order: the
+ * list's lock, then a call's, never both while beating. */
 static void *ticker_main(void *arg)
 {
     mnemo_ticker_t *t = arg;
@@ -566,17 +581,36 @@ static void *ticker_main(void *arg)
     int64_t tick = t->heartbeat_ns / 4;
     if (tick > 1000000000)
         tick = 1000000000;
+    mnemo_call_t **due = NULL;
+    size_t cap = 0;
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {
         mnemo_thread_cond_wait_ms(&t->wake, &t->mu, (long)(tick / 1000000));
-        int64_t now = mnemo_clock_ns();
+        /* The list, referenced, then the beats without the list's lock:
+         * CQ threads add and remove calls meanwhile, and must not wait
+         * for a thousand streams' encodes. */
+        size_t n = 0;
         for (mnemo_call_t *c = t->head; c != NULL && !t->stop; c = c->tick_next) {
-            pthread_mutex_lock(&c->mu);
-            beat_locked(c, now, t->heartbeat_ns);
-            pthread_mutex_unlock(&c->mu);
+            if (n == cap) {
+                cap = cap != 0 ? 2 * cap : 64;
+                due = mnemo_xrealloc(due, cap * sizeof *due);
+            }
+            mnemo_call_ref(c);
+            due[n++] = c;
         }
+        pthread_mutex_unlock(&t->mu);
+        int64_t now = mnemo_clock_ns();
+        for (size_t i = 0; i < n; i++) {
+            pthread_mutex_lock(&due[i]->mu);
+            if (!due[i]->closed)
+                beat_locked(due[i], now, t->heartbeat_ns);
+            pthread_mutex_unlock(&due[i]->mu);
+            mnemo_call_unref(due[i]);
+        }
+        pthread_mutex_lock(&t->mu);
     }
     pthread_mutex_unlock(&t->mu);
+    free(due);
     return NULL;
 }
 
@@ -587,7 +621,7 @@ mnemo_ticker_t *mnemo_ticker_start(int heartbeat_ms)
     mnemo_ticker_t *t = mnemo_xcalloc(1, sizeof *t);
     t->heartbeat_ns = (int64_t)heartbeat_ms * 1000000;
     pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->wake, NULL);
+    mnemo_thread_cond_init(&t->wake);
     if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
         mnemo_log(MNEMO_LOG_ERROR, "cannot start the heartbeat thread; streams get none");
         pthread_cond_destroy(&t->wake);

@@ -37,7 +37,10 @@ static void announce(const char *prefix, const char *listen, int port, const cha
 {
     const char *colon = strrchr(listen, ':');
     int host_len = colon != NULL ? (int)(colon - listen) : (int)strlen(listen);
-    mnemo_log(MNEMO_LOG_INFO, "%s%.*s:%d%s", prefix, host_len, listen, port, suffix);
+    char line[512];
+    snprintf(line, sizeof line, "%s%.*s:%d%s", prefix, host_len, listen, port, suffix);
+    /* Whatever --log-level says: scripts read the port of --listen :0 here. */
+    mnemo_log_fields(MNEMO_LOG_INFO, true, line, NULL, 0);
 }
 
 /* --drain-delay: health already reads NOT_SERVING and everything is still

@@ -109,7 +109,7 @@ mnemo_metrics_t *mnemo_metrics_create(const mnemo_metrics_options_t *opts)
     for (size_t i = 0; i < N_BUCKETS; i++)
         m->bucket_ns[i] = (int64_t)(bucket_s[i] * NS);
     pthread_mutex_init(&m->mu, NULL);
-    pthread_cond_init(&m->cond, NULL);
+    mnemo_thread_cond_init(&m->cond);
     m->trimmer_running = pthread_create(&m->trimmer, NULL, trimmer_main, m) == 0;
     return m;
 }

@@ -169,7 +169,7 @@ mnemo_status_t mnemo_recovery_start(mnemo_recovery_t **out, const mnemo_recovery
     for (size_t i = 0; i < opts->n_stores; i++)
         rec->opts.names[i] = mnemo_xstrdup(opts->names[i]);
     pthread_mutex_init(&rec->mu, NULL);
-    pthread_cond_init(&rec->cond, NULL);
+    mnemo_thread_cond_init(&rec->cond);
     ballast_try(rec, true); /* at start, so a full disk later finds it there */
     rec->running = pthread_create(&rec->thread, NULL, recovery_main, rec) == 0;
     if (!rec->running) {

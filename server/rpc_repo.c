@@ -285,6 +285,9 @@ static void sync_repository(mnemo_call_t *call, const ProtobufCMessage *msg, voi
     mnemo_call_ref(call);
     st = mnemo_codeindex_sync(app->codeindex, &obs->job, &sreq, &obs->base, &err);
     if (st != MNEMO_OK) {
+        /* A start that failed after subscribing left obs as the call's
+         * producer: detach it before obs goes. */
+        mnemo_call_stop_produce(call);
         atomic_store(&obs->refs, 1);
         obs_unref(obs);
         mnemo_call_unref(call);

@@ -40,6 +40,7 @@ struct mnemo_sync_job {
     bool dry_run;
     int batch_size;
     atomic_bool cancel;
+    atomic_bool asked;           /* a client cancelled it (not the server's shutdown) */
     mnemo_pacer_t pacer;         /* the job thread's CPU use (job thread only) */
     int64_t paced_ns;            /* paused so far (job thread only) */
     struct mnemo_sync_job *next; /* registry list (syncs->mu) */
@@ -118,6 +119,7 @@ void mnemo_sync_job_unref(mnemo_sync_job_t *job)
 
 void mnemo_sync_job_cancel(mnemo_sync_job_t *job)
 {
+    atomic_store(&job->asked, true);
     atomic_store(&job->cancel, true);
 }
 
@@ -126,6 +128,7 @@ static mnemo_sync_job_t *job_create(mnemo_syncs_t *syncs, const mnemo_sync_reque
     mnemo_sync_job_t *job = mnemo_xcalloc(1, sizeof *job);
     atomic_init(&job->refs, 1); /* the registry's */
     atomic_init(&job->cancel, false);
+    atomic_init(&job->asked, false);
     job->syncs = syncs;
     job->path = mnemo_xstrdup(req->path);
     job->full = req->full;
@@ -542,8 +545,12 @@ static void finish_job(mnemo_sync_job_t *job, mnemo_repos_batch_t *batch, mnemo_
     job->finished = true;
     stat_add(&job->syncs->stats.finished[snap.state], 1);
     atomic_fetch_sub_explicit(&job->syncs->stats.running, 1, memory_order_relaxed);
-    /* Under syncs->mu: shut cannot change while the event goes out. */
-    publish_locked(job, true, job->syncs->shut && snap.state == MNEMO_SYNC_CANCELLED);
+    /* Under syncs->mu: shut cannot change while the event goes out. A sync
+     * a client cancelled before the shutdown stays cancelled: its stream
+     * must not end with a status that clients retry. */
+    publish_locked(job, true,
+                   job->syncs->shut && snap.state == MNEMO_SYNC_CANCELLED &&
+                       !atomic_load(&job->asked));
     pthread_mutex_unlock(&job->mu);
     pthread_mutex_unlock(&job->syncs->mu);
 }
@@ -770,7 +777,7 @@ void mnemo_syncs_shutdown(mnemo_syncs_t *syncs)
     mnemo_sync_job_t *jobs = syncs->jobs;
     syncs->jobs = NULL;
     for (mnemo_sync_job_t *job = jobs; job != NULL; job = job->next)
-        mnemo_sync_job_cancel(job);
+        atomic_store(&job->cancel, true); /* not asked: the server stops it */
     pthread_mutex_unlock(&syncs->mu);
     while (jobs != NULL) {
         mnemo_sync_job_t *next = jobs->next;

@@ -29,6 +29,10 @@ void mnemo_thread_background(void);
 /* CLOCK_MONOTONIC in nanoseconds: for intervals, never for dates. */
 int64_t mnemo_clock_ns(void);
 
+/* Initialises cond on CLOCK_MONOTONIC, as mnemo_thread_cond_wait_ms needs
+ * (a wall clock stepped back would stretch the wait by the step). */
+void mnemo_thread_cond_init(pthread_cond_t *cond);
+
 /* pthread_cond_timedwait for at most ms from now (the caller holds mu);
  * its result: 0 when signalled (or woken spuriously), ETIMEDOUT. */
 int mnemo_thread_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, long ms);
