@@ -46,6 +46,16 @@ void *mnemo_xrealloc(void *p, size_t n)
     return p;
 }
 
+size_t mnemo_heap_free_bytes(void)
+{
+#ifdef __GLIBC__
+    struct mallinfo2 mi = mallinfo2();
+    return mi.fordblks;
+#else
+    return 0;
+#endif
+}
+
 void mnemo_heap_give_back(void)
 {
 #ifdef __GLIBC__

@@ -50,6 +50,10 @@ void *mnemo_xrealloc(void *p, size_t n);
  * the index, the end of a sync), not for request paths. */
 void mnemo_heap_give_back(void);
 
+/* Bytes the allocator holds free (glibc's mallinfo2 fordblks: every
+ * arena); 0 elsewhere. Takes each arena's lock briefly. */
+size_t mnemo_heap_free_bytes(void);
+
 /* A NUL-terminated copy of the n bytes at s (which may hold NULs; s may be
  * NULL when n is 0). The caller's, free(). */
 char *mnemo_xstrndup(const void *s, size_t n);

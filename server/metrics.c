@@ -51,7 +51,8 @@ struct mnemo_metrics {
     counters_t *counters; /* [MNEMO_METRICS_SHARDS][n_methods] */
     int64_t bucket_ns[N_BUCKETS];
     atomic_uint_fast64_t in_flight;
-    atomic_uint_fast64_t peak; /* in flight since the last give-back */
+    atomic_uint_fast64_t started; /* calls ever started: is the server quiet? */
+    atomic_uint_fast64_t peak;    /* in flight since the last give-back */
     atomic_uint_fast64_t give_backs;
 
     /* The give-back thread: woken once per burst, it lets the burst's
@@ -153,6 +154,7 @@ void mnemo_metrics_call_start(mnemo_metrics_t *m, mnemo_call_obs_t *obs,
                               long long request_bytes)
 {
     uint64_t n = atomic_fetch_add_explicit(&m->in_flight, 1, memory_order_relaxed) + 1;
+    atomic_fetch_add_explicit(&m->started, 1, memory_order_relaxed);
     if (n > get(&m->peak))
         atomic_store_explicit(&m->peak, n, memory_order_relaxed);
     obs->metrics = m;
@@ -254,9 +256,24 @@ static void *trimmer_main(void *arg)
     mnemo_thread_name("mnemod-trim");
     mnemo_thread_background();
     pthread_mutex_lock(&m->mu);
+    uint64_t seen = get(&m->started);
     while (!m->stopping) {
         if (!m->trim_due) {
-            pthread_cond_wait(&m->cond, &m->mu);
+            /* No burst: check now and then whether the server went quiet
+             * (no call started, none in flight) with much free heap kept,
+             * as after syncs, merges and compactions, which run on their
+             * own threads and free in their own arenas. */
+            if (mnemo_thread_cond_wait_ms(&m->cond, &m->mu, MNEMO_METRICS_QUIET_MS) == 0)
+                continue;
+            uint64_t now = get(&m->started);
+            bool quiet = now == seen && get(&m->in_flight) == 0;
+            seen = now;
+            if (!quiet || mnemo_heap_free_bytes() < MNEMO_METRICS_QUIET_FREE_BYTES)
+                continue;
+            pthread_mutex_unlock(&m->mu);
+            mnemo_heap_give_back();
+            add(&m->give_backs, 1);
+            pthread_mutex_lock(&m->mu);
             continue;
         }
         m->trim_due = false;
