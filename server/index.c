@@ -4,8 +4,11 @@
  * DESIGN: three parts.
  *
  * The document table, in memory: doc number -> state word and id, in pages
- * of PAGE_DOCS found through a directory of 2^20 page pointers (calloc'd:
- * untouched directory pages cost no memory). Pages are allocated under
+ * of PAGE_DOCS (1,024) found through a directory of 2^22 page pointers
+ * (calloc'd: untouched directory pages cost no memory). Pages are small
+ * because a page holding even one live document stays: partial re-syncs
+ * leave a few live documents in each page they wrote, and a page costs
+ * 4 KiB + 1,024 ids (36 KiB for code's 32-byte ids). Pages are allocated under
  * alloc_mu and published with release stores, never moved, so readers need
  * no lock. A state word is 0 while the document is not (yet) live, its
  * length in terms + 1 while it is live, DEAD once it was removed. Doc
@@ -80,7 +83,7 @@
 #define BM25_K1 1.2
 #define BM25_B  0.75
 
-#define PAGE_BITS 12
+#define PAGE_BITS 10
 #define PAGE_DOCS (1u << PAGE_BITS)
 #define DIR_PAGES (1u << (32 - PAGE_BITS))
 #define DEAD      UINT32_MAX
@@ -91,10 +94,12 @@
 #define FLUSH_POSTS       (512u << 10) /* buffered postings that make a flush due */
 #define IDLE_FLUSH_POSTS  (64u << 10)  /* ... or this many once writes paused IDLE_FLUSH_MS */
 #define IDLE_FLUSH_MS     2000
+#define IDLE_FLUSH_ANY_MS 30000        /* ... or any buffer once writes paused this long */
 #define MERGE_TERM_BLOCKS 64           /* new blocks of a term that make it due for a merge */
 #define MERGE_HINT_BLOCKS 16           /* blocks of one query term that make it due */
 #define MERGE_SWEEP_DEAD  1024         /* removed documents (and 1/4 of the live) before a sweep */
 #define MERGE_BATCH_BYTES (256u << 10) /* a merge write holds LevelDB's writer queue */
+#define DIRTY_KEEP_TERMS  (16u << 10)  /* an idle merger prunes a larger dirty set */
 
 /* ns 'p' term '\0' be32 */
 #define BLOCK_KEY_MAX (2 + MNEMO_TOKEN_MAX + 1 + 4)
@@ -117,6 +122,7 @@ struct mnemo_index {
     _Atomic unsigned reader_epoch; /* its parity picks a search's reader count */
     _Atomic uint64_t readers[2];   /* searches running, by the parity they entered */
     _Atomic uint64_t pages;        /* pages held, the tomb not counted */
+    _Atomic bool legacy_segs;      /* segment records under the old key loaded, not yet flushed */
 
     pthread_mutex_t map_mu; /* guards the id map: live id -> doc number */
     uint32_t *map;          /* map_cap slots of doc numbers or MAP_EMPTY */
@@ -141,6 +147,7 @@ struct mnemo_index {
     pthread_cond_t cond;
     pthread_t merger;
     bool merger_running, stopping;
+    bool burst_over;       /* mnemo_index_burst_over since the last idle flush */
     struct termset *dirty; /* term -> blocks written since its last merge */
     mnemo_buf_t ready;     /* terms due for a merge, each u8 length + bytes */
     scratch_t *pool;       /* free accumulators */
@@ -698,12 +705,29 @@ static void txn_free(txn_t *txn)
 
 /* ---- blocks ---- */
 
-/* ns 'g' be32 first: the segment record of the batch whose first added
- * document is first. */
+/* 0xff ns be32 first: the segment record of the batch whose first added
+ * document is first. A record holds a whole batch's postings (hundreds of
+ * KiB for a sync batch), so a table block holding one is as big. Keyed
+ * after every other key, such a block never spans the range of a term:
+ * under the old key, ns 'g' (which data dirs of 0.x may still hold, read
+ * and deleted alike), the block that ended with a segment covered the
+ * whole ns 'p' range of its table, and every term lookup (each search,
+ * each merge) read and decompressed it again: a sweep of 184,000 terms
+ * went from 0.3 s to minutes. */
+#define SEG_MARK   0xff
+#define SEG_LEGACY 'g'
+
 static void seg_key(const mnemo_index_t *index, uint8_t key[6], uint32_t first)
 {
+    key[0] = SEG_MARK;
+    key[1] = (uint8_t)index->ns;
+    mnemo_put_be32(key + 2, first);
+}
+
+static void seg_key_legacy(const mnemo_index_t *index, uint8_t key[6], uint32_t first)
+{
     key[0] = (uint8_t)index->ns;
-    key[1] = 'g';
+    key[1] = SEG_LEGACY;
     mnemo_put_be32(key + 2, first);
 }
 
@@ -787,13 +811,16 @@ typedef struct block_ref { /* borrowed from the iterator until it moves */
     uint32_t first;
 } block_ref_t;
 
+/* seek false: the iterator is on the term's first block already (a sweep
+ * walking the 'p' range in order). */
 static void term_walk_start(term_walk_t *w, mnemo_store_iter_t *it, char ns, const char *term,
-                            size_t tlen)
+                            size_t tlen, bool seek)
 {
     w->it = it;
     w->plen = term_prefix(w->prefix, ns, term, tlen);
     w->started = false;
-    mnemo_store_iter_seek(it, w->prefix, w->plen);
+    if (seek)
+        mnemo_store_iter_seek(it, w->prefix, w->plen);
 }
 
 /* 1: *b is the term's next block; 0: no more (the iterator stays on the
@@ -1026,30 +1053,35 @@ static bool replay_segment(mnemo_index_t *index, const char *val, size_t vlen, u
     return mnemo_reader_done(&r);
 }
 
-/* Loads the segment records of batches not yet flushed into blocks. */
+/* Loads the segment records of batches not yet flushed into blocks, under
+ * both keys (seg_key). */
 static mnemo_status_t load_segments(mnemo_index_t *index, mnemo_err_t *err)
 {
-    char prefix[2] = {index->ns, 'g'};
+    uint8_t prefixes[2][2] = {{SEG_MARK, (uint8_t)index->ns}, {(uint8_t)index->ns, SEG_LEGACY}};
     mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
     mnemo_status_t st = MNEMO_OK;
     uint32_t *docs = NULL, *tfs = NULL;
-    for (mnemo_store_iter_seek(it, prefix, 2); mnemo_store_iter_valid(it) && st == MNEMO_OK;
-         mnemo_store_iter_next(it)) {
-        size_t klen, vlen;
-        const char *key = mnemo_store_iter_key(it, &klen);
-        if (klen < 2 || memcmp(key, prefix, 2) != 0)
-            break;
-        const char *val = mnemo_store_iter_value(it, &vlen);
-        docs = mnemo_xrealloc(docs, (vlen + 1) * sizeof *docs); /* a posting takes a byte */
-        tfs = mnemo_xrealloc(tfs, (vlen + 1) * sizeof *tfs);
-        if (klen != 6 || !replay_segment(index, val, vlen, docs, tfs))
-            st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed segment record",
-                               index->ns);
-        else
-            mnemo_buf_add(&index->active->segs, key + 2, 4);
+    for (int p = 0; p < 2 && st == MNEMO_OK; p++) {
+        for (mnemo_store_iter_seek(it, prefixes[p], 2);
+             mnemo_store_iter_valid(it) && st == MNEMO_OK; mnemo_store_iter_next(it)) {
+            size_t klen, vlen;
+            const char *key = mnemo_store_iter_key(it, &klen);
+            if (klen < 2 || memcmp(key, prefixes[p], 2) != 0)
+                break;
+            const char *val = mnemo_store_iter_value(it, &vlen);
+            docs = mnemo_xrealloc(docs, (vlen + 1) * sizeof *docs); /* a posting takes a byte */
+            tfs = mnemo_xrealloc(tfs, (vlen + 1) * sizeof *tfs);
+            if (klen != 6 || !replay_segment(index, val, vlen, docs, tfs))
+                st = mnemo_err_set(err, MNEMO_ECORRUPT, "index '%c': malformed segment record",
+                                   index->ns);
+            else
+                mnemo_buf_add(&index->active->segs, key + 2, 4);
+            if (p == 1)
+                atomic_store(&index->legacy_segs, true);
+        }
+        if (st == MNEMO_OK)
+            st = mnemo_store_iter_status(it, err);
     }
-    if (st == MNEMO_OK)
-        st = mnemo_store_iter_status(it, err);
     mnemo_store_iter_destroy(it);
     free(docs);
     free(tfs);
@@ -1398,7 +1430,7 @@ static mnemo_status_t score_term(search_t *s, size_t k, const char *term, size_t
     }
     for (size_t i = s->rstart[k]; i < s->rstart[k + 1]; i++)
         score_posting(s, s->rdocs[i], s->rtfs[i]);
-    term_walk_start(&w, s->it, s->index->ns, term, tlen);
+    term_walk_start(&w, s->it, s->index->ns, term, tlen, true);
     while ((more = term_walk_next(&w, &b)) > 0 && score_block(s, b.first, b.val, b.vlen))
         n_blocks++;
     if (more != 0)
@@ -1572,16 +1604,16 @@ typedef struct merge {
     uint64_t left; /* blocks of the terms visited, after the merge */
 } merge_t;
 
-/* Reads every block of term from m->it into m->blks; leaves the iterator on
- * the first key after them. */
-static mnemo_status_t gather(merge_t *m, const char *term, size_t tlen, mnemo_err_t *err)
+/* Reads every block of term from m->it into m->blks (seek: see
+ * term_walk_start); leaves the iterator on the first key after them. */
+static mnemo_status_t gather(merge_t *m, const char *term, size_t tlen, bool seek, mnemo_err_t *err)
 {
     term_walk_t w;
     block_ref_t b;
     int more;
     m->raw.len = 0;
     m->n_blks = 0;
-    term_walk_start(&w, m->it, m->index->ns, term, tlen);
+    term_walk_start(&w, m->it, m->index->ns, term, tlen, seek);
     while ((more = term_walk_next(&w, &b)) > 0) {
         mnemo_reader_t r;
         mnemo_reader_init(&r, b.val, b.vlen);
@@ -1676,13 +1708,13 @@ static mnemo_status_t rewrite(merge_t *m, const char *term, size_t tlen, size_t 
 }
 
 /* Merges the blocks of term. sweep: all of them, when there are several or
- * some hold removed documents. Otherwise logarithmically: the smallest
- * blocks, each no larger than twice the ones before it together, so every
- * posting is rewritten O(log n) times and a term keeps O(log n) blocks. */
+ * some hold removed documents; m->it is then on the term's first block. Otherwise logarithmically:
+ * the smallest blocks, each no larger than twice the ones before it together, so every posting is
+ * rewritten O(log n) times and a term keeps O(log n) blocks. */
 static mnemo_status_t merge_term(merge_t *m, const char *term, size_t tlen, bool sweep,
                                  mnemo_err_t *err)
 {
-    mnemo_status_t st = gather(m, term, tlen, err);
+    mnemo_status_t st = gather(m, term, tlen, !sweep, err);
     if (st != MNEMO_OK || m->n_blks == 0)
         return st;
     size_t k = m->n_blks;
@@ -1814,10 +1846,16 @@ static mnemo_status_t flush_buffer(mnemo_index_t *index, uint64_t *written_out, 
         mnemo_store_batch_put(m.batch, key, klen + 4, m.val.p, m.val.len);
         written++;
     }
+    /* Those loaded at open are all in the first buffer flushed. */
+    bool legacy = atomic_load(&index->legacy_segs);
     for (size_t off = 0; off + 4 <= mb->segs.len; off += 4) {
         uint8_t sk[6];
         seg_key(index, sk, mnemo_get_be32(mb->segs.p + off));
         mnemo_store_batch_delete(m.batch, sk, sizeof sk);
+        if (legacy) {
+            seg_key_legacy(index, sk, mnemo_get_be32(mb->segs.p + off));
+            mnemo_store_batch_delete(m.batch, sk, sizeof sk);
+        }
     }
     /* One write: a crash leaves either the segments or the blocks. */
     mnemo_status_t st = merge_finish(&m, MNEMO_OK, err);
@@ -1837,6 +1875,8 @@ static mnemo_status_t flush_buffer(mnemo_index_t *index, uint64_t *written_out, 
     }
     pthread_rwlock_unlock(&index->buf_lock);
     if (st == MNEMO_OK) {
+        if (legacy)
+            atomic_store(&index->legacy_segs, false);
         atomic_fetch_add(&index->blocks, written);
         merger_note(index, &mb->terms);
         if (written_out != NULL)
@@ -1945,6 +1985,31 @@ static void merger_note(mnemo_index_t *index, const termset_t *terms)
     pthread_mutex_unlock(&index->mu);
 }
 
+/* The merger went idle with more than DIRTY_KEEP_TERMS terms counted:
+ * drops those with at most one block since their last merge (code's long
+ * tail of identifiers, each in one file), so an idle index does not keep a
+ * count for every distinct term of its last big sync (17 MiB for the
+ * 184,000 terms of 1,200 files). A dropped term counts from zero again:
+ * its merge waits one block longer, and a query that meets many blocks
+ * still asks for one (merger_hint). Caller holds mu. */
+static void merger_prune_locked(mnemo_index_t *index)
+{
+    termset_t *dirty = index->dirty;
+    if (dirty->count <= DIRTY_KEEP_TERMS)
+        return;
+    termset_t kept;
+    termset_init(&kept);
+    for (size_t k = 0; k < dirty->count; k++) {
+        const term_t *t = &dirty->slots[dirty->used[k]];
+        bool fresh;
+        if (t->val >= 2)
+            termset_intern_hashed(&kept, dirty->arena + t->off, t->len, t->hash, &fresh)->val =
+                t->val;
+    }
+    termset_cleanup(dirty);
+    *dirty = kept;
+}
+
 static bool flush_due(mnemo_index_t *index)
 {
     return atomic_load(&index->buffered) >= FLUSH_POSTS;
@@ -1958,6 +2023,17 @@ static void merger_poke(mnemo_index_t *index)
     pthread_mutex_lock(&index->mu);
     if (index->merger_running)
         pthread_cond_signal(&index->cond);
+    pthread_mutex_unlock(&index->mu);
+}
+
+void mnemo_index_burst_over(mnemo_index_t *index)
+{
+    assert(index != NULL);
+    pthread_mutex_lock(&index->mu);
+    if (index->merger_running && !index->burst_over) {
+        index->burst_over = true;
+        pthread_cond_signal(&index->cond);
+    }
     pthread_mutex_unlock(&index->mu);
 }
 
@@ -2036,6 +2112,7 @@ static void *merger_main(void *arg)
         if (!sweep && !flush && index->ready.len == 0) {
             if (worked) { /* a burst ended: give back what its rounds freed */
                 worked = false;
+                merger_prune_locked(index);
                 pthread_mutex_unlock(&index->mu);
                 mnemo_heap_give_back();
                 pthread_mutex_lock(&index->mu);
@@ -2043,16 +2120,21 @@ static void *merger_main(void *arg)
             }
             /* A buffer of a burst that ended is flushed after a pause, so
              * an idle server does not hold up to FLUSH_POSTS postings (tens
-             * of MiB of code's distinct terms) until the next burst. A
-             * smaller one waits: a trickle of memories would otherwise
-             * become a block per term each. */
+             * of MiB of code's distinct terms) until the next burst: after
+             * IDLE_FLUSH_MS when it is big or its writer said the burst is
+             * over (a sync ended), after IDLE_FLUSH_ANY_MS otherwise, so a
+             * trickle of memories does not become a block per term each. */
             size_t held = atomic_load(&index->buffered);
-            if (held >= IDLE_FLUSH_POSTS) {
+            if (held > 0) {
+                long ms = held >= IDLE_FLUSH_POSTS || index->burst_over ? IDLE_FLUSH_MS
+                                                                        : IDLE_FLUSH_ANY_MS;
                 struct timespec at;
                 clock_gettime(CLOCK_REALTIME, &at);
-                at.tv_sec += IDLE_FLUSH_MS / 1000;
+                at.tv_sec += ms / 1000;
                 idle_flush = pthread_cond_timedwait(&index->cond, &index->mu, &at) == ETIMEDOUT &&
                              atomic_load(&index->buffered) == held;
+                if (idle_flush)
+                    index->burst_over = false;
                 continue;
             }
             pthread_cond_wait(&index->cond, &index->mu);

@@ -109,6 +109,11 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
                                   const char *query, size_t qlen, size_t limit, double min_score,
                                   mnemo_index_filter_fn filter, void *ctx, mnemo_err_t *err);
 
+/* The writer's burst of additions is over (a sync ended): the merger
+ * writes what is buffered, however little, once writes have paused for
+ * 2 s, rather than hold it in memory until the next burst. */
+void mnemo_index_burst_over(mnemo_index_t *index);
+
 /* Flushes the buffer, then merges every term with more than one block or
  * with postings of removed documents into one block, now (writes without
  * fsync: neither changes a result, and a lost one leaves what it read).
@@ -122,7 +127,7 @@ uint64_t mnemo_index_doc_count(const mnemo_index_t *index);
  * mnemo_index_merge, tracked since (for tests and benchmarks). */
 uint64_t mnemo_index_block_count(const mnemo_index_t *index);
 
-/* Pages of the in-memory document table held (each covers 4,096 doc
+/* Pages of the in-memory document table held (each covers 1,024 doc
  * numbers): those with a live document or one in flight; pages whose
  * documents all died are given back by the next mnemo_index_merge (for
  * tests and benchmarks). */

@@ -702,6 +702,8 @@ mnemo_status_t mnemo_repos_commit(mnemo_repos_batch_t *b, mnemo_err_t *err)
     if (b->dirty && b->have_record)
         record_stage(b->batch, b->name, &b->rec); /* files changed after set_status */
     st = mnemo_store_write(b->repos->store, b->batch, true, err);
+    if (b->have_record && b->rec.status.state != MNEMO_SYNC_RUNNING)
+        mnemo_index_burst_over(b->repos->index); /* the sync's last batch */
     if (st != MNEMO_OK) {
         /* Memory first, disk when it can: readers see this status now. */
         if (b->have_record)

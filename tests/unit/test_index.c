@@ -786,6 +786,73 @@ static void test_index__pages_of_dead_documents_are_given_back(void)
     fx_teardown(&f);
 }
 
+/* Keys in the store that start with the plen bytes of prefix. */
+static size_t count_keys(fixture_t *f, const void *prefix, size_t plen)
+{
+    size_t n = 0;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(f->store);
+    for (mnemo_store_iter_seek(it, prefix, plen); mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < plen || memcmp(key, prefix, plen) != 0)
+            break;
+        n++;
+    }
+    mnemo_store_iter_destroy(it);
+    return n;
+}
+
+/* Segment records (the postings of batches not yet flushed into blocks)
+ * moved from ns 'g' to 0xff ns, after every other key (index.c seg_key).
+ * A data dir written before holds them under the old key: they must still
+ * be loaded (their documents found) and then deleted by the first flush. */
+static void test_index__segments_under_the_old_key_are_read_and_deleted(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_many(&f, "s", 0, 20, "legacy segment");
+    const uint8_t mark[2] = {0xff, 'M'}, legacy[2] = {'M', 'g'};
+    CU_ASSERT_EQUAL(count_keys(&f, mark, 2), 1);
+    /* Move the record to the old key, as mnemod 0.x wrote it. */
+    mnemo_store_iter_t *it = mnemo_store_iter_create(f.store);
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    for (mnemo_store_iter_seek(it, mark, 2); mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen, vlen;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen != 6 || memcmp(key, mark, 2) != 0)
+            break;
+        const char *val = mnemo_store_iter_value(it, &vlen);
+        uint8_t old[6] = {'M', 'g'};
+        memcpy(old + 2, key + 2, 4);
+        mnemo_store_batch_put(b, old, sizeof old, val, vlen);
+        mnemo_store_batch_delete(b, key, klen);
+    }
+    mnemo_store_iter_destroy(it);
+    mnemo_err_t err;
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_write(f.store, b, true, &err), MNEMO_OK);
+    mnemo_store_batch_destroy(b);
+    CU_ASSERT_EQUAL(count_keys(&f, mark, 2), 0);
+    CU_ASSERT_EQUAL(count_keys(&f, legacy, 2), 1);
+
+    fx_close_index(&f);
+    fx_open_index(&f);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "legacy", 100), 20);
+    free(hits);
+    merge(&f); /* flushes the buffer into blocks */
+    CU_ASSERT_EQUAL(count_keys(&f, legacy, 2), 0);
+    CU_ASSERT_EQUAL(count_keys(&f, mark, 2), 0);
+    CU_ASSERT_EQUAL(search(&f, &hits, "segment", 100), 20);
+    free(hits);
+    fx_close_index(&f); /* and after a restart, from the blocks alone */
+    fx_open_index(&f);
+    CU_ASSERT_EQUAL(search(&f, &hits, "legacy", 100), 20);
+    free(hits);
+    fx_teardown(&f);
+}
+
 /* Searches "wave" until done; every hit must carry a real id (a "w" id),
  * never the zeros of a retired page. */
 static void *wave_searcher(void *arg)
@@ -934,6 +1001,7 @@ int main(void)
     MNEMO_TEST(s, test_index__background_merger_flushes_the_buffer);
     MNEMO_TEST(s, test_index__flushes_race_with_searches);
     MNEMO_TEST(s, test_index__pages_of_dead_documents_are_given_back);
+    MNEMO_TEST(s, test_index__segments_under_the_old_key_are_read_and_deleted);
     MNEMO_TEST(s, test_index__page_retirement_races_with_searches);
     MNEMO_TEST(s, test_index__merger_backs_off_after_a_failed_sweep);
     MNEMO_TEST(s, test_index__sparse_when_doc_numbers_outnumber_documents);
