@@ -714,7 +714,7 @@ static void txn_free(txn_t *txn)
  * whole ns 'p' range of its table, and every term lookup (each search,
  * each merge) read and decompressed it again: a sweep of 184,000 terms
  * went from 0.3 s to minutes. */
-#define SEG_MARK   0xff
+#define SEG_MARK   MNEMO_INDEX_SEG_MARK
 #define SEG_LEGACY 'g'
 
 static void seg_key(const mnemo_index_t *index, uint8_t key[6], uint32_t first)

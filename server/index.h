@@ -4,11 +4,15 @@
  * over documents named by ids of one fixed length per index. Each document
  * gets a small number (doc number, never reused) when it is added; postings
  * refer to doc numbers, so a posting costs 1-3 bytes instead of a key with
- * the whole id. Keys, all after the namespace byte:
- *   'g' be32 first            segment record: every posting one written
- *                             batch added (varint n_terms, then per term
- *                             str term | varint first doc | block), until
- *                             a flush has turned it into blocks
+ * the whole id. Keys, all after the namespace byte but the first:
+ *   0xff ns be32 first        (0xff first, after every other key: a record
+ *                             is big, and a table block holding one must
+ *                             never span a term's range) segment record:
+ *                             every posting one written batch added
+ *                             (varint n_terms, then per term str term |
+ *                             varint first doc | block), until a flush has
+ *                             turned it into blocks; older data dirs hold
+ *                             them under ns 'g' be32, read and deleted alike
  *   'p' term '\0' be32 first  posting block: postings of term sorted by doc
  *                             number; first is its first doc number
  *   'd' be32 doc              live document: varint length (terms) | id
@@ -60,6 +64,10 @@
 #include "store.h"
 
 #define MNEMO_INDEX_MAX_ID 64
+
+/* Every key of index ns starts with ns but its segment records, which
+ * start with MNEMO_INDEX_SEG_MARK ns: dropping an index drops both. */
+#define MNEMO_INDEX_SEG_MARK 0xff
 
 typedef struct mnemo_index mnemo_index_t;
 

@@ -1053,23 +1053,27 @@ static mnemo_status_t repair_flush(repair_t *r, size_t min, bool sync, mnemo_err
     return st;
 }
 
+/* Drops every key of the index: its namespace, and its segment records. */
 static mnemo_status_t repair_drop_index(repair_t *r, mnemo_err_t *err)
 {
-    const char ns = INDEX_NS;
+    const char prefixes[2][2] = {{INDEX_NS}, {(char)MNEMO_INDEX_SEG_MARK, INDEX_NS}};
+    const size_t lens[2] = {1, 2};
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
-    for (mnemo_store_iter_seek(it, &ns, 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
-         mnemo_store_iter_next(it)) {
-        size_t klen = 0;
-        const char *key = mnemo_store_iter_key(it, &klen);
-        if (key[0] != ns)
-            break;
-        mnemo_store_batch_delete(r->batch, key, klen);
-        st = repair_flush(r, REPAIR_BATCH, false, err);
+    for (int p = 0; p < 2 && st == MNEMO_OK; p++) {
+        mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
+        for (mnemo_store_iter_seek(it, prefixes[p], lens[p]);
+             st == MNEMO_OK && mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
+            size_t klen = 0;
+            const char *key = mnemo_store_iter_key(it, &klen);
+            if (klen < lens[p] || memcmp(key, prefixes[p], lens[p]) != 0)
+                break;
+            mnemo_store_batch_delete(r->batch, key, klen);
+            st = repair_flush(r, REPAIR_BATCH, false, err);
+        }
+        if (st == MNEMO_OK)
+            st = mnemo_store_iter_status(it, err);
+        mnemo_store_iter_destroy(it);
     }
-    if (st == MNEMO_OK)
-        st = mnemo_store_iter_status(it, err);
-    mnemo_store_iter_destroy(it);
     return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
 }
 

@@ -1538,8 +1538,10 @@ static int cmp_repo_repair(const void *a, const void *b)
 
 static mnemo_status_t repair_run(repair_t *r, mnemo_err_t *err)
 {
-    const char ns = INDEX_NS;
+    const char ns = INDEX_NS, segs[2] = {(char)MNEMO_INDEX_SEG_MARK, INDEX_NS};
     mnemo_status_t st = repair_drop_prefix(r, &ns, 1, NULL, err);
+    if (st == MNEMO_OK)
+        st = repair_drop_prefix(r, segs, sizeof segs, NULL, err);
     if (st == MNEMO_OK)
         st = mnemo_index_open(&r->repos.index, r->repos.store, INDEX_NS, DOC_ID_LEN, err);
     if (st != MNEMO_OK)

@@ -2264,10 +2264,19 @@ static void test_sync__memory_follows_data_not_sync_history(void)
     /* The sanitizer's allocator keeps freed memory in quarantine: RSS says
      * nothing here; the syncs above still ran under it. */
 #else
-    CHECK(first > 0 && after_full <= first * 3 / 2,
-          "RssAnon after 10 full re-syncs %ld KiB <= 1.5 x %ld KiB", after_full, first);
-    CHECK(first > 0 && after_cancel <= first * 3 / 2,
-          "RssAnon after 20 cancelled full syncs %ld KiB <= 1.5 x %ld KiB", after_cancel, first);
+    /* 1.5 x, plus what the flags above let LevelDB hold (2 stores x (1 MiB
+     * of cache + 2 memtables of 1 MiB)): how full those are, and how much
+     * of what glibc keeps around them stays resident, depends on the last
+     * writes and varies by that much between runs with no history at all
+     * (docs/design-notes.md "The flaky memory test"). Growth with history,
+     * 333 -> 1,034 MiB before the fixes, is far beyond it. */
+    const long leveldb_kib = 2 * (1024 + 2 * 1024);
+    CHECK(first > 0 && after_full <= first * 3 / 2 + leveldb_kib,
+          "RssAnon after 10 full re-syncs %ld KiB <= 1.5 x %ld KiB + %ld KiB", after_full, first,
+          leveldb_kib);
+    CHECK(first > 0 && after_cancel <= first * 3 / 2 + leveldb_kib,
+          "RssAnon after 20 cancelled full syncs %ld KiB <= 1.5 x %ld KiB + %ld KiB", after_cancel,
+          first, leveldb_kib);
 #endif
 out:
     if (c != NULL)
