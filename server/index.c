@@ -714,8 +714,14 @@ static void txn_free(txn_t *txn)
  * whole ns 'p' range of its table, and every term lookup (each search,
  * each merge) read and decompressed it again: a sweep of 184,000 terms
  * went from 0.3 s to minutes. */
-#define SEG_MARK   MNEMO_INDEX_SEG_MARK
+#define SEG_MARK   0xff
 #define SEG_LEGACY 'g'
+
+void mnemo_index_ranges(char ns, mnemo_index_range_t out[MNEMO_INDEX_RANGES])
+{
+    out[0] = (mnemo_index_range_t){{ns}, 1}; /* the legacy segments too */
+    out[1] = (mnemo_index_range_t){{(char)SEG_MARK, ns}, 2};
+}
 
 static void seg_key(const mnemo_index_t *index, uint8_t key[6], uint32_t first)
 {
@@ -1708,9 +1714,10 @@ static mnemo_status_t rewrite(merge_t *m, const char *term, size_t tlen, size_t 
 }
 
 /* Merges the blocks of term. sweep: all of them, when there are several or
- * some hold removed documents; m->it is then on the term's first block. Otherwise logarithmically:
- * the smallest blocks, each no larger than twice the ones before it together, so every posting is
- * rewritten O(log n) times and a term keeps O(log n) blocks. */
+ * some hold removed documents (m->it is then on the term's first block).
+ * Otherwise logarithmically: the smallest blocks, each no larger than twice
+ * the ones before it together, so every posting is rewritten O(log n)
+ * times and a term keeps O(log n) blocks. */
 static mnemo_status_t merge_term(merge_t *m, const char *term, size_t tlen, bool sweep,
                                  mnemo_err_t *err)
 {

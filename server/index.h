@@ -65,9 +65,17 @@
 
 #define MNEMO_INDEX_MAX_ID 64
 
-/* Every key of index ns starts with ns but its segment records, which
- * start with MNEMO_INDEX_SEG_MARK ns: dropping an index drops both. */
-#define MNEMO_INDEX_SEG_MARK 0xff
+/* A key range of an index: the keys that start with prefix[0..len). */
+typedef struct mnemo_index_range {
+    char prefix[2];
+    size_t len;
+} mnemo_index_range_t;
+
+#define MNEMO_INDEX_RANGES 2
+
+/* The ranges that hold every key of index ns (its namespace byte, and
+ * its segment records'): whoever drops an index drops them all. */
+void mnemo_index_ranges(char ns, mnemo_index_range_t out[MNEMO_INDEX_RANGES]);
 
 typedef struct mnemo_index mnemo_index_t;
 

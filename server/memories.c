@@ -1056,16 +1056,18 @@ static mnemo_status_t repair_flush(repair_t *r, size_t min, bool sync, mnemo_err
 /* Drops every key of the index: its namespace, and its segment records. */
 static mnemo_status_t repair_drop_index(repair_t *r, mnemo_err_t *err)
 {
-    const char prefixes[2][2] = {{INDEX_NS}, {(char)MNEMO_INDEX_SEG_MARK, INDEX_NS}};
-    const size_t lens[2] = {1, 2};
+    mnemo_index_range_t ranges[MNEMO_INDEX_RANGES];
+    mnemo_index_ranges(INDEX_NS, ranges);
     mnemo_status_t st = MNEMO_OK;
-    for (int p = 0; p < 2 && st == MNEMO_OK; p++) {
+    for (size_t p = 0; p < MNEMO_INDEX_RANGES && st == MNEMO_OK; p++) {
+        const char *prefix = ranges[p].prefix;
+        size_t plen = ranges[p].len;
         mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
-        for (mnemo_store_iter_seek(it, prefixes[p], lens[p]);
-             st == MNEMO_OK && mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
+        for (mnemo_store_iter_seek(it, prefix, plen); st == MNEMO_OK && mnemo_store_iter_valid(it);
+             mnemo_store_iter_next(it)) {
             size_t klen = 0;
             const char *key = mnemo_store_iter_key(it, &klen);
-            if (klen < lens[p] || memcmp(key, prefixes[p], lens[p]) != 0)
+            if (klen < plen || memcmp(key, prefix, plen) != 0)
                 break;
             mnemo_store_batch_delete(r->batch, key, klen);
             st = repair_flush(r, REPAIR_BATCH, false, err);

@@ -1538,10 +1538,11 @@ static int cmp_repo_repair(const void *a, const void *b)
 
 static mnemo_status_t repair_run(repair_t *r, mnemo_err_t *err)
 {
-    const char ns = INDEX_NS, segs[2] = {(char)MNEMO_INDEX_SEG_MARK, INDEX_NS};
-    mnemo_status_t st = repair_drop_prefix(r, &ns, 1, NULL, err);
-    if (st == MNEMO_OK)
-        st = repair_drop_prefix(r, segs, sizeof segs, NULL, err);
+    mnemo_index_range_t ranges[MNEMO_INDEX_RANGES];
+    mnemo_index_ranges(INDEX_NS, ranges);
+    mnemo_status_t st = MNEMO_OK;
+    for (size_t i = 0; i < MNEMO_INDEX_RANGES && st == MNEMO_OK; i++)
+        st = repair_drop_prefix(r, ranges[i].prefix, ranges[i].len, NULL, err);
     if (st == MNEMO_OK)
         st = mnemo_index_open(&r->repos.index, r->repos.store, INDEX_NS, DOC_ID_LEN, err);
     if (st != MNEMO_OK)
