@@ -257,6 +257,7 @@ static void *trimmer_main(void *arg)
     mnemo_thread_background();
     pthread_mutex_lock(&m->mu);
     uint64_t seen = get(&m->started);
+    bool trimmed = false; /* since the last call started */
     while (!m->stopping) {
         if (!m->trim_due) {
             /* No burst: check now and then whether the server went quiet
@@ -267,9 +268,11 @@ static void *trimmer_main(void *arg)
                 continue;
             uint64_t now = get(&m->started);
             bool quiet = now == seen && get(&m->in_flight) == 0;
+            trimmed &= now == seen;
             seen = now;
-            if (!quiet || mnemo_heap_free_bytes() < MNEMO_METRICS_QUIET_FREE_BYTES)
+            if (!quiet || trimmed || mnemo_heap_free_bytes() < MNEMO_METRICS_QUIET_FREE_BYTES)
                 continue;
+            trimmed = true;
             pthread_mutex_unlock(&m->mu);
             mnemo_heap_give_back();
             add(&m->give_backs, 1);

@@ -56,11 +56,12 @@ typedef struct mnemo_method mnemo_method_t;
 #define MNEMO_METRICS_BURST_HIGH 256
 #define MNEMO_METRICS_BURST_LOW  16
 #define MNEMO_METRICS_SETTLE_MS  250
-/* ... and when the server is quiet (no call started for QUIET_MS, none in
- * flight) while glibc keeps at least QUIET_FREE_BYTES free: what syncs,
- * merges and compactions freed. A steady load never triggers it. */
+/* ... and once each time the server goes quiet (no call started for
+ * QUIET_MS, none in flight) while glibc keeps at least QUIET_FREE_BYTES
+ * free: what syncs, merges, compactions and the tail of a burst freed. A
+ * steady load never triggers it. */
 #define MNEMO_METRICS_QUIET_MS         2000
-#define MNEMO_METRICS_QUIET_FREE_BYTES (8u << 20)
+#define MNEMO_METRICS_QUIET_FREE_BYTES (1u << 20)
 
 typedef struct mnemo_metrics_options {
     bool count_calls; /* the grpc_server_* counters (--metrics-listen) */
