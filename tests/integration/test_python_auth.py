@@ -32,7 +32,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
+from test_python_client import Server, load_stubs  # noqa: E402  (same directory)
 
 RPC_TIMEOUT_S = 15
 RELOAD_WAIT_S = 10
@@ -72,17 +72,11 @@ def hash_token(mnemod, token):
 class PythonAuthTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        import health_pb2
-        import health_pb2_grpc
-        from mnemo.v1 import memory_pb2, repository_pb2
-        cls.grpc = grpc
-        cls.health_pb2 = health_pb2
-        cls.health_pb2_grpc = health_pb2_grpc
-        cls.files = [memory_pb2.DESCRIPTOR, repository_pb2.DESCRIPTOR]
+        cls.stub_dir, stubs = load_stubs(ARGS.proto_dir)
+        cls.grpc = stubs.grpc
+        cls.health_pb2 = stubs.health_pb2
+        cls.health_pb2_grpc = stubs.health_pb2_grpc
+        cls.files = [stubs.memory_pb2.DESCRIPTOR, stubs.repository_pb2.DESCRIPTOR]
         cls.workdir = tempfile.mkdtemp(prefix="mnemo-pyauth-")
         cls.tokens = {role: secrets.token_urlsafe(32) for role in RANK}
         cls.hashes = {role: hash_token(ARGS.mnemod, t) for role, t in cls.tokens.items()}
@@ -93,7 +87,7 @@ class PythonAuthTest(unittest.TestCase):
         cls.server = Server(ARGS.mnemod, ["--auth-tokens", cls.tokens_path,
                                           "--allow-root", cls.workdir],
                             env_extra={"GRPC_TRACE": "all", "GRPC_VERBOSITY": "DEBUG"})
-        cls.channel = grpc.insecure_channel(cls.server.address)
+        cls.channel = stubs.grpc.insecure_channel(cls.server.address)
 
     @classmethod
     def write_tokens(cls, roles):

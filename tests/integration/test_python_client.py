@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import unittest
 
 HEALTH_DIR = "/usr/share/grpc-proto/grpc/health/v1"
@@ -60,6 +61,24 @@ def generate_stubs(proto_dir, out_dir):
     # regular package in any Python version.
     for pkg in ("mnemo", os.path.join("mnemo", "v1")):
         open(os.path.join(out_dir, pkg, "__init__.py"), "a").close()
+
+
+def load_stubs(proto_dir):
+    """Generates the stubs into a new temporary directory (the caller
+    removes it), puts it first on sys.path and returns it with a namespace
+    of grpc and the generated modules: memory_pb2, memory_pb2_grpc,
+    repository_pb2, repository_pb2_grpc, health_pb2, health_pb2_grpc."""
+    stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
+    generate_stubs(proto_dir, stub_dir)
+    sys.path.insert(0, stub_dir)
+    import grpc
+    import health_pb2
+    import health_pb2_grpc
+    from mnemo.v1 import memory_pb2, memory_pb2_grpc, repository_pb2, repository_pb2_grpc
+    return stub_dir, types.SimpleNamespace(
+        grpc=grpc, health_pb2=health_pb2, health_pb2_grpc=health_pb2_grpc,
+        memory_pb2=memory_pb2, memory_pb2_grpc=memory_pb2_grpc,
+        repository_pb2=repository_pb2, repository_pb2_grpc=repository_pb2_grpc)
 
 
 class Server:
@@ -139,26 +158,19 @@ class PythonClientTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        import health_pb2
-        import health_pb2_grpc
-        from mnemo.v1 import memory_pb2, memory_pb2_grpc
-        from mnemo.v1 import repository_pb2_grpc
-        cls.grpc = grpc
-        cls.pb = memory_pb2
-        cls.health_pb2 = health_pb2
+        cls.stub_dir, stubs = load_stubs(ARGS.proto_dir)
+        cls.grpc = stubs.grpc
+        cls.pb = stubs.memory_pb2
+        cls.health_pb2 = stubs.health_pb2
         cls.secure_dir = None
         if ARGS.make_certs:
-            cls.server, cls.channel = cls.secure_server(grpc)
+            cls.server, cls.channel = cls.secure_server(stubs.grpc)
         else:
             cls.server = Server(ARGS.mnemod)
-            cls.channel = grpc.insecure_channel(cls.server.address)
-        cls.mem = memory_pb2_grpc.MemoryServiceStub(cls.channel)
-        cls.repo = repository_pb2_grpc.RepositoryServiceStub(cls.channel)
-        cls.health = health_pb2_grpc.HealthStub(cls.channel)
+            cls.channel = stubs.grpc.insecure_channel(cls.server.address)
+        cls.mem = stubs.memory_pb2_grpc.MemoryServiceStub(cls.channel)
+        cls.repo = stubs.repository_pb2_grpc.RepositoryServiceStub(cls.channel)
+        cls.health = stubs.health_pb2_grpc.HealthStub(cls.channel)
 
     @classmethod
     def secure_server(cls, grpc):

@@ -48,7 +48,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
+from test_python_client import Server, load_stubs  # noqa: E402  (same directory)
 from test_python_sync import write_tree  # noqa: E402
 
 RPC_TIMEOUT_S = 15
@@ -132,19 +132,13 @@ class Collector(threading.Thread):
 class ConnTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        import health_pb2
-        import health_pb2_grpc
-        from mnemo.v1 import memory_pb2, memory_pb2_grpc, repository_pb2, repository_pb2_grpc
-        cls.grpc = grpc
-        cls.hpb, cls.hpb_grpc = health_pb2, health_pb2_grpc
-        cls.mpb, cls.mpb_grpc = memory_pb2, memory_pb2_grpc
-        cls.rpb, cls.rpb_grpc = repository_pb2, repository_pb2_grpc
-        cls.SERVING = health_pb2.HealthCheckResponse.SERVING
-        cls.NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+        cls.stub_dir, stubs = load_stubs(ARGS.proto_dir)
+        cls.grpc = stubs.grpc
+        cls.hpb, cls.hpb_grpc = stubs.health_pb2, stubs.health_pb2_grpc
+        cls.mpb, cls.mpb_grpc = stubs.memory_pb2, stubs.memory_pb2_grpc
+        cls.rpb, cls.rpb_grpc = stubs.repository_pb2, stubs.repository_pb2_grpc
+        cls.SERVING = stubs.health_pb2.HealthCheckResponse.SERVING
+        cls.NOT_SERVING = stubs.health_pb2.HealthCheckResponse.NOT_SERVING
         cls.work = os.path.realpath(tempfile.mkdtemp(prefix="mnemo-pyconn-"))
         cls.certs = os.path.join(cls.work, "certs")
         subprocess.run(["bash", os.path.join(HERE, "make_certs.sh"), cls.certs], check=True,

@@ -34,7 +34,8 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
+from test_python_client import Server, load_stubs  # noqa: E402  (same directory)
+from test_python_sync import write_tree  # noqa: E402
 import proxy_lib  # noqa: E402
 
 RPC_TIMEOUT_S = 15
@@ -44,15 +45,6 @@ PAUSE_MS = 100  # mnemod's --batch-pause-ms: a batch of 5 files lasts >= 0.1 s
 BATCH = 5
 
 ARGS = None
-
-
-def write_tree(root, tag, n):
-    """n small C files f0000.c... each with its own identifier on line 4."""
-    os.makedirs(root, exist_ok=True)
-    for i in range(n):
-        with open(os.path.join(root, "f%04d.c" % i), "w") as f:
-            f.write("/* file %d: proxyword */\n#include <stdio.h>\n\n"
-                    "int %s%05dq(int x)\n{\n    return x + %d;\n}\n" % (i, tag, i, i))
 
 
 def start_proxy(kind, mnemod_address, health_port, overrides=None):
@@ -66,29 +58,35 @@ def start_proxy(kind, mnemod_address, health_port, overrides=None):
                              [(mnemod_address, health_port)] * 2)
 
 
-class ProxyTest(unittest.TestCase):
+class StubsMixin:
+    @classmethod
+    def prepare_stubs(cls):
+        cls.stub_dir, stubs = load_stubs(ARGS.proto_dir)
+        cls.grpc = stubs.grpc
+        cls.mpb, cls.mgrpc = stubs.memory_pb2, stubs.memory_pb2_grpc
+        cls.rpb, cls.rgrpc = stubs.repository_pb2, stubs.repository_pb2_grpc
+        cls.hpb, cls.hgrpc = stubs.health_pb2, stubs.health_pb2_grpc
+
+    def stubs(self, address):
+        ch = self.grpc.insecure_channel(address)
+        self.addCleanup(ch.close)
+        return (self.mgrpc.MemoryServiceStub(ch), self.rgrpc.RepositoryServiceStub(ch),
+                self.hgrpc.HealthStub(ch))
+
+
+class ProxyTest(StubsMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        import health_pb2
-        import health_pb2_grpc
-        from mnemo.v1 import memory_pb2, memory_pb2_grpc, repository_pb2, repository_pb2_grpc
-        cls.grpc = grpc
-        cls.mpb = memory_pb2
-        cls.rpb = repository_pb2
-        cls.hpb = health_pb2
+        cls.prepare_stubs()
         cls.trees = os.path.realpath(tempfile.mkdtemp(prefix="mnemo-pytrees-"))
         cls.server = Server(ARGS.mnemod, ["--allow-root", cls.trees,
                                           "--batch-pause-ms", str(PAUSE_MS)])
         port = int(cls.server.address.rsplit(":", 1)[1])
         cls.proxy = start_proxy(ARGS.proxy, cls.server.address, port)
-        cls.channel = grpc.insecure_channel(cls.proxy.address)
-        cls.mem = memory_pb2_grpc.MemoryServiceStub(cls.channel)
-        cls.repo = repository_pb2_grpc.RepositoryServiceStub(cls.channel)
-        cls.health = health_pb2_grpc.HealthStub(cls.channel)
+        cls.channel = cls.grpc.insecure_channel(cls.proxy.address)
+        cls.mem = cls.mgrpc.MemoryServiceStub(cls.channel)
+        cls.repo = cls.rgrpc.RepositoryServiceStub(cls.channel)
+        cls.health = cls.hgrpc.HealthStub(cls.channel)
         cls.wait_serving()
 
     @classmethod
@@ -220,7 +218,7 @@ class ProxyTest(unittest.TestCase):
                                     timeout=RPC_TIMEOUT_S).hits
 
     def test_sync_events_arrive_as_the_sync_goes(self):
-        n = 200  # 40 batches, each followed by a 100 ms pause: >= 4 s
+        n = 200  # 40 batches, 39 pauses of 100 ms between them: >= 3.9 s
         name = "progressive"
         root = os.path.join(self.trees, name)
         write_tree(root, "pgr", n)
@@ -238,7 +236,7 @@ class ProxyTest(unittest.TestCase):
               % (ARGS.proxy, len(arrivals), arrivals[0], end))
         self.assertEqual(last.status.state, self.rpb.SYNC_STATE_COMPLETED)
         self.assertEqual(last.status.progress.processed_files, n)
-        self.assertGreaterEqual(end, 40 * PAUSE_MS / 1000.0,
+        self.assertGreaterEqual(end, (n // BATCH - 1) * PAUSE_MS / 1000.0,
                                 "the sync was too short to tell streaming from buffering")
         # Streamed, not buffered: the first event (PENDING, sent at once)
         # arrives long before the end, and events keep arriving throughout.
@@ -338,28 +336,6 @@ class Collector(threading.Thread):
         self.ended = time.monotonic() - self.t0
 
 
-class StubsMixin:
-    @classmethod
-    def load_stubs(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        import health_pb2
-        import health_pb2_grpc
-        from mnemo.v1 import memory_pb2, memory_pb2_grpc, repository_pb2, repository_pb2_grpc
-        cls.grpc = grpc
-        cls.mpb, cls.mgrpc = memory_pb2, memory_pb2_grpc
-        cls.rpb, cls.rgrpc = repository_pb2, repository_pb2_grpc
-        cls.hpb, cls.hgrpc = health_pb2, health_pb2_grpc
-
-    def stubs(self, address):
-        ch = self.grpc.insecure_channel(address)
-        self.addCleanup(ch.close)
-        return (self.mgrpc.MemoryServiceStub(ch), self.rgrpc.RepositoryServiceStub(ch),
-                self.hgrpc.HealthStub(ch))
-
-
 def mnemod_on(ports, data_dir, extra):
     """A mnemod on fixed ports (a restart must come back where the proxy
     looks) over data_dir; extra: more flags."""
@@ -379,7 +355,7 @@ class DrainThroughProxyTest(StubsMixin, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.load_stubs()
+        cls.prepare_stubs()
 
     def test_drain(self):
         grpc, rpb, hpb = self.grpc, self.rpb, self.hpb
@@ -484,7 +460,7 @@ class HeartbeatThroughNginxTest(StubsMixin, unittest.TestCase):
     def setUpClass(cls):
         if ARGS.proxy != "nginx":
             raise unittest.SkipTest("the heartbeat case runs through nginx (grpc_read_timeout)")
-        cls.load_stubs()
+        cls.prepare_stubs()
 
     def watch_idle(self, heartbeat_flags):
         grpc, rpb = self.grpc, self.rpb

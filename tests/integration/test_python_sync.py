@@ -28,7 +28,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
+from test_python_client import Server, load_stubs  # noqa: E402  (same directory)
 
 RPC_TIMEOUT_S = 15
 STREAM_TIMEOUT_S = 60
@@ -50,18 +50,14 @@ def write_tree(root, tag, n):
 class PythonSyncTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        from mnemo.v1 import repository_pb2, repository_pb2_grpc
-        cls.grpc = grpc
-        cls.pb = repository_pb2
+        cls.stub_dir, stubs = load_stubs(ARGS.proto_dir)
+        cls.grpc = stubs.grpc
+        cls.pb = stubs.repository_pb2
         cls.trees = os.path.realpath(tempfile.mkdtemp(prefix="mnemo-pytrees-"))
         cls.server = Server(ARGS.mnemod, ["--allow-root", cls.trees,
                                           "--batch-pause-ms", PAUSE_MS])
-        cls.channel = grpc.insecure_channel(cls.server.address)
-        cls.repo = repository_pb2_grpc.RepositoryServiceStub(cls.channel)
+        cls.channel = stubs.grpc.insecure_channel(cls.server.address)
+        cls.repo = stubs.repository_pb2_grpc.RepositoryServiceStub(cls.channel)
 
     @classmethod
     def tearDownClass(cls):

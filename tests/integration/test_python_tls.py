@@ -35,7 +35,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
+from test_python_client import Server, load_stubs  # noqa: E402  (same directory)
 
 RPC_TIMEOUT_S = 10
 RELOAD_WAIT_S = 10
@@ -68,18 +68,12 @@ def peer_certificate(port, cafile):
 class PythonTlsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stub_dir = tempfile.mkdtemp(prefix="mnemo-pystubs-")
-        generate_stubs(ARGS.proto_dir, cls.stub_dir)
-        sys.path.insert(0, cls.stub_dir)
-        import grpc
-        import health_pb2
-        import health_pb2_grpc
-        from mnemo.v1 import memory_pb2, memory_pb2_grpc
-        cls.grpc = grpc
-        cls.pb = memory_pb2
-        cls.pb_grpc = memory_pb2_grpc
-        cls.health_pb2 = health_pb2
-        cls.health_pb2_grpc = health_pb2_grpc
+        cls.stub_dir, stubs = load_stubs(ARGS.proto_dir)
+        cls.grpc = stubs.grpc
+        cls.pb = stubs.memory_pb2
+        cls.pb_grpc = stubs.memory_pb2_grpc
+        cls.health_pb2 = stubs.health_pb2
+        cls.health_pb2_grpc = stubs.health_pb2_grpc
         cls.certs = tempfile.mkdtemp(prefix="mnemo-pytls-")
         subprocess.run(["bash", os.path.join(HERE, "make_certs.sh"), cls.certs], check=True,
                        timeout=60)
