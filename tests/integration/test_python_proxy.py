@@ -35,7 +35,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_python_client import Server, load_stubs  # noqa: E402  (same directory)
-from test_python_sync import write_tree  # noqa: E402
+from test_python_sync import wait_sync_finished, write_tree  # noqa: E402
 import proxy_lib  # noqa: E402
 
 RPC_TIMEOUT_S = 15
@@ -67,6 +67,20 @@ class StubsMixin:
         cls.rpb, cls.rgrpc = stubs.repository_pb2, stubs.repository_pb2_grpc
         cls.hpb, cls.hgrpc = stubs.health_pb2, stubs.health_pb2_grpc
 
+    @classmethod
+    def wait_answering(cls, health, wait_s):
+        """Until a health Check answers (a proxy may still be connecting to
+        mnemod or running its first check, a restarted mnemod starting)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                health.Check(cls.hpb.HealthCheckRequest(), timeout=2)
+                return
+            except cls.grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def stubs(self, address):
         ch = self.grpc.insecure_channel(address)
         self.addCleanup(ch.close)
@@ -87,20 +101,7 @@ class ProxyTest(StubsMixin, unittest.TestCase):
         cls.mem = cls.mgrpc.MemoryServiceStub(cls.channel)
         cls.repo = cls.rgrpc.RepositoryServiceStub(cls.channel)
         cls.health = cls.hgrpc.HealthStub(cls.channel)
-        cls.wait_serving()
-
-    @classmethod
-    def wait_serving(cls):
-        """Until a health Check through the proxy answers (the proxy may
-        still be connecting to mnemod or running its first check)."""
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                cls.health.Check(cls.hpb.HealthCheckRequest(), timeout=2)
-                return
-            except cls.grpc.RpcError:
-                if time.monotonic() > deadline:
-                    raise
+        cls.wait_answering(cls.health, 10)
 
     @classmethod
     def tearDownClass(cls):
@@ -199,18 +200,8 @@ class ProxyTest(StubsMixin, unittest.TestCase):
 
     # ---- syncs ----------------------------------------------------------
 
-    def status(self, name):
-        return self.repo.GetSyncStatus(self.rpb.GetSyncStatusRequest(repository_name=name),
-                                       timeout=RPC_TIMEOUT_S)
-
     def wait_finished(self, name):
-        live = (self.rpb.SYNC_STATE_PENDING, self.rpb.SYNC_STATE_RUNNING)
-        deadline = time.monotonic() + WAIT_S
-        st = self.status(name)
-        while st.state in live and time.monotonic() < deadline:
-            time.sleep(0.01)
-            st = self.status(name)
-        return st
+        return wait_sync_finished(self.repo, self.rpb, name, WAIT_S)
 
     def hits(self, query, name):
         return self.repo.SearchCode(self.rpb.SearchCodeRequest(query=query, repository_name=name,
@@ -374,14 +365,7 @@ class DrainThroughProxyTest(StubsMixin, unittest.TestCase):
         proxy = start_proxy(ARGS.proxy, "127.0.0.1:%d" % ports[0], ports[1])
         self.addCleanup(proxy.cleanup)
         mem, repo, health = self.stubs(proxy.address)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                health.Check(hpb.HealthCheckRequest(), timeout=2)
-                break
-            except grpc.RpcError:
-                if time.monotonic() > deadline:
-                    raise
+        self.wait_answering(health, 10)
 
         sync = Collector(repo.SyncRepository(
             rpb.SyncRepositoryRequest(repository_path=root, repository_name="drained",
@@ -429,15 +413,7 @@ class DrainThroughProxyTest(StubsMixin, unittest.TestCase):
         # the resumed sync reads only what was not committed.
         server2 = mnemod_on(ports, data, ["--allow-root", trees])
         self.addCleanup(server2.cleanup)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                health.Check(hpb.HealthCheckRequest(), timeout=2)
-                break
-            except grpc.RpcError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        self.wait_answering(health, 20)
         events = list(repo.SyncRepository(
             rpb.SyncRepositoryRequest(repository_path=root, repository_name="drained",
                                       batch_size=100), timeout=STREAM_TIMEOUT_S))

@@ -47,6 +47,23 @@ def write_tree(root, tag, n):
                     "int %s%05dq(int x)\n{\n    return x + %d;\n}\n" % (i, tag, i, i))
 
 
+def sync_status(repo, rpb, name, timeout=RPC_TIMEOUT_S):
+    """GetSyncStatus of name (rpb: the generated repository_pb2)."""
+    return repo.GetSyncStatus(rpb.GetSyncStatusRequest(repository_name=name), timeout=timeout)
+
+
+def wait_sync_finished(repo, rpb, name, wait_s):
+    """name's status once it is no longer PENDING or RUNNING, or after
+    wait_s seconds."""
+    live = (rpb.SYNC_STATE_PENDING, rpb.SYNC_STATE_RUNNING)
+    deadline = time.monotonic() + wait_s
+    st = sync_status(repo, rpb, name)
+    while st.state in live and time.monotonic() < deadline:
+        time.sleep(0.01)
+        st = sync_status(repo, rpb, name)
+    return st
+
+
 class PythonSyncTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -71,17 +88,10 @@ class PythonSyncTest(unittest.TestCase):
             raise AssertionError("mnemod exited %r on SIGTERM, want 0; log:\n%s" % (code, log))
 
     def status(self, name):
-        return self.repo.GetSyncStatus(self.pb.GetSyncStatusRequest(repository_name=name),
-                                       timeout=RPC_TIMEOUT_S)
+        return sync_status(self.repo, self.pb, name)
 
     def wait_finished(self, name):
-        live = (self.pb.SYNC_STATE_PENDING, self.pb.SYNC_STATE_RUNNING)
-        deadline = time.monotonic() + WAIT_S
-        st = self.status(name)
-        while st.state in live and time.monotonic() < deadline:
-            time.sleep(0.01)
-            st = self.status(name)
-        return st
+        return wait_sync_finished(self.repo, self.pb, name, WAIT_S)
 
     def start_background(self, root, name, batch_size):
         events = list(self.repo.SyncRepository(
