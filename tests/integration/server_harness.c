@@ -33,6 +33,7 @@
 extern char **environ;
 
 #define DEFAULT_TIMEOUT_MS 20000
+#define LOG_WAIT_MS        5000 /* how long log_contains waits for a line */
 #define LISTEN_MARK        "listening on "
 
 struct mnemo_harness {
@@ -487,7 +488,8 @@ int mnemo_harness_stop(mnemo_harness_t *h, int timeout_ms)
     return mnemo_harness_signal_wait(h, SIGTERM, timeout_ms);
 }
 
-bool mnemo_harness_log_contains(mnemo_harness_t *h, const char *needle)
+/* True when the log file holds needle now. */
+static bool log_holds(const mnemo_harness_t *h, const char *needle)
 {
     FILE *f = fopen(h->log_path, "r");
     if (f == NULL)
@@ -498,6 +500,27 @@ bool mnemo_harness_log_contains(mnemo_harness_t *h, const char *needle)
         found = strstr(line, needle) != NULL;
     fclose(f);
     return found;
+}
+
+bool mnemo_harness_log_contains(mnemo_harness_t *h, const char *needle)
+{
+    /* mnemod writes a line before it acts on it (a health change, an exit),
+     * but the drain thread copies the pipe to the file a moment later: while
+     * it still runs, the line may be on its way, so wait for it (bounded). */
+    long long until = mnemo_harness_now_ms() + LOG_WAIT_MS;
+    for (;;) {
+        if (log_holds(h, needle))
+            return true;
+        pthread_mutex_lock(&h->mu);
+        bool complete = h->eof || !h->drain_started;
+        pthread_mutex_unlock(&h->mu);
+        if (complete)
+            return log_holds(h, needle); /* EOF came after the first look */
+        if (mnemo_harness_now_ms() >= until)
+            return false;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void mnemo_harness_dump_log(mnemo_harness_t *h)

@@ -77,7 +77,9 @@ int mnemo_harness_signal_wait(mnemo_harness_t *h, int signo, int timeout_ms);
  * exited returns its kept status. */
 int mnemo_harness_wait(mnemo_harness_t *h, int timeout_ms);
 
-/* True when the log so far contains needle. */
+/* True when the log contains needle. While the process's output is still
+ * being copied, waits up to 5 s for the line to arrive; after the process
+ * exited the log is complete and the answer immediate. */
 bool mnemo_harness_log_contains(mnemo_harness_t *h, const char *needle);
 
 /* Prints the log to stderr, each line prefixed with "[mnemod] ". */
