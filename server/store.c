@@ -936,7 +936,9 @@ static mnemo_status_t set_aside(const char *dir, const numbered_t *logs, size_t 
     if (mkdir(lost, 0755) != 0 && errno != EEXIST)
         return mnemo_err_set(err, MNEMO_EIO, "%s: %s", lost, strerror(errno));
     for (size_t i = 0; i < n; i++) {
-        char from[4300], to[4300];
+        /* to holds lost/ and any name: gcc -O0 (Debug) sees no bound on
+         * lost's length but its size and rejects a smaller buffer. */
+        char from[4300], to[sizeof lost + sizeof logs[i].name];
         snprintf(from, sizeof from, "%s/%s", dir, logs[i].name);
         snprintf(to, sizeof to, "%s/%s", lost, logs[i].name);
         if (rename(from, to) != 0)
