@@ -560,6 +560,8 @@ const char *mnemo_config_usage(void)
            "\n"
            "Operating (README \"Metrics\", \"Logs\"):\n"
            "  --metrics-listen ADDR   serve Prometheus metrics on http://ADDR/metrics;\n"
+           "                          :PORT is every IPv4 and IPv6 address, HOST:PORT\n"
+           "                          that address alone;\n"
            "                          port 0 picks a free port (logged as \"metrics on\n"
            "                          http://HOST:PORT/metrics\") [MNEMO_METRICS_LISTEN]\n"
            "                          (default: off)\n"

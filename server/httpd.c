@@ -1,7 +1,11 @@
 /* httpd.c - GET /metrics over libmicrohttpd (see httpd.h).
  *
  * DESIGN: the address is resolved here (numeric hosts and names, v4 and
- * v6) and handed to libmicrohttpd as a sockaddr; each request is answered
+ * v6) and handed to libmicrohttpd as a sockaddr. An empty host (":port")
+ * is every address of both families, as exporters listen: one "::" socket
+ * with IPV6_V6ONLY off (MHD_USE_DUAL_STACK) that takes IPv4 too, or
+ * "0.0.0.0" on a kernel without IPv6; a host given is that address alone
+ * ("0.0.0.0" IPv4 only, "[::]" IPv6 only). Each request is answered
  * on its first callback (a GET has no body to wait for) with a buffer the
  * response takes over. libmicrohttpd's own messages go to the log.
  *
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -82,8 +87,21 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     mnemo_log(MNEMO_LOG_WARN, "metrics listener: %s", msg);
 }
 
-/* Splits "host:port" / "[v6]:port" / ":port" and resolves it. */
-static mnemo_status_t resolve(struct addrinfo **res, const char *listen, mnemo_err_t *err)
+/* The wildcard of ":port": IPv6's, which the dual-stack socket extends to
+ * IPv4, unless the kernel has no IPv6 at all. */
+static const char *any_host(void)
+{
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return "0.0.0.0";
+    close(fd);
+    return "::";
+}
+
+/* Splits "host:port" / "[v6]:port" / ":port" and resolves it; *any tells
+ * that the host was empty. */
+static mnemo_status_t resolve(struct addrinfo **res, bool *any, const char *listen,
+                              mnemo_err_t *err)
 {
     char host[256];
     const char *colon = strrchr(listen, ':');
@@ -97,7 +115,8 @@ static mnemo_status_t resolve(struct addrinfo **res, const char *listen, mnemo_e
     memcpy(host, h, len);
     host[len] = '\0';
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    int rc = getaddrinfo(len > 0 ? host : NULL, colon + 1, &hints, res);
+    *any = len == 0;
+    int rc = getaddrinfo(*any ? any_host() : host, colon + 1, &hints, res);
     if (rc != 0)
         return mnemo_err_set(err, MNEMO_EINVAL, "--metrics-listen: %s: %s", listen,
                              gai_strerror(rc));
@@ -109,7 +128,8 @@ mnemo_status_t mnemo_httpd_start(mnemo_httpd_t **out, const char *listen,
                                  mnemo_err_t *err)
 {
     struct addrinfo *res = NULL;
-    mnemo_status_t st = resolve(&res, listen, err);
+    bool any = false;
+    mnemo_status_t st = resolve(&res, &any, listen, err);
     if (st != MNEMO_OK)
         return st;
     mnemo_httpd_t *h = mnemo_xcalloc(1, sizeof *h);
@@ -117,7 +137,7 @@ mnemo_status_t mnemo_httpd_start(mnemo_httpd_t **out, const char *listen,
     h->ctx = ctx;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (res->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+        flags |= any ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     /* The logger first, so that every message of the start reaches it. */
     h->daemon =
         MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,

@@ -23,8 +23,9 @@ typedef struct mnemo_httpd mnemo_httpd_t;
 /* Appends the body of one scrape to out. */
 typedef void (*mnemo_httpd_render_fn)(void *ctx, mnemo_buf_t *out);
 
-/* Serves GET /metrics on listen ("host:port", "[v6]:port", ":port" for
- * every address; port 0 picks a free one, returned in *port). *out is the
+/* Serves GET /metrics on listen ("host:port" and "[v6]:port" for that
+ * address alone, ":port" for every IPv4 and IPv6 address; port 0 picks a
+ * free one, returned in *port). *out is the
  * caller's (mnemo_httpd_stop). MNEMO_EINVAL when listen does not parse or
  * resolve, MNEMO_EUNAVAIL when it cannot be bound. */
 mnemo_status_t mnemo_httpd_start(mnemo_httpd_t **out, const char *listen,

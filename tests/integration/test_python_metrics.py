@@ -10,8 +10,9 @@ promtool (Debian's prometheus package) on PATH:
         --mnemod build/server/mnemod --proto-dir proto
 
 Every server is a real mnemod on 127.0.0.1:0 with --metrics-listen
-127.0.0.1:0; the test learns the metrics port from the log line "metrics on
-http://HOST:PORT/metrics" (the log is JSON, so from its "msg"). Counters are
+127.0.0.1:0 (DualStackTest's: :0, every address of both families); the test
+learns the metrics port from the log line "metrics on http://HOST:PORT/metrics"
+(the log is JSON, so from its "msg"). Counters are
 compared before and after a known set of calls and must move by exactly
 those calls: a call's end is counted when its last reference goes, just
 after the client has its status, so a scrape is repeated (bounded) until
@@ -24,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +61,19 @@ def metrics_address(server):
                 return m.group(1)
         time.sleep(0.05)
     raise AssertionError("no 'metrics on' line in the log:\n" + server.read_log())
+
+
+def ipv6_loopback():
+    """True when ::1 can be bound here; without it the ::1 halves skip."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+NO_IPV6 = "no IPv6 loopback (::1) on this machine: the scrape over ::1 is not tried"
 
 
 def scrape(addr, path="/metrics"):
@@ -227,6 +242,14 @@ class MetricsTest(unittest.TestCase):
         for secret in (marker, self.token, self.token_hash):
             self.assertNotIn(secret, log)
 
+    def test_a_host_given_is_that_address_alone(self):
+        """127.0.0.1:0 is IPv4's loopback only: ::1 on its port is refused."""
+        if not ipv6_loopback():
+            self.skipTest(NO_IPV6)
+        with self.assertRaises(urllib.error.URLError) as cm:
+            scrape("[::1]:%s" % self.addr.rsplit(":", 1)[1])
+        self.assertIsInstance(cm.exception.reason, ConnectionRefusedError)
+
     def test_refused_call_is_counted_with_its_code(self):
         get = rpc("GetMemory")
         k = key("grpc_server_handled_total", grpc_code="Unauthenticated", **get)
@@ -267,6 +290,30 @@ class MetricsTest(unittest.TestCase):
         self.assertGreaterEqual(after[key("mnemo_repositories")], 1)
         self.assertEqual(after[key("mnemo_syncs_running")], 0)
         self.assertGreater(after[key("mnemo_store_disk_bytes", store="code")], 0)
+
+
+class DualStackTest(unittest.TestCase):
+    """--metrics-listen :PORT listens on every address of both families, as
+    exporters do: one port answers over 127.0.0.1 and over ::1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(ARGS.mnemod, ["--metrics-listen", ":0", "--log-format", "json"])
+        addr = metrics_address(cls.server)
+        cls.port = addr.rsplit(":", 1)[1]
+        assert addr == ":" + cls.port, addr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.finish()
+
+    def test_empty_host_answers_over_ipv4(self):
+        self.assertIn("process_open_fds", scrape("127.0.0.1:" + self.port)[1])
+
+    def test_empty_host_answers_over_ipv6(self):
+        if not ipv6_loopback():
+            self.skipTest(NO_IPV6)
+        self.assertIn("process_open_fds", scrape("[::1]:" + self.port)[1])
 
 
 class HeapAfterBurstTest(unittest.TestCase):
