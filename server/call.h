@@ -72,18 +72,21 @@ static inline const char *mnemo_method_service(const mnemo_method_t *m)
  * is answered INVALID_ARGUMENT), starts the cancellation watch of streaming
  * calls and runs the handler. Takes over call, md and payload. Every call
  * is reported to metrics (NULL: none) at its start, per message and at
- * its end, when its last reference goes (metrics.h); who names the
- * credential auth accepted, for the access log (NULL: none). */
+ * its end, when its last reference goes (metrics.h): a call that ends
+ * before its status goes out is reported DEADLINE_EXCEEDED when deadline
+ * (the call's, as gRPC gave it) had passed then, else CANCELLED. who names
+ * the credential auth accepted, for the access log (NULL: none). */
 void mnemo_call_dispatch(const mnemo_method_t *method, const ProtobufCMethodDescriptor *desc,
-                         grpc_call *call, grpc_metadata_array *md, grpc_byte_buffer *payload,
-                         mnemo_metrics_t *metrics, const char *who, void *ctx);
+                         grpc_call *call, gpr_timespec deadline, grpc_metadata_array *md,
+                         grpc_byte_buffer *payload, mnemo_metrics_t *metrics, const char *who,
+                         void *ctx);
 
 /* Answers a call of method the server accepted with st and message before
  * any handler runs (a refused credential). Takes over call, md and payload
  * (NULL: none); reported to metrics as dispatch does. */
-void mnemo_call_reject(const mnemo_method_t *method, grpc_call *call, grpc_metadata_array *md,
-                       grpc_byte_buffer *payload, mnemo_metrics_t *metrics, mnemo_status_t st,
-                       const char *message);
+void mnemo_call_reject(const mnemo_method_t *method, grpc_call *call, gpr_timespec deadline,
+                       grpc_metadata_array *md, grpc_byte_buffer *payload, mnemo_metrics_t *metrics,
+                       mnemo_status_t st, const char *message);
 
 /* Answers a call of a method nobody registered with UNIMPLEMENTED, naming
  * the method. Takes over call and details. Access-logged, not counted. */

@@ -203,6 +203,7 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
     if (!ok)
         return; /* shutting down: no call */
     grpc_call *call = slot->call;
+    gpr_timespec deadline = slot->deadline;
     grpc_metadata_array md = slot->md;
     grpc_byte_buffer *payload = slot->payload;
     grpc_call_details details = slot->details;
@@ -219,11 +220,11 @@ static void on_slot(mnemo_tag_t *tag, bool ok)
         mnemo_call_reject_unknown(call, &details, &md, metrics);
     } else if ((st = check_metadata(slot, &md, &err)) != MNEMO_OK ||
                (st = authorize(slot, call, &md, who, &err)) != MNEMO_OK) {
-        mnemo_call_reject(slot->method, call, &md, payload, metrics, st, err.msg);
+        mnemo_call_reject(slot->method, call, deadline, &md, payload, metrics, st, err.msg);
     } else {
         if (slot->method->interactive)
             mnemo_pace_note_request(&slot->srv->app.pace);
-        mnemo_call_dispatch(slot->method, slot->desc, call, &md, payload, metrics, who,
+        mnemo_call_dispatch(slot->method, slot->desc, call, deadline, &md, payload, metrics, who,
                             &slot->srv->app);
     }
     grpc_metadata_array_destroy(&md);

@@ -37,10 +37,13 @@ import urllib.request
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_python_client import Server, generate_stubs  # noqa: E402  (same directory)
+from test_python_sync import write_tree  # noqa: E402
 
 RPC_TIMEOUT_S = 15
 SETTLE_S = 10  # safety bound for a counter to reach its value
 N_STREAMS = 1000
+PAUSE_MS = 100  # between sync batches: a sync of 30 batches of 1 takes ~3 s
+SHORT_DEADLINE_S = 0.5
 METRIC_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 
 ARGS = None
@@ -128,7 +131,8 @@ class MetricsTest(unittest.TestCase):
             f.write("%s admin ops-dashboard\n" % cls.token_hash)
         cls.server = Server(ARGS.mnemod, ["--metrics-listen", "127.0.0.1:0", "--access-log",
                                           "--log-format", "json", "--allow-root", cls.trees,
-                                          "--auth-tokens", tokens])
+                                          "--auth-tokens", tokens,
+                                          "--batch-pause-ms", str(PAUSE_MS)])
         cls.addr = metrics_address(cls.server)
         cls.channel = grpc.insecure_channel(cls.server.address)
         cls.md = [("authorization", "Bearer " + cls.token)]
@@ -154,6 +158,17 @@ class MetricsTest(unittest.TestCase):
     def assert_moved(self, before, after, deltas):
         for k, d in deltas.items():
             self.assertEqual(after.get(k, 0) - before.get(k, 0), d, "%s %s" % (k[0], dict(k[1])))
+
+    def access_lines(self, n, keep):
+        """The log and its access lines that keep accepts, once there are n
+        of them (bounded); every line of the log must be valid JSON."""
+        deadline = time.monotonic() + SETTLE_S
+        while True:
+            log = self.server.read_log()
+            lines = [r for r in json_lines(log) if r.get("msg") == "call" and keep(r)]
+            if len(lines) >= n or time.monotonic() > deadline:
+                return log, lines
+            time.sleep(0.05)
 
     def test_scrape_passes_promtool_and_other_paths_are_404(self):
         ctype, body = scrape(self.addr)
@@ -218,16 +233,9 @@ class MetricsTest(unittest.TestCase):
         """The access log of the calls above: one JSON line per call with
         the fields, the token's name and never the token, its hash or the
         memory's content."""
-        deadline = time.monotonic() + SETTLE_S
-        while True:
-            log = self.server.read_log()
-            recs = json_lines(log)  # every line of the log is valid JSON
-            gets = [r for r in recs if r.get("msg") == "call" and
-                    r.get("method") == "/mnemo.v1.MemoryService/GetMemory" and
-                    r.get("code") != "UNAUTHENTICATED"]  # another test's
-            if len(gets) >= n_ok + n_missing or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        log, gets = self.access_lines(
+            n_ok + n_missing, lambda r: r.get("method") == "/mnemo.v1.MemoryService/GetMemory" and
+            r.get("code") != "UNAUTHENTICATED")  # another test's
         codes = [g["code"] for g in gets]
         self.assertEqual(codes.count("OK"), n_ok, codes)
         self.assertEqual(codes.count("NOT_FOUND"), n_missing, codes)
@@ -249,6 +257,47 @@ class MetricsTest(unittest.TestCase):
         with self.assertRaises(urllib.error.URLError) as cm:
             scrape("[::1]:%s" % self.addr.rsplit(":", 1)[1])
         self.assertIsInstance(cm.exception.reason, ConnectionRefusedError)
+
+    def test_deadline_is_counted_deadline_exceeded(self):
+        """A call that outlives its deadline ends DeadlineExceeded (gRPC's
+        code 4, go-grpc-prometheus' label) in the counters and the access
+        log, not Canceled; a call its client cancels stays Canceled."""
+        root = os.path.join(self.trees, "deadlinerepo")
+        write_tree(root, "ddl", 30)
+        sync = rpc("SyncRepository", "mnemo.v1.RepositoryService", "server_stream")
+        watch = rpc("Watch", "grpc.health.v1.Health", "server_stream")
+        health = self.health_grpc.HealthStub(self.channel)
+        watch_req = self.hpb.HealthCheckRequest(service="")
+
+        def handled(code, labels):
+            return key("grpc_server_handled_total", grpc_code=code, **labels)
+
+        def outlive(call):
+            with self.assertRaises(self.grpc.RpcError) as cm:
+                list(call)
+            self.assertEqual(cm.exception.code(), self.grpc.StatusCode.DEADLINE_EXCEEDED)
+
+        before = parse(scrape(self.addr)[1])
+        outlive(self.repo.SyncRepository(  # 30 batches of 1, PAUSE_MS apart
+            self.rpb.SyncRepositoryRequest(repository_path=root, repository_name="deadlinerepo",
+                                           batch_size=1),
+            metadata=self.md, timeout=SHORT_DEADLINE_S))
+        outlive(health.Watch(watch_req, timeout=SHORT_DEADLINE_S))
+        left = health.Watch(watch_req, timeout=RPC_TIMEOUT_S)
+        next(left)
+        left.cancel()
+        stopped = key("mnemo_syncs_finished_total", state="cancelled")
+        want = {handled("DeadlineExceeded", sync): 1, handled("Canceled", sync): 0,
+                handled("DeadlineExceeded", watch): 1, handled("Canceled", watch): 1, stopped: 1}
+        after = self.wait_for({k: before[k] + d for k, d in want.items()})
+        self.assert_moved(before, after, want)
+        self.assertEqual(after[key("mnemo_syncs_running")], 0)
+        _, lines = self.access_lines(3, lambda r: r.get("code") in (
+            "DEADLINE_EXCEEDED", "CANCELLED"))
+        self.assertEqual(sorted((r["method"], r["code"]) for r in lines), [
+            ("/grpc.health.v1.Health/Watch", "CANCELLED"),
+            ("/grpc.health.v1.Health/Watch", "DEADLINE_EXCEEDED"),
+            ("/mnemo.v1.RepositoryService/SyncRepository", "DEADLINE_EXCEEDED")])
 
     def test_refused_call_is_counted_with_its_code(self):
         get = rpc("GetMemory")
