@@ -2,9 +2,12 @@
  *
  * DESIGN: a line is built in an out_t over the caller's buffer whose last
  * CLOSE_ROOM bytes are kept for the closing characters, so a cut line is
- * still closed (JSON: the open string's quote and the brace). Escapes are
- * appended whole or not at all. Threads: any; the settings are written
- * once before other threads start and read relaxed.
+ * still closed (JSON: the open string's quote and the brace; text: a
+ * quoted value's quote). Escapes are appended whole or not at all. A text
+ * value is logfmt's: bare when every byte stands for itself, else quoted
+ * and escaped as a JSON string is, so no value can end its field or its
+ * line early. Threads: any; the settings are written once before other
+ * threads start and read relaxed.
  */
 #include "log.h"
 
@@ -19,7 +22,7 @@
 
 #include "utf8.h"
 
-/* '"', '}', '\n' and the NUL. */
+/* '"', '}', '\n' and the NUL (JSON); '"', '\n' and the NUL (text). */
 #define CLOSE_ROOM 4
 /* A field's separator, quotes and colon, and its longest number. */
 #define FIELD_ROOM 48
@@ -89,8 +92,9 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return want != 0 && want <= n && mnemo_utf8_valid((const char *)s, want) ? want : 0;
 }
 
-/* Appends s escaped: for JSON (inside a string) or for a text line
- * (control bytes and invalid UTF-8 as \xNN, so a line stays one line). */
+/* Appends s escaped: for JSON (inside a string; a quoted text value too)
+ * or for a text line's message (backslashes doubled, control bytes and
+ * invalid UTF-8 as \xNN, so a line stays one line and reads back). */
 static void put_escaped(out_t *o, const char *str, bool json)
 {
     const unsigned char *s = (const unsigned char *)(str != NULL ? str : "");
@@ -109,7 +113,7 @@ static void put_escaped(out_t *o, const char *str, bool json)
             i += k > 0 ? k : 1;
             continue;
         }
-        if (json && (c == '"' || c == '\\'))
+        if (c == '\\' || (json && c == '"'))
             esc[0] = '\\', esc[1] = (char)c, esc[2] = '\0';
         else if (c == '\n' || c == '\t' || c == '\r')
             snprintf(esc, sizeof esc, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
@@ -122,19 +126,50 @@ static void put_escaped(out_t *o, const char *str, bool json)
     }
 }
 
-/* A text field value: quoted when it is empty or holds a space, '=' or '"'. */
+/* True when a text value must be quoted: it is empty, or holds a byte
+ * that would not stand for itself bare (a space or another separator, a
+ * quote, a backslash, a control byte, bytes that are not UTF-8). */
+static bool needs_quotes(const unsigned char *s)
+{
+    if (s[0] == '\0')
+        return true;
+    for (size_t n = strlen((const char *)s), i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c <= ' ' || c == '=' || c == '"' || c == '\\' || c == 0x7F)
+            return true;
+        size_t k = c >= 0x80 ? utf8_seq(s + i, n - i) : 1;
+        if (k == 0)
+            return true;
+        i += k - 1;
+    }
+    return false;
+}
+
+/* A text field value, logfmt-style: bare, or quoted with JSON's escapes. A
+ * value cut by the end of the line still gets its closing quote. */
 static void put_text_value(out_t *o, const char *s)
 {
     s = s != NULL ? s : "";
-    bool quote = s[0] == '\0' || strpbrk(s, " =\"") != NULL;
-    if (!quote) {
-        put_escaped(o, s, false);
+    if (!needs_quotes((const unsigned char *)s)) {
+        put_escaped(o, s, false); /* nothing in it to escape: as it is */
         return;
     }
     puts_(o, "\"");
-    put_escaped(o, s, true); /* \" and \\ inside the quotes */
-    if (!o->full)
-        puts_(o, "\"");
+    if (o->full)
+        return; /* not even the opening quote */
+    put_escaped(o, s, true);
+    puts_(o, "\"");
+    if (o->full) /* cut: the reserved room takes the closing quote */
+        o->p[o->len++] = '"';
+}
+
+/* A field starts only with room for its key, its separators and any
+ * number, so a cut falls inside a string value, which the reserve closes. */
+static bool field_fits(out_t *o, const char *key)
+{
+    if (!o->full && o->cap - o->len < strlen(key) + FIELD_ROOM)
+        o->full = true;
+    return !o->full;
 }
 
 static void put_number(out_t *o, const mnemo_log_field_t *f, bool json)
@@ -173,12 +208,8 @@ static void format_json(out_t *o, mnemo_log_level_t level, long long ts_ms, cons
     put_escaped(o, msg, true);
     bool open = true; /* a string is open: the closing quote is due */
     for (size_t i = 0; i < n && !o->full; i++) {
-        /* A field starts only with room for its key and any number, so a
-         * cut falls inside a string value, which the reserve closes. */
-        if (o->cap - o->len < strlen(fields[i].key) + FIELD_ROOM) {
-            o->full = true;
+        if (!field_fits(o, fields[i].key))
             break;
-        }
         puts_(o, open ? "\",\"" : ",\"");
         puts_(o, fields[i].key);
         puts_(o, "\":");
@@ -200,7 +231,7 @@ static void format_text(out_t *o, const char *msg, const mnemo_log_field_t *fiel
 {
     puts_(o, "mnemod: ");
     put_escaped(o, msg, false);
-    for (size_t i = 0; i < n && !o->full; i++) {
+    for (size_t i = 0; i < n && field_fits(o, fields[i].key); i++) {
         puts_(o, " ");
         puts_(o, fields[i].key);
         puts_(o, "=");

@@ -5,11 +5,16 @@
  * this is plain C with no gRPC): a line is formatted into a buffer on the
  * caller's stack and written with one write(2), so lines from different
  * threads never interleave and no lock is taken. Text lines read
- * "mnemod: <message>" followed by " key=value" for each field (a value
- * with a space, '=' or '"' is quoted); JSON lines are one object with
- * "ts" (RFC 3339, UTC, milliseconds), "level", "msg" and the fields, every
- * string escaped so the line is valid JSON whatever bytes a message holds
- * (bytes that are not UTF-8 become U+FFFD). A line longer than
+ * "mnemod: <message>" followed by " key=value" for each field, logfmt's
+ * way: a value that is empty or holds a space, '=', '"', '\\', a control
+ * byte or bytes that are not UTF-8 is written in double quotes with JSON's
+ * escapes (\" \\ \n \r \t \u00XX, U+FFFD), any other bare; the message
+ * is never quoted, but its backslashes are doubled and its control bytes
+ * and non-UTF-8 bytes written \n \r \t \xNN, so it never breaks the
+ * line. JSON lines are one object with "ts" (RFC 3339, UTC,
+ * milliseconds), "level", "msg" and the fields, every string escaped so
+ * the line is valid JSON whatever bytes a message holds (bytes that are
+ * not UTF-8 become U+FFFD). A line longer than
  * MNEMO_LOG_LINE_MAX is cut, and stays valid. Secrets never reach this
  * module: callers log names (a token's entry name), never tokens.
  *
