@@ -479,20 +479,39 @@ static void render_sync(const mnemo_metrics_sources_t *src, mnemo_buf_t *out)
             (unsigned long long)s.finished[states[i].state]);
 }
 
+/* One figure of a store, read at scrape time. */
+typedef unsigned long long (*store_figure_fn)(mnemo_store_t *store);
+
+static unsigned long long store_disk_bytes(mnemo_store_t *store)
+{
+    return mnemo_store_disk_bytes(store);
+}
+
+static unsigned long long store_write_errors(mnemo_store_t *store)
+{
+    return (unsigned long long)mnemo_store_write_errors(store);
+}
+
+/* A family with one sample per open store, labelled by its name. */
+static void store_family(const mnemo_metrics_sources_t *src, mnemo_buf_t *out, const char *name,
+                         const char *type, const char *help, store_figure_fn figure)
+{
+    family(out, name, type, help);
+    for (size_t i = 0; i < 2; i++)
+        if (src->stores[i] != NULL)
+            put(out, "%s{store=\"%s\"} %llu\n", name, src->store_names[i], figure(src->stores[i]));
+}
+
 static void render_stores(const mnemo_metrics_sources_t *src, mnemo_buf_t *out)
 {
-    family(out, "mnemo_store_disk_bytes", "gauge",
-           "Bytes of a LevelDB store's files on disk (tables, logs, manifest).");
-    for (size_t i = 0; i < 2; i++)
-        if (src->stores[i] != NULL)
-            put(out, "mnemo_store_disk_bytes{store=\"%s\"} %llu\n", src->store_names[i],
-                mnemo_store_disk_bytes(src->stores[i]));
-    family(out, "mnemo_store_write_errors_total", "counter",
-           "Writes LevelDB failed (a full disk, an I/O error).");
-    for (size_t i = 0; i < 2; i++)
-        if (src->stores[i] != NULL)
-            put(out, "mnemo_store_write_errors_total{store=\"%s\"} %llu\n", src->store_names[i],
-                (unsigned long long)mnemo_store_write_errors(src->stores[i]));
+    store_family(src, out, "mnemo_store_disk_bytes", "gauge",
+                 "Bytes of a LevelDB store's files on disk (tables, logs, manifest).",
+                 store_disk_bytes);
+    store_family(src, out, "mnemo_store_memory_bytes", "gauge",
+                 "Bytes a LevelDB store holds in memory: block cache and memtables.",
+                 mnemo_store_memory_bytes);
+    store_family(src, out, "mnemo_store_write_errors_total", "counter",
+                 "Writes LevelDB failed (a full disk, an I/O error).", store_write_errors);
 }
 
 static void render_mnemo(mnemo_metrics_t *m, const mnemo_metrics_sources_t *src, mnemo_buf_t *out)

@@ -467,6 +467,18 @@ mnemo_status_t mnemo_store_recover(mnemo_store_t *store, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
+unsigned long long mnemo_store_memory_bytes(mnemo_store_t *store)
+{
+    char *value = NULL;
+    leveldb_t *db = db_enter(store);
+    if (db != NULL)
+        value = leveldb_property_value(db, "leveldb.approximate-memory-usage");
+    db_leave(store);
+    unsigned long long bytes = value != NULL ? strtoull(value, NULL, 10) : 0;
+    leveldb_free(value);
+    return bytes;
+}
+
 unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,
                                                 size_t slen, const void *limit, size_t llen)
 {

@@ -111,6 +111,11 @@ uint64_t mnemo_store_write_errors(const mnemo_store_t *store);
  * cannot be read. */
 unsigned long long mnemo_store_disk_bytes(const mnemo_store_t *store);
 
+/* Bytes LevelDB holds in memory for the store: its block cache and
+ * memtables (its "approximate-memory-usage"), bounded by the cache and
+ * write-buffer sizes it was opened with; 0 while the store is closed. */
+unsigned long long mnemo_store_memory_bytes(mnemo_store_t *store);
+
 /* Approximate bytes on disk used by keys in [start, limit). */
 unsigned long long mnemo_store_approximate_size(mnemo_store_t *store, const void *start,
                                                 size_t slen, const void *limit, size_t llen);

@@ -186,7 +186,7 @@ class MetricsTest(unittest.TestCase):
                      "mnemo_repositories", "mnemo_syncs_running", "mnemo_sync_files_total",
                      "mnemo_sync_chunks_total", "mnemo_sync_bytes_total",
                      "mnemo_sync_batches_total", "mnemo_sync_paced_seconds_total",
-                     "mnemo_syncs_finished_total", "mnemo_store_disk_bytes",
+                     "mnemo_syncs_finished_total", "mnemo_store_disk_bytes", "mnemo_store_memory_bytes",
                      "mnemo_store_write_errors_total", "process_resident_memory_bytes",
                      "process_virtual_memory_bytes", "process_cpu_seconds_total",
                      "process_open_fds", "process_max_fds", "process_start_time_seconds"):
@@ -339,6 +339,8 @@ class MetricsTest(unittest.TestCase):
         self.assertGreaterEqual(after[key("mnemo_repositories")], 1)
         self.assertEqual(after[key("mnemo_syncs_running")], 0)
         self.assertGreater(after[key("mnemo_store_disk_bytes", store="code")], 0)
+        # LevelDB's cache and memtables: the sync's blocks are in there.
+        self.assertGreater(after[key("mnemo_store_memory_bytes", store="code")], 0)
 
 
 class DualStackTest(unittest.TestCase):
