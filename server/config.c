@@ -79,6 +79,7 @@ static const opt_t options[] = {
     {"--store-write-buffer-bytes", "MNEMO_STORE_WRITE_BUFFER_BYTES", OPT_SIZE,
      FIELD(store_write_buffer_bytes), 1LL << 20, 1LL << 30, 0},
     {"--ballast-bytes", "MNEMO_BALLAST_BYTES", OPT_SIZE, FIELD(ballast_bytes), 0, 64LL << 30, 0},
+    {"--malloc-arenas", "MNEMO_MALLOC_ARENAS", OPT_INT, FIELD(malloc_arenas), 0, 1024, 0},
     {"--tls-cert", "MNEMO_TLS_CERT", STR(tls_cert)},
     {"--tls-key", "MNEMO_TLS_KEY", STR(tls_key)},
     {"--tls-client-ca", "MNEMO_TLS_CLIENT_CA", STR(tls_client_ca)},
@@ -120,6 +121,8 @@ static const opt_t options[] = {
 #define THREADS_PER_CORE    4
 #define MIN_DEFAULT_THREADS 4
 #define MAX_DEFAULT_THREADS 64
+/* The default malloc arenas: one per core, at least this many. */
+#define MIN_DEFAULT_ARENAS 2
 /* The default transport limit: the content limit plus this for the rest of
  * a request. */
 #define RECV_HEADROOM_BYTES (1u << 20)
@@ -137,6 +140,7 @@ void mnemo_config_init(mnemo_config_t *cfg)
         cfg->threads = MIN_DEFAULT_THREADS;
     if (cfg->threads > MAX_DEFAULT_THREADS)
         cfg->threads = MAX_DEFAULT_THREADS;
+    cfg->malloc_arenas = cores > MIN_DEFAULT_ARENAS ? (int)cores : MIN_DEFAULT_ARENAS;
     cfg->grace_ms = MNEMO_DEFAULT_GRACE_MS;
     cfg->stream_heartbeat_ms = MNEMO_DEFAULT_STREAM_HEARTBEAT_MS;
     cfg->sync_writes = true;
@@ -544,6 +548,10 @@ const char *mnemo_config_usage(void)
            "                          full disk (README \"When things go wrong\");\n"
            "                          0: none [MNEMO_BALLAST_BYTES] (default: 64 MiB,\n"
            "                          or 1 % of the file system when that is less)\n"
+           "  --malloc-arenas N       glibc malloc arenas; fewer keep less freed memory\n"
+           "                          resident; 0: glibc's own, 8 per core\n"
+           "                          [MNEMO_MALLOC_ARENAS] (default: one per core, at\n"
+           "                          least 2; MALLOC_ARENA_MAX, when set, wins)\n"
            "\n"
            "Security (README \"Security\"); a non-loopback --listen needs TLS, tokens\n"
            "or --insecure. SIGHUP re-reads every file below; calls in flight go on.\n"

@@ -117,6 +117,10 @@ typedef struct mnemo_config {
     size_t max_reply_bytes;
     /* Each store's LevelDB block cache and memtable size (store.h) */
     size_t store_cache_bytes, store_write_buffer_bytes;
+    /* glibc malloc arenas (M_ARENA_MAX): one per core, at least 2; 0 leaves
+     * glibc's own (8 per core). Each arena keeps the pages at its top once a
+     * burst freed them, out of malloc_trim's reach (docs/design.md). */
+    int malloc_arenas;
     /* The data dir's ballast (datadir.h); 0: none. The default is capped
      * at 1 % of the data dir's file system. */
     size_t ballast_bytes;

@@ -70,18 +70,30 @@ static void drain_delay(mnemo_server_t *srv, const sigset_t *signals, int delay_
     }
 }
 
-/* glibc raises its mmap threshold to the size of each large block freed
- * (up to 32 MiB), after which a sync's batches and a merge's blocks come
- * from the arenas, and the pages they held stay with the process when they
- * are freed. A fixed threshold (glibc's initial one) keeps large transient
- * buffers in their own mappings, returned to the system on free, so RSS
- * follows the live data (docs/design.md "Memory"). MALLOC_MMAP_THRESHOLD_
- * or GLIBC_TUNABLES, when set, win. */
-static void heap_policy(void)
+/* How mnemod asks glibc's malloc to keep RSS following the live data
+ * (docs/design.md "Memory follows the data"); MALLOC_MMAP_THRESHOLD_,
+ * MALLOC_ARENA_MAX or GLIBC_TUNABLES, when set, win.
+ * - glibc raises its mmap threshold to the size of each large block freed
+ *   (up to 32 MiB), after which a sync's batches and a merge's blocks come
+ *   from the arenas, and the pages they held stay with the process when
+ *   they are freed. A fixed threshold (glibc's initial one) keeps large
+ *   transient buffers in their own mappings, returned on free.
+ * - glibc gives each contending thread an arena of its own, up to 8 per
+ *   core, and malloc_trim cannot shrink the top of any but the main one:
+ *   what a thread's burst freed there stays resident until a later large
+ *   free in the same arena trims it. With 16 arenas on 2 cores, 80
+ *   cancelled syncs left 5 MiB of such tops on an 8 MiB server; capped at
+ *   one arena per core they are gone (docs/design-notes.md). */
+static void heap_policy(const mnemo_config_t *cfg)
 {
 #ifdef __GLIBC__
-    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL && getenv("GLIBC_TUNABLES") == NULL)
+    bool tunables = getenv("GLIBC_TUNABLES") != NULL;
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL && !tunables)
         mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    if (cfg->malloc_arenas > 0 && getenv("MALLOC_ARENA_MAX") == NULL && !tunables)
+        mallopt(M_ARENA_MAX, cfg->malloc_arenas);
+#else
+    (void)cfg;
 #endif
 }
 
@@ -89,7 +101,7 @@ static int serve(const mnemo_config_t *cfg, sigset_t *signals)
 {
     mnemo_err_t err;
     mnemo_server_t *srv = NULL;
-    heap_policy();
+    heap_policy(cfg);
     if (cfg->auth_tokens[0] != '\0' && getenv("GRPC_TRACE") != NULL) {
         /* gRPC's tracers print request headers (and raw bytes): they would
          * write every bearer token to the log. */

@@ -1,6 +1,7 @@
 /* test_config.c - defaults, environment, flags and their precedence. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -25,6 +26,9 @@ static void test_config__defaults_match_the_contract(void)
     CU_ASSERT_STRING_EQUAL(cfg.listen, "127.0.0.1:50051");
     CU_ASSERT_STRING_EQUAL(cfg.data_dir, "./mnemo-data");
     CU_ASSERT(cfg.threads >= 4);
+    /* One malloc arena per core, at least 2 (docs/design.md "Memory"). */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    CU_ASSERT_EQUAL(cfg.malloc_arenas, cores > 2 ? (int)cores : 2);
     CU_ASSERT_EQUAL(cfg.limits.max_content_bytes, 1u << 20);
     CU_ASSERT_EQUAL(cfg.limits.max_tags, 64);
     CU_ASSERT_EQUAL(cfg.limits.max_meta_value_bytes, 4096);
@@ -151,6 +155,8 @@ static void test_config__bad_values_name_their_source(void)
     expect_error((char *[]){"mnemod", "--max-reply-bytes", "65535", NULL}, NULL,
                  "--max-reply-bytes");
     expect_error(plain, (char *[]){"MNEMO_MAX_REPLY_BYTES=1k", NULL}, "MNEMO_MAX_REPLY_BYTES");
+    expect_error((char *[]){"mnemod", "--malloc-arenas", "-1", NULL}, NULL, "--malloc-arenas");
+    expect_error(plain, (char *[]){"MNEMO_MALLOC_ARENAS=many", NULL}, "MNEMO_MALLOC_ARENAS");
 }
 
 static void test_config__help_and_version(void)
@@ -184,6 +190,10 @@ static void test_config__sizes_and_bools_parse(void)
     char *env[] = {"MNEMO_MAX_REPLY_BYTES=1048576", NULL};
     CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, (char *[]){"mnemod", NULL}, env, NULL), MNEMO_OK);
     CU_ASSERT_EQUAL(cfg.max_reply_bytes, 1048576);
+    mnemo_config_cleanup(&cfg);
+    char *arenas[] = {"mnemod", "--malloc-arenas", "0", NULL}; /* glibc's own */
+    CU_ASSERT_EQUAL_FATAL(parse(&cfg, &action, arenas, NULL, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(cfg.malloc_arenas, 0);
     mnemo_config_cleanup(&cfg);
 }
 
