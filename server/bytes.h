@@ -42,7 +42,9 @@ void *mnemo_xcalloc(size_t n, size_t size);
 void *mnemo_xrealloc(void *p, size_t n);
 
 /* Gives the heap's free pages back to the system (glibc's malloc_trim:
- * every arena, not only the top of the main one). The allocator keeps what
+ * the whole free pages inside every arena, and the main arena's top; the
+ * top of a thread's arena is out of its reach, which is why mnemod caps
+ * the arenas, main.c heap_policy). The allocator keeps what
  * a burst freed otherwise, spread over the arenas of the threads that
  * freed it, so RSS would follow the largest burst ever seen instead of the
  * live data. Takes each arena's lock briefly and costs a walk of its free

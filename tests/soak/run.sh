@@ -24,8 +24,12 @@
 # a tree that changed (files modified, added, deleted) and a full sync of
 # a larger tree cancelled ~1 s after its start; WatchSync streams re-opened
 # whenever they end. mnemod runs with its defaults on 127.0.0.1 (ephemeral
-# port) with a fresh data dir. Every 10 s a line: RSS, fds and threads of
-# mnemod (/proc), requests/s, p50/p99 and errors. At the end: the table,
+# port) with a fresh data dir. Every 10 s a line: RSS (and its anonymous
+# part: the heap; the rest is libraries and LevelDB's mapped tables, page
+# cache), what LevelDB's block caches and memtables hold of the heap
+# (mnemo_store_memory_bytes from --metrics-listen: fixed costs that fill up
+# to 2 x (32 + 2 x 16) MiB at the defaults), fds and threads of mnemod
+# (/proc), requests/s, p50/p99 and errors. At the end: the table,
 # the plot (gnuplot; gnuplot-nox is installed with apt-get when missing),
 # and RSS and p99 at 1, 10 and 30 minutes with the 30/10 ratios.
 #
@@ -90,15 +94,17 @@ out=$(cd "$out" && pwd)
 # Defaults but for the pause between sync batches: with the changing tree
 # synced one file per batch, it spreads the minute's sync over ~30 s, a
 # sync the WatchSync streams stay attached to.
+# --metrics-listen: the sampler reads LevelDB's share of RSS there.
 "$mnemod" --listen 127.0.0.1:0 --data-dir "$out/data" --allow-root "$out/trees" \
-    --batch-pause-ms 500 2>"$out/mnemod.log" &
+    --batch-pause-ms 500 --metrics-listen 127.0.0.1:0 2>"$out/mnemod.log" &
 pid=$!
 stop_mnemod() { kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; true; }
 trap stop_mnemod EXIT
 addr=""
 for _ in $(seq 600); do
     addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$out/mnemod.log" | head -n1)
-    [[ -n $addr ]] && break
+    metrics=$(sed -n 's|.*metrics on http://\([^/]*\)/metrics.*|\1|p' "$out/mnemod.log" | head -n1)
+    [[ -n $addr && -n $metrics ]] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
@@ -111,7 +117,7 @@ echo "run.sh: mnemod (pid $pid) on $addr, data in $out/data; load for $minutes m
 
 # ---- the load ----
 load_rc=0
-"$soak" --server "$addr" --pid "$pid" --trees "$out/trees" --corpus "$build_dir/soak-corpus" \
+"$soak" --server "$addr" --pid "$pid" --metrics "$metrics" --trees "$out/trees" --corpus "$build_dir/soak-corpus" \
     --tsv "$out/samples.tsv" --seconds "$seconds" "${load_args[@]}" \
     2> >(tee "$out/load.log" >&2) || load_rc=$?
 wait_mnemod() { # waits up to $1 s for mnemod to exit; its status in $st ("running": not yet)
@@ -148,11 +154,12 @@ if [[ -s $tsv ]] && (($(wc -l <"$tsv") > 1)); then
     {
         awk -F'\t' -v OFS='\t' '
             NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i
-                      print "min", "RSS MiB", "fds", "threads", "req/s", "errors", "p50 ms",
-                            "p99 ms", "store p99", "get p99", "retrieve p99", "tags p99",
+                      print "min", "RSS MiB", "anon MiB", "file MiB", "leveldb MiB", "fds", "threads", "req/s",
+                            "errors", "p50 ms", "p99 ms", "store p99", "get p99", "retrieve p99", "tags p99",
                             "watching", "syncs"; next }
-            { printf "%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-                     $c["t_s"] / 60, $c["rss_mib"], $c["fds"], $c["threads"], $c["req_per_s"],
+            { printf "%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+                     $c["t_s"] / 60, $c["rss_mib"], $c["anon_mib"], $c["file_mib"],
+                     $c["leveldb_mib"], $c["fds"], $c["threads"], $c["req_per_s"],
                      $c["errors"], $c["p50_ms"], $c["p99_ms"], $c["store_p99"], $c["get_p99"],
                      $c["retrieve_p99"], $c["tags_p99"], $c["watch_open"],
                      $c["tree_syncs"] + $c["big_syncs"] }' "$tsv" | column -t -s $'\t'
@@ -164,7 +171,7 @@ if [[ -s $tsv ]] && (($(wc -l <"$tsv") > 1)); then
 set terminal $term
 set output "$out/soak.png"
 set datafile separator "\t"
-set title "mnemod soak: $minutes min at $(awk -F'\t' 'NR > 1 { s += $6; n++ } END { printf "%.0f", n ? s / n : 0 }' "$tsv") req/s"
+set title "mnemod soak: $minutes min at $(awk -F'\t' -v k="$(col req_per_s)" 'NR > 1 { s += $k; n++ } END { printf "%.0f", n ? s / n : 0 }' "$tsv") req/s"
 set xlabel "minutes"
 set ylabel "RSS (MiB)"
 set y2label "p99 latency (ms)"
@@ -175,6 +182,8 @@ set y2tics
 set grid
 set key top left
 plot "$tsv" skip 1 using (\$1/60):$(col rss_mib) with linespoints lw 2 title "mnemod RSS (MiB)" axes x1y1, \
+     "" skip 1 using (\$1/60):$(col anon_mib) with lines lw 2 title "RssAnon: heap and stacks (MiB)" axes x1y1, \
+     "" skip 1 using (\$1/60):$(col leveldb_mib) with lines title "of which LevelDB caches and memtables (MiB)" axes x1y1, \
      "" skip 1 using (\$1/60):$(col p99_ms) with lines lw 2 title "p99, all memory requests (ms)" axes x1y2, \
      "" skip 1 using (\$1/60):$(col retrieve_p99) with lines title "p99, RetrieveMemory (ms)" axes x1y2
 EOF
@@ -186,7 +195,8 @@ EOF
     # requests, so a single slow one moves it).
     awk -F'\t' '
         NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-        { t = $c["t_s"]; m = int((t - 1) / 60) + 1; rss[m] = $c["rss_mib"]
+        { t = $c["t_s"]; m = int((t - 1) / 60) + 1; rss[m] = $c["rss_mib"]; anon[m] = $c["anon_mib"]
+          own[m] = $c["anon_mib"] - $c["leveldb_mib"]
           n[m]++; p[m, n[m]] = $c["p99_ms"]; if (m > maxm) maxm = m; err += $c["errors"]
           endt = t }
         function median(m,   k, i, j, tmp, v) {
@@ -195,7 +205,8 @@ EOF
                 if (v[j] < v[i]) { tmp = v[i]; v[i] = v[j]; v[j] = tmp }
             return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2 }
         function show(label, m) {
-            printf "  %-14s RSS %8.1f MiB   p99 %8.2f ms\n", label, rss[m], median(m) }
+            printf "  %-14s RSS %8.1f MiB (anon %7.1f, anon less LevelDB %7.1f)   p99 %8.2f ms\n",
+                   label, rss[m], anon[m], own[m], median(m) }
         END {
             if (maxm < 1) exit
             print "summary (RSS: end of the minute; p99: median of its 10-s windows):"
@@ -206,8 +217,9 @@ EOF
                 show(sprintf("end (%.4g min)", endt / 60), maxm)
             if (endt >= 1800) { a = 30; label = "30-min/10-min" }
             else if (endt > 600) { a = maxm; label = "end/10-min" }
-            if (a) printf "  ratio %s:  RSS %.2fx   p99 %.2fx   (goal: both within 1.3x)\n",
-                          label, rss[a] / rss[10], median(a) / median(10)
+            if (a) printf "  ratio %s:  RSS %.2fx (anon %.2fx, anon less LevelDB %.2fx)   p99 %.2fx   (goal: both within 1.3x)\n",
+                          label, rss[a] / rss[10], anon[a] / anon[10], own[a] / own[10],
+                          median(a) / median(10)
             else print "  ratio 30-min/10-min: n/a (the run is shorter than 11 minutes)"
             printf "  errors in the windows: %d\n", err }' "$tsv" | tee -a "$out/table.txt"
 fi

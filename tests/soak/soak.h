@@ -34,20 +34,21 @@
 #include <stdint.h>
 
 typedef struct soak_opts {
-    const char *server; /* mnemod's host:port */
-    int pid;            /* mnemod's pid (not our child) */
-    const char *trees;  /* directory for the trees, inside an --allow-root of mnemod */
-    const char *corpus; /* bench corpus directory (memory texts and queries) */
-    const char *tsv;    /* samples, one row per window */
-    double seconds;     /* length of the run */
-    double window;      /* seconds per sample */
-    double rate;        /* memory requests per second, all workers together */
-    int workers;        /* threads sending memory requests */
-    int watchers;       /* WatchSync streams */
-    int watch_pause_ms; /* mean pause before a watcher re-opens its stream */
-    int live;           /* memories kept; a store beyond deletes the oldest; 0: never */
-    int files;          /* files of the changing tree (the big tree has 4x) */
-    uint64_t seed;      /* trees, contents and the mix */
+    const char *server;  /* mnemod's host:port */
+    int pid;             /* mnemod's pid (not our child) */
+    const char *metrics; /* mnemod's --metrics-listen host:port (IPv4); NULL: none */
+    const char *trees;   /* directory for the trees, inside an --allow-root of mnemod */
+    const char *corpus;  /* bench corpus directory (memory texts and queries) */
+    const char *tsv;     /* samples, one row per window */
+    double seconds;      /* length of the run */
+    double window;       /* seconds per sample */
+    double rate;         /* memory requests per second, all workers together */
+    int workers;         /* threads sending memory requests */
+    int watchers;        /* WatchSync streams */
+    int watch_pause_ms;  /* mean pause before a watcher re-opens its stream */
+    int live;            /* memories kept; a store beyond deletes the oldest; 0: never */
+    int files;           /* files of the changing tree (the big tree has 4x) */
+    uint64_t seed;       /* trees, contents and the mix */
 } soak_opts_t;
 
 /* Writes the trees, runs the load and samples until o->seconds have

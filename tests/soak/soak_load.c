@@ -25,6 +25,7 @@
  */
 #include "soak.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "mnemo/client.h"
@@ -516,19 +519,65 @@ static int count_fds(int pid)
     return n;
 }
 
+/* Bytes LevelDB holds in memory for both stores (mnemo_store_memory_bytes
+ * summed: block caches and memtables, bounded by mnemod's flags), read
+ * from GET /metrics at addr ("a.b.c.d:port"); -1 when it cannot be read. */
+static long long leveldb_bytes(const char *addr)
+{
+    char host[64];
+    int port;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (addr == NULL || sscanf(addr, "%63[^:]:%d", host, &port) != 2 ||
+        inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return -1;
+    sa.sin_port = htons((uint16_t)port);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+    FILE *f = NULL;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1))
+        f = fdopen(fd, "r");
+    if (f == NULL) {
+        close(fd);
+        return -1;
+    }
+    static const char name[] = "mnemo_store_memory_bytes{";
+    long long total = -1;
+    char line[1024];
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *value = strchr(line, '}');
+        if (strncmp(line, name, sizeof name - 1) == 0 && value != NULL)
+            total = (total < 0 ? 0 : total) + atoll(value + 1);
+    }
+    fclose(f);
+    return total;
+}
+
 static const char TSV_HEADER[] =
-    "t_s\trss_mib\tfds\tthreads\trequests\treq_per_s\terrors\tlate\tp50_ms\tp99_ms"
+    "t_s\trss_mib\tanon_mib\tfile_mib\tleveldb_mib\tfds\tthreads\trequests\treq_per_"
+    "s\terrors\tlate\tp50_"
+    "ms\tp99_ms"
     "\tstore_p50\tstore_p99\tget_p50\tget_p99\tretrieve_p50\tretrieve_p99\ttags_p50\ttags_p99"
     "\tdelete_p50\tdelete_p99\twatch_open\twatch_opens\twatch_events\tlive\ttree_syncs"
     "\ttree_sync_s\tbig_syncs\n";
 
-/* Prints one window (stderr) and writes its row; false when mnemod is gone. */
+/* Prints one window (stderr) and writes its row; false when mnemod is gone.
+ * RSS is split in two: RssAnon (the heap, stacks: what mnemod allocated)
+ * and RssFile (libraries, and the LevelDB tables it maps for reading:
+ * page cache that grows with the data read, and that the kernel reclaims
+ * under pressure). */
 static bool sample(soak_t *s, FILE *tsv, double t, soak_window_t *w)
 {
     int pid = s->o->pid;
     long rss = bench_proc_status(pid, "VmRSS"), threads = bench_proc_status(pid, "Threads");
+    long anon = bench_proc_status(pid, "RssAnon"), file = bench_proc_status(pid, "RssFile");
+    long long leveldb = leveldb_bytes(s->o->metrics);
     int fds = count_fds(pid);
-    if (rss < 0 || threads < 0 || fds < 0 || kill(pid, 0) != 0)
+    if (rss < 0 || anon < 0 || file < 0 || threads < 0 || fds < 0 || kill(pid, 0) != 0)
         return false;
     bench_samples_t all = {0};
     double p50[N_OPS], p99[N_OPS];
@@ -544,12 +593,14 @@ static bool sample(soak_t *s, FILE *tsv, double t, soak_window_t *w)
     pthread_mutex_unlock(&s->mu);
     double rate = (double)all.n / s->o->window;
     fprintf(stderr,
-            "[%6.0fs] rss %7.1f MiB  fds %4d  threads %3ld  %6.1f req/s  p50 %6.2f ms  p99 %7.2f "
-            "ms  (retrieve p99 %6.2f)  errors %ld  watching %d\n",
-            t, rss / 1024.0, fds, threads, rate, a50, a99, p99[OP_RETRIEVE], w->errors,
-            atomic_load(&s->watch_open));
-    fprintf(tsv, "%.0f\t%.1f\t%d\t%ld\t%zu\t%.1f\t%ld\t%ld\t%.3f\t%.3f", t, rss / 1024.0, fds,
-            threads, all.n, rate, w->errors, w->late, a50, a99);
+            "[%6.0fs] rss %7.1f MiB (anon %6.1f, leveldb %6.1f)  fds %4d  threads %3ld  %6.1f "
+            "req/s  p50 %6.2f "
+            "ms  p99 %7.2f ms  (retrieve p99 %6.2f)  errors %ld  watching %d\n",
+            t, rss / 1024.0, anon / 1024.0, leveldb / 1048576.0, fds, threads, rate, a50, a99,
+            p99[OP_RETRIEVE], w->errors, atomic_load(&s->watch_open));
+    fprintf(tsv, "%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%ld\t%zu\t%.1f\t%ld\t%ld\t%.3f\t%.3f", t,
+            rss / 1024.0, anon / 1024.0, file / 1024.0, leveldb / 1048576.0, fds, threads, all.n,
+            rate, w->errors, w->late, a50, a99);
     for (int op = 0; op < N_OPS; op++)
         fprintf(tsv, "\t%.3f\t%.3f", p50[op], p99[op]);
     fprintf(tsv, "\t%d\t%ld\t%ld\t%llu\t%d\t%.2f\t%d\n", atomic_load(&s->watch_open),

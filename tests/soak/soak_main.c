@@ -2,7 +2,7 @@
  * soak.h for what it does).
  *
  *   mnemo-soak --server HOST:PORT --pid PID --trees DIR --corpus DIR --tsv FILE
- *              [--seconds S] [--window S] [--rate N] [--workers N]
+ *              [--metrics HOST:PORT] [--seconds S] [--window S] [--rate N] [--workers N]
  *              [--watchers N] [--watch-pause-ms N] [--live N] [--files N]
  *              [--seed N]
  *
@@ -31,7 +31,8 @@
 static int usage(void)
 {
     fputs("usage: mnemo-soak --server HOST:PORT --pid PID --trees DIR --corpus DIR --tsv FILE\n"
-          "       [--seconds S] [--window S] [--rate N] [--workers N] [--watchers N]\n"
+          "       [--metrics HOST:PORT] [--seconds S] [--window S] [--rate N] [--workers N] "
+          "[--watchers N]\n"
           "       [--watch-pause-ms N] [--live N] [--files N] [--seed N]\n",
           stderr);
     return 2;
@@ -44,6 +45,8 @@ static bool set_option(soak_opts_t *o, const char *a, const char *v)
         o->server = v;
     else if (strcmp(a, "--pid") == 0)
         o->pid = atoi(v);
+    else if (strcmp(a, "--metrics") == 0)
+        o->metrics = v;
     else if (strcmp(a, "--trees") == 0)
         o->trees = v;
     else if (strcmp(a, "--corpus") == 0)
