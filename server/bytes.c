@@ -46,13 +46,13 @@ void *mnemo_xrealloc(void *p, size_t n)
     return p;
 }
 
-size_t mnemo_heap_free_bytes(void)
+mnemo_heap_stats_t mnemo_heap_stats(void)
 {
 #ifdef __GLIBC__
     struct mallinfo2 mi = mallinfo2();
-    return mi.fordblks;
+    return (mnemo_heap_stats_t){.in_use = mi.uordblks, .mapped = mi.hblkhd, .free = mi.fordblks};
 #else
-    return 0;
+    return (mnemo_heap_stats_t){0, 0, 0};
 #endif
 }
 

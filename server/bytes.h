@@ -52,9 +52,16 @@ void *mnemo_xrealloc(void *p, size_t n);
  * the index, the end of a sync), not for request paths. */
 void mnemo_heap_give_back(void);
 
-/* Bytes the allocator holds free (glibc's mallinfo2 fordblks: every
- * arena); 0 elsewhere. Takes each arena's lock briefly. */
-size_t mnemo_heap_free_bytes(void);
+/* What the allocator holds (glibc's mallinfo2, every arena; zeros
+ * elsewhere): in_use, bytes handed out from its arenas and not freed;
+ * mapped, blocks of 128 KiB or more it mapped on their own (their whole
+ * size, touched or not: the index's document-table directories are 32 MiB
+ * each, mostly never touched); free, bytes it keeps free in its arenas,
+ * resident or not. Takes each arena's lock briefly. */
+typedef struct mnemo_heap_stats {
+    size_t in_use, mapped, free;
+} mnemo_heap_stats_t;
+mnemo_heap_stats_t mnemo_heap_stats(void);
 
 /* A NUL-terminated copy of the n bytes at s (which may hold NULs; s may be
  * NULL when n is 0). The caller's, free(). */

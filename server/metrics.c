@@ -270,7 +270,7 @@ static void *trimmer_main(void *arg)
             bool quiet = now == seen && get(&m->in_flight) == 0;
             trimmed &= now == seen;
             seen = now;
-            if (!quiet || trimmed || mnemo_heap_free_bytes() < MNEMO_METRICS_QUIET_FREE_BYTES)
+            if (!quiet || trimmed || mnemo_heap_stats().free < MNEMO_METRICS_QUIET_FREE_BYTES)
                 continue;
             trimmed = true;
             pthread_mutex_unlock(&m->mu);
@@ -526,6 +526,17 @@ static void render_mnemo(mnemo_metrics_t *m, const mnemo_metrics_sources_t *src,
     render_stores(src, out);
     gauge(out, "mnemo_calls_in_flight", "gRPC calls started and not yet ended.",
           (double)get(&m->in_flight));
+    mnemo_heap_stats_t heap = mnemo_heap_stats();
+    gauge(out, "mnemo_heap_in_use_bytes",
+          "Bytes malloc has handed out from its arenas and not had back (glibc mallinfo2).",
+          (double)heap.in_use);
+    gauge(out, "mnemo_heap_mapped_bytes",
+          "Bytes of the blocks malloc mapped on their own, whole, touched or not (glibc "
+          "mallinfo2).",
+          (double)heap.mapped);
+    gauge(out, "mnemo_heap_free_bytes",
+          "Bytes malloc keeps free in its arenas (glibc mallinfo2), resident or not.",
+          (double)heap.free);
     counter(out, "mnemo_heap_give_backs_total",
             "Times the heap's free pages went back to the system after a burst of calls.",
             (double)get(&m->give_backs));

@@ -187,6 +187,7 @@ class MetricsTest(unittest.TestCase):
                      "mnemo_sync_chunks_total", "mnemo_sync_bytes_total",
                      "mnemo_sync_batches_total", "mnemo_sync_paced_seconds_total",
                      "mnemo_syncs_finished_total", "mnemo_store_disk_bytes", "mnemo_store_memory_bytes",
+                     "mnemo_heap_in_use_bytes", "mnemo_heap_mapped_bytes", "mnemo_heap_free_bytes",
                      "mnemo_store_write_errors_total", "process_resident_memory_bytes",
                      "process_virtual_memory_bytes", "process_cpu_seconds_total",
                      "process_open_fds", "process_max_fds", "process_start_time_seconds"):
@@ -341,6 +342,7 @@ class MetricsTest(unittest.TestCase):
         self.assertGreater(after[key("mnemo_store_disk_bytes", store="code")], 0)
         # LevelDB's cache and memtables: the sync's blocks are in there.
         self.assertGreater(after[key("mnemo_store_memory_bytes", store="code")], 0)
+        self.assertGreater(after[key("mnemo_heap_in_use_bytes")], 0)
 
 
 class DualStackTest(unittest.TestCase):

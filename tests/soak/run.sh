@@ -29,7 +29,8 @@
 # cache), what LevelDB's block caches and memtables hold of the heap
 # (mnemo_store_memory_bytes from --metrics-listen: fixed costs that fill up
 # to 2 x (32 + 2 x 16) MiB at the defaults), fds and threads of mnemod
-# (/proc), requests/s, p50/p99 and errors. At the end: the table,
+# (/proc), requests/s, p50/p99 and errors; samples.tsv also has malloc's
+# bytes in use and kept free (mnemo_heap_in_use_bytes, _free_bytes). At the end: the table,
 # the plot (gnuplot; gnuplot-nox is installed with apt-get when missing),
 # and RSS and p99 at 1, 10 and 30 minutes with the 30/10 ratios.
 #

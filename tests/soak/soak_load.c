@@ -519,21 +519,40 @@ static int count_fds(int pid)
     return n;
 }
 
-/* Bytes LevelDB holds in memory for both stores (mnemo_store_memory_bytes
- * summed: block caches and memtables, bounded by mnemod's flags), read
- * from GET /metrics at addr ("a.b.c.d:port"); -1 when it cannot be read. */
-static long long leveldb_bytes(const char *addr)
+/* What mnemod's GET /metrics says of its memory, in bytes; -1: not read. */
+typedef struct heap_figures {
+    double leveldb; /* mnemo_store_memory_bytes of both stores: caches and memtables */
+    double in_use;  /* mnemo_heap_in_use_bytes: malloc's blocks handed out */
+    double free;    /* mnemo_heap_free_bytes: kept free in malloc's arenas */
+} heap_figures_t;
+
+/* Adds the value of line to *sum when the line is a sample of name
+ * (a bare name, or a name followed by labels). */
+static void add_sample(double *sum, const char *line, const char *name)
 {
+    size_t n = strlen(name);
+    if (strncmp(line, name, n) != 0 || (line[n] != ' ' && line[n] != '{'))
+        return;
+    const char *value = line[n] == '{' ? strchr(line, '}') : line + n;
+    if (value != NULL)
+        *sum = (*sum < 0 ? 0 : *sum) + strtod(value + 1, NULL);
+}
+
+/* Scrapes GET /metrics at addr ("a.b.c.d:port"); every figure stays -1
+ * when it cannot be read. */
+static heap_figures_t scrape_heap(const char *addr)
+{
+    heap_figures_t h = {-1, -1, -1};
     char host[64];
     int port;
     struct sockaddr_in sa = {.sin_family = AF_INET};
     if (addr == NULL || sscanf(addr, "%63[^:]:%d", host, &port) != 2 ||
         inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-        return -1;
+        return h;
     sa.sin_port = htons((uint16_t)port);
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return h;
     struct timeval tv = {2, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
@@ -543,22 +562,21 @@ static long long leveldb_bytes(const char *addr)
         f = fdopen(fd, "r");
     if (f == NULL) {
         close(fd);
-        return -1;
+        return h;
     }
-    static const char name[] = "mnemo_store_memory_bytes{";
-    long long total = -1;
     char line[1024];
     while (fgets(line, sizeof line, f) != NULL) {
-        const char *value = strchr(line, '}');
-        if (strncmp(line, name, sizeof name - 1) == 0 && value != NULL)
-            total = (total < 0 ? 0 : total) + atoll(value + 1);
+        add_sample(&h.leveldb, line, "mnemo_store_memory_bytes");
+        add_sample(&h.in_use, line, "mnemo_heap_in_use_bytes");
+        add_sample(&h.free, line, "mnemo_heap_free_bytes");
     }
     fclose(f);
-    return total;
+    return h;
 }
 
 static const char TSV_HEADER[] =
-    "t_s\trss_mib\tanon_mib\tfile_mib\tleveldb_mib\tfds\tthreads\trequests\treq_per_"
+    "t_s\trss_mib\tanon_mib\tfile_mib\tleveldb_mib\theap_used_mib\theap_free_"
+    "mib\tfds\tthreads\trequests\treq_per_"
     "s\terrors\tlate\tp50_"
     "ms\tp99_ms"
     "\tstore_p50\tstore_p99\tget_p50\tget_p99\tretrieve_p50\tretrieve_p99\ttags_p50\ttags_p99"
@@ -575,7 +593,8 @@ static bool sample(soak_t *s, FILE *tsv, double t, soak_window_t *w)
     int pid = s->o->pid;
     long rss = bench_proc_status(pid, "VmRSS"), threads = bench_proc_status(pid, "Threads");
     long anon = bench_proc_status(pid, "RssAnon"), file = bench_proc_status(pid, "RssFile");
-    long long leveldb = leveldb_bytes(s->o->metrics);
+    heap_figures_t heap = scrape_heap(s->o->metrics);
+    const double MIB = 1048576.0;
     int fds = count_fds(pid);
     if (rss < 0 || anon < 0 || file < 0 || threads < 0 || fds < 0 || kill(pid, 0) != 0)
         return false;
@@ -596,11 +615,12 @@ static bool sample(soak_t *s, FILE *tsv, double t, soak_window_t *w)
             "[%6.0fs] rss %7.1f MiB (anon %6.1f, leveldb %6.1f)  fds %4d  threads %3ld  %6.1f "
             "req/s  p50 %6.2f "
             "ms  p99 %7.2f ms  (retrieve p99 %6.2f)  errors %ld  watching %d\n",
-            t, rss / 1024.0, anon / 1024.0, leveldb / 1048576.0, fds, threads, rate, a50, a99,
+            t, rss / 1024.0, anon / 1024.0, heap.leveldb / MIB, fds, threads, rate, a50, a99,
             p99[OP_RETRIEVE], w->errors, atomic_load(&s->watch_open));
-    fprintf(tsv, "%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%ld\t%zu\t%.1f\t%ld\t%ld\t%.3f\t%.3f", t,
-            rss / 1024.0, anon / 1024.0, file / 1024.0, leveldb / 1048576.0, fds, threads, all.n,
-            rate, w->errors, w->late, a50, a99);
+    fprintf(tsv,
+            "%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%ld\t%zu\t%.1f\t%ld\t%ld\t%.3f\t%.3f", t,
+            rss / 1024.0, anon / 1024.0, file / 1024.0, heap.leveldb / MIB, heap.in_use / MIB,
+            heap.free / MIB, fds, threads, all.n, rate, w->errors, w->late, a50, a99);
     for (int op = 0; op < N_OPS; op++)
         fprintf(tsv, "\t%.3f\t%.3f", p50[op], p99[op]);
     fprintf(tsv, "\t%d\t%ld\t%ld\t%llu\t%d\t%.2f\t%d\n", atomic_load(&s->watch_open),
