@@ -717,10 +717,16 @@ static void txn_free(txn_t *txn)
 #define SEG_MARK   0xff
 #define SEG_LEGACY 'g'
 
-void mnemo_index_ranges(char ns, mnemo_index_range_t out[MNEMO_INDEX_RANGES])
+mnemo_status_t mnemo_index_drop(mnemo_store_t *store, char ns, mnemo_store_batch_t *batch,
+                                size_t every, mnemo_err_t *err)
 {
-    out[0] = (mnemo_index_range_t){{ns}, 1}; /* the legacy segments too */
-    out[1] = (mnemo_index_range_t){{(char)SEG_MARK, ns}, 2};
+    const char terms[1] = {ns}; /* the legacy segments too */
+    const char segs[2] = {(char)SEG_MARK, ns};
+    mnemo_status_t st =
+        mnemo_store_drop_prefix(store, batch, terms, sizeof terms, every, NULL, err);
+    return st == MNEMO_OK
+               ? mnemo_store_drop_prefix(store, batch, segs, sizeof segs, every, NULL, err)
+               : st;
 }
 
 static void seg_key(const mnemo_index_t *index, uint8_t key[6], uint32_t first)

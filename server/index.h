@@ -65,17 +65,12 @@
 
 #define MNEMO_INDEX_MAX_ID 64
 
-/* A key range of an index: the keys that start with prefix[0..len). */
-typedef struct mnemo_index_range {
-    char prefix[2];
-    size_t len;
-} mnemo_index_range_t;
-
-#define MNEMO_INDEX_RANGES 2
-
-/* The ranges that hold every key of index ns (its namespace byte, and
- * its segment records'): whoever drops an index drops them all. */
-void mnemo_index_ranges(char ns, mnemo_index_range_t out[MNEMO_INDEX_RANGES]);
+/* Deletes every key of index ns from store, the way
+ * mnemo_store_drop_prefix does (through batch, a write each every
+ * operations): its namespace and its segment records. The index must not
+ * be open. */
+mnemo_status_t mnemo_index_drop(mnemo_store_t *store, char ns, mnemo_store_batch_t *batch,
+                                size_t every, mnemo_err_t *err);
 
 typedef struct mnemo_index mnemo_index_t;
 

@@ -1053,32 +1053,6 @@ static mnemo_status_t repair_flush(repair_t *r, size_t min, bool sync, mnemo_err
     return st;
 }
 
-/* Drops every key of the index: its namespace, and its segment records. */
-static mnemo_status_t repair_drop_index(repair_t *r, mnemo_err_t *err)
-{
-    mnemo_index_range_t ranges[MNEMO_INDEX_RANGES];
-    mnemo_index_ranges(INDEX_NS, ranges);
-    mnemo_status_t st = MNEMO_OK;
-    for (size_t p = 0; p < MNEMO_INDEX_RANGES && st == MNEMO_OK; p++) {
-        const char *prefix = ranges[p].prefix;
-        size_t plen = ranges[p].len;
-        mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
-        for (mnemo_store_iter_seek(it, prefix, plen); st == MNEMO_OK && mnemo_store_iter_valid(it);
-             mnemo_store_iter_next(it)) {
-            size_t klen = 0;
-            const char *key = mnemo_store_iter_key(it, &klen);
-            if (klen < plen || memcmp(key, prefix, plen) != 0)
-                break;
-            mnemo_store_batch_delete(r->batch, key, klen);
-            st = repair_flush(r, REPAIR_BATCH, false, err);
-        }
-        if (st == MNEMO_OK)
-            st = mnemo_store_iter_status(it, err);
-        mnemo_store_iter_destroy(it);
-    }
-    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
-}
-
 /* The counts as they were: a stripe whose key is gone or bad is unknown. */
 static mnemo_status_t repair_read_counts(repair_t *r, mnemo_err_t *err)
 {
@@ -1307,7 +1281,7 @@ static mnemo_status_t repair_run(repair_t *r, mnemo_err_t *err)
 {
     mnemo_status_t st = repair_read_counts(r, err);
     if (st == MNEMO_OK)
-        st = repair_drop_index(r, err);
+        st = mnemo_index_drop(r->store, INDEX_NS, r->batch, REPAIR_BATCH, err);
     if (st == MNEMO_OK)
         st = repair_entries(r, 't', err);
     if (st == MNEMO_OK)

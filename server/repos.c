@@ -1158,29 +1158,6 @@ static mnemo_status_t repair_flush(repair_t *r, size_t min, bool sync, mnemo_err
     return st;
 }
 
-/* Deletes every key that starts with prefix; *n (may be NULL) counts them. */
-static mnemo_status_t repair_drop_prefix(repair_t *r, const void *prefix, size_t plen, int64_t *n,
-                                         mnemo_err_t *err)
-{
-    mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
-    for (mnemo_store_iter_seek(it, prefix, plen); st == MNEMO_OK && mnemo_store_iter_valid(it);
-         mnemo_store_iter_next(it)) {
-        size_t klen = 0;
-        const char *key = mnemo_store_iter_key(it, &klen);
-        if (klen < plen || memcmp(key, prefix, plen) != 0)
-            break;
-        mnemo_store_batch_delete(r->batch, key, klen);
-        if (n != NULL)
-            (*n)++;
-        st = repair_flush(r, REPAIR_OPS, false, err);
-    }
-    if (st == MNEMO_OK)
-        st = mnemo_store_iter_status(it, err);
-    mnemo_store_iter_destroy(it);
-    return st == MNEMO_OK ? repair_flush(r, 1, false, err) : st;
-}
-
 static mnemo_repo_repair_t *repair_entry_for(repair_t *r, const char *name, size_t len)
 {
     for (size_t i = 0; i < r->out.n_repos; i++)
@@ -1478,12 +1455,14 @@ static mnemo_status_t repair_remove_repo(repair_t *r, mnemo_repo_repair_t *rep, 
     rep->removed = true;
     mnemo_buf_t key = {0};
     key_file(&key, rep->name, NULL);
-    mnemo_status_t st = repair_drop_prefix(r, key.p, key.len, &rep->files, err);
+    mnemo_status_t st = mnemo_store_drop_prefix(r->repos.store, r->batch, key.p, key.len,
+                                                REPAIR_OPS, &rep->files, err);
     uint8_t prefix[1 + NAME_HASH_LEN];
     prefix[0] = 'K';
     name_hash(prefix + 1, rep->name);
     if (st == MNEMO_OK)
-        st = repair_drop_prefix(r, prefix, sizeof prefix, &rep->chunks, err);
+        st = mnemo_store_drop_prefix(r->repos.store, r->batch, prefix, sizeof prefix, REPAIR_OPS,
+                                     &rep->chunks, err);
     key_repo(&key, rep->name);
     mnemo_store_batch_delete(r->batch, key.p, key.len);
     mnemo_buf_cleanup(&key);
@@ -1538,11 +1517,7 @@ static int cmp_repo_repair(const void *a, const void *b)
 
 static mnemo_status_t repair_run(repair_t *r, mnemo_err_t *err)
 {
-    mnemo_index_range_t ranges[MNEMO_INDEX_RANGES];
-    mnemo_index_ranges(INDEX_NS, ranges);
-    mnemo_status_t st = MNEMO_OK;
-    for (size_t i = 0; i < MNEMO_INDEX_RANGES && st == MNEMO_OK; i++)
-        st = repair_drop_prefix(r, ranges[i].prefix, ranges[i].len, NULL, err);
+    mnemo_status_t st = mnemo_index_drop(r->repos.store, INDEX_NS, r->batch, REPAIR_OPS, err);
     if (st == MNEMO_OK)
         st = mnemo_index_open(&r->repos.index, r->repos.store, INDEX_NS, DOC_ID_LEN, err);
     if (st != MNEMO_OK)

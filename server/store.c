@@ -689,6 +689,42 @@ mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t
     return st == MNEMO_OK ? st : read_result(it->store, st, &local);
 }
 
+/* Writes batch (not synced) and clears it once it holds at least min
+ * operations. */
+static mnemo_status_t write_when(mnemo_store_t *store, mnemo_store_batch_t *batch, size_t min,
+                                 mnemo_err_t *err)
+{
+    if (batch->count == 0 || batch->count < min)
+        return MNEMO_OK;
+    mnemo_status_t st = mnemo_store_write(store, batch, false, err);
+    mnemo_store_batch_clear(batch);
+    return st;
+}
+
+mnemo_status_t mnemo_store_drop_prefix(mnemo_store_t *store, mnemo_store_batch_t *batch,
+                                       const void *prefix, size_t plen, size_t every, int64_t *n,
+                                       mnemo_err_t *err)
+{
+    assert(store != NULL && batch != NULL && every > 0);
+    mnemo_status_t st = MNEMO_OK;
+    mnemo_store_iter_t *it = mnemo_store_iter_create(store);
+    for (mnemo_store_iter_seek(it, prefix, plen); st == MNEMO_OK && mnemo_store_iter_valid(it);
+         mnemo_store_iter_next(it)) {
+        size_t klen = 0;
+        const char *key = mnemo_store_iter_key(it, &klen);
+        if (klen < plen || memcmp(key, prefix, plen) != 0)
+            break;
+        mnemo_store_batch_delete(batch, key, klen);
+        if (n != NULL)
+            (*n)++;
+        st = write_when(store, batch, every, err);
+    }
+    if (st == MNEMO_OK)
+        st = mnemo_store_iter_status(it, err);
+    mnemo_store_iter_destroy(it);
+    return st == MNEMO_OK ? write_when(store, batch, 1, err) : st;
+}
+
 /* ---- repair ----
  *
  * LevelDB's repairer reads logs without verifying their checksums (1.23

@@ -176,6 +176,16 @@ const char *mnemo_store_iter_value(const mnemo_store_iter_t *it, size_t *vlen);
 /* MNEMO_OK, or the error that ended the iteration early. */
 mnemo_status_t mnemo_store_iter_status(const mnemo_store_iter_t *it, mnemo_err_t *err);
 
+/* Deletes every key that starts with prefix[0..plen) through batch, which
+ * may hold other operations already: batch is written (not synced) and
+ * cleared each time it holds every operations, and once more at the end.
+ * *n (may be NULL) is increased by the number of keys deleted. For offline
+ * passes (repair): the keys are read from a snapshot, so a key written
+ * meanwhile may stay. */
+mnemo_status_t mnemo_store_drop_prefix(mnemo_store_t *store, mnemo_store_batch_t *batch,
+                                       const void *prefix, size_t plen, size_t every, int64_t *n,
+                                       mnemo_err_t *err);
+
 /* Repair (`mnemod repair`, repair.h): salvages what can be read of the
  * store in dir, under the directory's lock (LevelDB's repairer takes
  * none), so that no mnemod opens it meanwhile. The logs are recovered with
