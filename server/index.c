@@ -22,11 +22,12 @@
  * retired after a sweep (retire_pages): its directory slot points at the
  * tomb, a shared page whose states are all DEAD, so it reads exactly as
  * before, and the page is freed once no search that could still hold it
- * runs. Searches announce themselves in one of two reader counts, chosen
- * by the parity of reader_epoch; the retirer bumps the epoch and waits for
- * the old parity's count to drain (a search takes milliseconds). The table
- * thus costs memory for the pages that hold a live document, not for the
- * history of the index.
+ * runs (numbers handed out to a batch that was never written are marked
+ * DEAD, so they do not hold a page back). Searches announce themselves in
+ * one of two reader counts, chosen by the parity of reader_epoch; the
+ * retirer bumps the epoch and waits for the old parity's count to drain (a
+ * search takes milliseconds). The table thus costs memory for the pages
+ * that hold a live document, not for the history of the index.
  *
  * Transactions: add and remove stage into a txn attached to the store
  * batch (one per index and batch). add tokenizes the text into a termset
@@ -55,8 +56,10 @@
  * iterator (one snapshot per query). Each live posting's BM25 term weight,
  * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)), waits in a pending
  * array until the term's df is known, then idf * weight is added to the
- * doc's accumulator: a dense array indexed by doc number, valid where its
- * mark equals the query's epoch, so nothing is cleared between queries.
+ * doc's accumulator: a dense array indexed by doc number less the floor
+ * (every page below it retired), valid where its mark equals the query's
+ * epoch, so nothing is cleared between queries; a hash table instead when
+ * the span outnumbers the live documents (struct scratch).
  * Accumulators come from a pool, so concurrent queries do not allocate.
  * The best `limit` are selected with a bounded min-heap (root = worst kept
  * hit); the filter is asked only about a document that would enter it.
@@ -119,6 +122,7 @@ struct mnemo_index {
     _Atomic(page_t *) *dir;        /* DIR_PAGES */
     page_t *tomb;                  /* stands for every retired page: all DEAD */
     uint32_t boot_next;            /* next_doc at open */
+    _Atomic uint32_t floor;        /* no document below it can be live again (floor_advance) */
     _Atomic unsigned reader_epoch; /* its parity picks a search's reader count */
     _Atomic uint64_t readers[2];   /* searches running, by the parity they entered */
     _Atomic uint64_t pages;        /* pages held, the tomb not counted */
@@ -448,6 +452,15 @@ static void doc_kill(mnemo_index_t *index, uint32_t doc)
     }
 }
 
+/* A number handed out for a batch that was never written: no document
+ * will have it, so it must not keep its page from dying (a state 0 above
+ * boot_next reads as a document in flight). */
+static void doc_abandon(mnemo_index_t *index, uint32_t doc)
+{
+    page_t *pg = page_get(index, doc);
+    atomic_store_explicit(&pg->state[doc & (PAGE_DOCS - 1)], DEAD, memory_order_release);
+}
+
 /* ---- retiring pages of dead documents ---- */
 
 /* Announces a search that reads pages without a lock; returns what
@@ -492,6 +505,24 @@ static bool page_dead(const mnemo_index_t *index, const page_t *pg, uint32_t p)
     return true;
 }
 
+/* Moves the floor past the pages in which no document can be live again:
+ * retired ones, and those never allocated whose numbers all date from
+ * before open. Only whole pages of numbers handed out count: a page not
+ * allocated yet may hold a document in flight. Caller holds merge_mu, or
+ * opens the index. */
+static void floor_advance(mnemo_index_t *index)
+{
+    uint32_t end = atomic_load(&index->next_doc) >> PAGE_BITS;
+    uint32_t p = atomic_load(&index->floor) >> PAGE_BITS;
+    for (; p < end; p++) {
+        page_t *pg = atomic_load_explicit(&index->dir[p], memory_order_acquire);
+        bool before_open = (uint64_t)(p + 1) << PAGE_BITS <= index->boot_next;
+        if (pg != index->tomb && !(pg == NULL && before_open))
+            break;
+    }
+    atomic_store(&index->floor, p << PAGE_BITS);
+}
+
 /* Points the slots of dead pages at the tomb and frees the pages once no
  * search can hold them; caller holds merge_mu. Only pages whose numbers
  * were all handed out qualify (a document in flight has state 0). */
@@ -500,7 +531,7 @@ static void retire_pages(mnemo_index_t *index)
     uint32_t end = atomic_load(&index->next_doc) >> PAGE_BITS;
     page_t **gone = NULL;
     size_t n = 0, cap = 0;
-    for (uint32_t p = 0; p < end; p++) {
+    for (uint32_t p = atomic_load(&index->floor) >> PAGE_BITS; p < end; p++) {
         page_t *pg = atomic_load_explicit(&index->dir[p], memory_order_acquire);
         if (pg == NULL || pg == index->tomb || !page_dead(index, pg, p))
             continue;
@@ -511,6 +542,7 @@ static void retire_pages(mnemo_index_t *index)
         gone[n++] = pg;
         atomic_store_explicit(&index->dir[p], index->tomb, memory_order_release);
     }
+    floor_advance(index);
     if (n > 0)
         readers_drain(index);
     for (size_t i = 0; i < n; i++)
@@ -944,6 +976,10 @@ static void txn_done(void *ctx, bool committed)
                 doc_publish(index, c->doc, c->dl, txn->ids.p + c->id_off);
         }
         merger_poke(index);
+    } else {
+        for (size_t i = 0; i < txn->n_changes; i++)
+            if (txn->changes[i].dl != DEAD)
+                doc_abandon(index, txn->changes[i].doc);
     }
     txn_free(txn);
 }
@@ -1035,6 +1071,7 @@ static mnemo_status_t load_docs(mnemo_index_t *index, mnemo_err_t *err)
     /* Every number below the lease may have been handed out before a crash. */
     index->boot_next = index->lease_end;
     atomic_store(&index->next_doc, index->lease_end);
+    floor_advance(index);
     return st;
 }
 
@@ -1149,14 +1186,20 @@ uint64_t mnemo_index_block_count(const mnemo_index_t *index)
 
 /* ---- search ---- */
 
+/* Dense mode indexes its arrays by doc - base, base being the index's
+ * floor when the query started: the arrays span the doc numbers a live
+ * document may have, which follow the live documents when they are
+ * removed oldest first (memories that expire, chunks of a full re-sync),
+ * not every number ever handed out. */
 struct scratch {
     scratch_t *next; /* in the pool */
-    double *score;   /* [doc], valid where mark[doc] == epoch */
+    double *score;   /* [doc - base], valid where mark[doc - base] == epoch */
     uint32_t *mark;
-    uint32_t *seen; /* [doc] == term_epoch: already counted for this term */
+    uint32_t *seen; /* [doc - base] == term_epoch: already counted for this term */
     uint32_t term_epoch;
     size_t cap; /* doc numbers covered */
     uint32_t epoch;
+    uint32_t base;     /* doc numbers of this query are at or above it */
     uint32_t *touched; /* docs scored by this query */
     size_t n_touched, cap_touched;
     uint32_t *pend_doc; /* live postings of the current term */
@@ -1174,7 +1217,7 @@ struct scratch {
     size_t hcap, hcount;
 };
 
-#define SPARSE_SLACK 65536 /* dense while doc numbers <= 4 x live + this */
+#define SPARSE_SLACK 65536 /* dense while the span <= 4 x live + this */
 
 static void sparse_alloc(scratch_t *s, size_t cap)
 {
@@ -1192,6 +1235,38 @@ static void sparse_free(scratch_t *s)
     free(s->hscore);
     free(s->hseen);
     free(s->hscored);
+    s->hkey = NULL;
+    s->hscore = NULL;
+    s->hseen = NULL;
+    s->hscored = NULL;
+    s->hcap = s->hcount = 0;
+}
+
+static void dense_free(scratch_t *s)
+{
+    free(s->score);
+    free(s->mark);
+    free(s->seen);
+    s->score = NULL;
+    s->mark = s->seen = NULL;
+    s->cap = 0;
+}
+
+/* Sizes the dense arrays for span doc numbers: grown when short, shrunk
+ * when more than twice what the span wants (the floor moved up). Stale
+ * marks are harmless wherever they land: epochs only go up. */
+static void dense_fit(scratch_t *s, size_t span)
+{
+    size_t want = span + span / 4 + 1024;
+    if (s->cap >= span && s->cap <= 2 * want)
+        return;
+    size_t old = s->cap < want ? s->cap : want;
+    s->score = mnemo_xrealloc(s->score, want * sizeof *s->score);
+    s->mark = mnemo_xrealloc(s->mark, want * sizeof *s->mark);
+    s->seen = mnemo_xrealloc(s->seen, want * sizeof *s->seen);
+    memset(s->mark + old, 0, (want - old) * sizeof *s->mark);
+    memset(s->seen + old, 0, (want - old) * sizeof *s->seen);
+    s->cap = want;
 }
 
 static size_t sparse_home(const scratch_t *s, uint32_t doc)
@@ -1231,7 +1306,10 @@ static size_t sparse_slot(scratch_t *s, uint32_t doc)
     return i;
 }
 
-static scratch_t *scratch_take(mnemo_index_t *index, size_t docs, uint64_t live)
+/* An accumulator for a query over doc numbers [base, docs) of an index
+ * with live documents: dense (arrays over the span) unless the span far
+ * outnumbers them. Whichever mode it is not in holds no memory. */
+static scratch_t *scratch_take(mnemo_index_t *index, uint32_t base, uint32_t docs, uint64_t live)
 {
     pthread_mutex_lock(&index->mu);
     scratch_t *s = index->pool;
@@ -1241,24 +1319,20 @@ static scratch_t *scratch_take(mnemo_index_t *index, size_t docs, uint64_t live)
     if (s == NULL)
         s = mnemo_xcalloc(1, sizeof *s);
     s->n_touched = 0;
-    s->limit = (uint32_t)docs;
-    s->sparse = docs > 4 * live + SPARSE_SLACK;
+    s->base = base;
+    s->limit = docs;
+    size_t span = docs - base;
+    s->sparse = span > 4 * live + SPARSE_SLACK;
     if (s->sparse) {
+        dense_free(s);
         if (s->hcap == 0)
             sparse_alloc(s, 1024);
         memset(s->hkey, 0, s->hcap * sizeof *s->hkey);
         s->hcount = 0;
         return s;
     }
-    if (s->cap < docs) {
-        size_t cap = docs + docs / 4 + 1024;
-        s->score = mnemo_xrealloc(s->score, cap * sizeof *s->score);
-        s->mark = mnemo_xrealloc(s->mark, cap * sizeof *s->mark);
-        memset(s->mark + s->cap, 0, (cap - s->cap) * sizeof *s->mark);
-        s->seen = mnemo_xrealloc(s->seen, cap * sizeof *s->seen);
-        memset(s->seen + s->cap, 0, (cap - s->cap) * sizeof *s->seen);
-        s->cap = cap;
-    }
+    sparse_free(s);
+    dense_fit(s, span);
     if (++s->epoch == 0) { /* wrapped: forget every old mark */
         memset(s->mark, 0, s->cap * sizeof *s->mark);
         s->epoch = 1;
@@ -1278,13 +1352,54 @@ static void scratch_give(mnemo_index_t *index, scratch_t *s)
 static void scratch_free(scratch_t *s)
 {
     sparse_free(s);
-    free(s->score);
-    free(s->mark);
-    free(s->seen);
+    dense_free(s);
     free(s->touched);
     free(s->pend_doc);
     free(s->pend_w);
     free(s);
+}
+
+static size_t termset_bytes(const termset_t *ts)
+{
+    return ts->cap * sizeof *ts->slots + ts->cap / 2 * sizeof *ts->used + ts->arena_cap;
+}
+
+static size_t membuf_bytes(const membuf_t *mb)
+{
+    if (mb == NULL)
+        return 0;
+    size_t n =
+        sizeof *mb + termset_bytes(&mb->terms) + mb->cap_lists * sizeof *mb->lists + mb->segs.cap;
+    for (size_t i = 0; i < mb->n_lists; i++)
+        n += mb->lists[i].cap * (sizeof *mb->lists[i].docs + sizeof *mb->lists[i].tfs);
+    return n;
+}
+
+static size_t scratch_bytes(const scratch_t *s)
+{
+    return sizeof *s + s->cap * (sizeof *s->score + sizeof *s->mark + sizeof *s->seen) +
+           s->hcap * (sizeof *s->hkey + sizeof *s->hscore + sizeof *s->hseen + sizeof *s->hscored) +
+           s->cap_touched * sizeof *s->touched +
+           s->cap_pend * (sizeof *s->pend_doc + sizeof *s->pend_w);
+}
+
+uint64_t mnemo_index_memory_bytes(mnemo_index_t *index)
+{
+    size_t page = sizeof(page_t) + (size_t)PAGE_DOCS * index->id_len;
+    /* The directory's pages are touched up to the last page pointer used. */
+    size_t dir = ((size_t)(atomic_load(&index->next_doc) >> PAGE_BITS) + 1) * sizeof *index->dir;
+    uint64_t n = sizeof *index + (atomic_load(&index->pages) + 1) * page + dir;
+    pthread_mutex_lock(&index->map_mu);
+    n += index->map_cap * sizeof *index->map;
+    pthread_mutex_unlock(&index->map_mu);
+    pthread_rwlock_rdlock(&index->buf_lock);
+    n += membuf_bytes(index->active) + membuf_bytes(index->flushing);
+    pthread_rwlock_unlock(&index->buf_lock);
+    pthread_mutex_lock(&index->mu);
+    for (const scratch_t *s = index->pool; s != NULL; s = s->next)
+        n += scratch_bytes(s);
+    pthread_mutex_unlock(&index->mu);
+    return n;
 }
 
 typedef struct search {
@@ -1358,12 +1473,13 @@ static void acc_add(scratch_t *s, uint32_t doc, double v)
         s->hscore[i] += v;
         return;
     }
-    if (s->mark[doc] != s->epoch) {
-        s->mark[doc] = s->epoch;
-        s->score[doc] = 0;
+    size_t i = doc - s->base;
+    if (s->mark[i] != s->epoch) {
+        s->mark[i] = s->epoch;
+        s->score[i] = 0;
         touch(s, doc);
     }
-    s->score[doc] += v;
+    s->score[i] += v;
 }
 
 /* The slot of doc, which is present. */
@@ -1378,19 +1494,19 @@ static size_t sparse_find(const scratch_t *s, uint32_t doc)
 /* The score of a touched doc. */
 static double acc_score(const scratch_t *s, uint32_t doc)
 {
-    return s->sparse ? s->hscore[sparse_find(s, doc)] : s->score[doc];
+    return s->sparse ? s->hscore[sparse_find(s, doc)] : s->score[doc - s->base];
 }
 
 /* True the first time doc is met for the current term. */
 static bool acc_first_seen(scratch_t *s, uint32_t doc)
 {
-    if (doc >= s->limit)
+    if (doc >= s->limit || doc < s->base) /* below the floor: dead */
         return false;
     uint32_t *seen;
     if (s->sparse)
         seen = &s->hseen[sparse_slot(s, doc)];
-    else if (doc < s->cap)
-        seen = &s->seen[doc];
+    else if (doc - s->base < s->cap)
+        seen = &s->seen[doc - s->base];
     else
         return false;
     if (*seen == s->term_epoch)
@@ -1435,7 +1551,8 @@ static mnemo_status_t score_term(search_t *s, size_t k, const char *term, size_t
     scratch_t *acc = s->acc;
     acc->n_pend = 0;
     if (++acc->term_epoch == 0) { /* wrapped: forget every old mark */
-        memset(acc->seen, 0, acc->cap * sizeof *acc->seen);
+        if (acc->cap > 0)
+            memset(acc->seen, 0, acc->cap * sizeof *acc->seen);
         if (acc->hcap > 0)
             memset(acc->hseen, 0, acc->hcap * sizeof *acc->hseen);
         acc->term_epoch = 1;
@@ -1572,7 +1689,7 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
     s.it = mnemo_store_iter_create(index->store);
     /* After the snapshot: every doc number in it is below next_doc. */
     uint64_t docs = atomic_load(&index->docs), total = atomic_load(&index->total_len);
-    s.acc = scratch_take(index, atomic_load(&index->next_doc), docs);
+    s.acc = scratch_take(index, atomic_load(&index->floor), atomic_load(&index->next_doc), docs);
     s.n_docs = (double)docs;
     s.avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
     mnemo_status_t st = MNEMO_OK;

@@ -44,8 +44,9 @@
  * before it drops the buffer it flushed, so every posting is in the copy,
  * the snapshot or both, and each document counts once per term);
  * accumulates BM25 (k1 = 1.2, b = 0.75; N, average length and df counted
- * over live documents) per doc number in a dense array (a hash table when
- * doc numbers outnumber live documents more than 4 to 1), and keeps the
+ * over live documents) per doc number in a dense array over the numbers
+ * a live document may have (from the first page not yet retired; a hash
+ * table when they outnumber live documents more than 4 to 1), keeps the
  * best `limit` (ties: smaller id first). The filter is asked only about
  * documents that would enter the top `limit`.
  *
@@ -143,5 +144,11 @@ uint64_t mnemo_index_block_count(const mnemo_index_t *index);
  * documents all died are given back by the next mnemo_index_merge (for
  * tests and benchmarks). */
 uint64_t mnemo_index_page_count(const mnemo_index_t *index);
+
+/* Bytes the index holds in memory, approximately: the document table, the
+ * id map, the buffered postings and the accumulators of searches not
+ * running now. What it costs follows the live documents, not the history
+ * of the index (doc numbers handed out). */
+uint64_t mnemo_index_memory_bytes(mnemo_index_t *index);
 
 #endif

@@ -786,6 +786,79 @@ static void test_index__pages_of_dead_documents_are_given_back(void)
     fx_teardown(&f);
 }
 
+/* Numbers handed out to a batch that was never written (a write that
+ * failed, a batch dropped) belong to no document: they must not keep their
+ * pages alive as if their documents were still in flight. */
+static void test_index__abandoned_numbers_do_not_pin_pages(void)
+{
+    fixture_t f;
+    fx_setup(&f);
+    add_many(&f, "k", 0, 10, "kept"); /* numbers 0-9: page 0 */
+    mnemo_store_batch_t *b = mnemo_store_batch_create();
+    for (int i = 0; i < 2000; i++) { /* numbers 10-2009: pages 0 and 1 */
+        char id[16];
+        snprintf(id, sizeof id, "x%d", i);
+        stage_add(f.index, b, id, "abandoned");
+    }
+    mnemo_store_batch_destroy(b);      /* never written */
+    add_many(&f, "n", 0, 100, "next"); /* 2010-2109: pages 1 and 2 */
+    remove_many(&f, "k", 0, 10);
+    remove_many(&f, "n", 0, 100);
+    CU_ASSERT_EQUAL(mnemo_index_page_count(f.index), 3);
+    merge(&f);
+    /* Pages 0 and 1 are all dead now; page 2 is still being handed out. */
+    CU_ASSERT_EQUAL(mnemo_index_page_count(f.index), 1);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "abandoned", 10), 0);
+    add_many(&f, "m", 0, 10, "more");
+    CU_ASSERT_EQUAL(search(&f, &hits, "more", 100), 10);
+    free(hits);
+    fx_teardown(&f);
+}
+
+/* Memories that expire oldest first (or the chunks a full re-sync
+ * replaces) keep moving to new doc numbers. What a search holds between
+ * queries must follow the documents that are live, not the numbers ever
+ * handed out: a dense accumulator over every number would grow by 16
+ * bytes a document ever added. Results stay exact while the floor below
+ * which nothing is live moves up. */
+static void test_index__memory_follows_live_documents_under_churn(void)
+{
+    enum { LIVE = 3000, ROUNDS = 20 };
+    fixture_t f;
+    fx_setup(&f);
+    add_many(&f, "e", 0, LIVE, "expiring note");
+    uint64_t warm = 0;
+    for (int round = 1; round <= ROUNDS; round++) {
+        add_many(&f, "e", round * LIVE, LIVE, "expiring note");
+        remove_many(&f, "e", (round - 1) * LIVE, LIVE);
+        merge(&f);
+        mnemo_index_hit_t *hits;
+        size_t n = search(&f, &hits, "expiring", 2 * LIVE);
+        CU_ASSERT_EQUAL(n, LIVE);
+        uint8_t oldest[ID_LEN], newest[ID_LEN];
+        char id[16];
+        snprintf(id, sizeof id, "e%d", round * LIVE);
+        pad(oldest, id);
+        snprintf(id, sizeof id, "e%d", round * LIVE + LIVE - 1);
+        pad(newest, id);
+        bool has_oldest = false, has_newest = false;
+        for (size_t i = 0; i < n; i++) {
+            has_oldest |= memcmp(hits[i].id, oldest, ID_LEN) == 0;
+            has_newest |= memcmp(hits[i].id, newest, ID_LEN) == 0;
+        }
+        CU_ASSERT(has_oldest && has_newest);
+        free(hits);
+        if (round == 2)
+            warm = mnemo_index_memory_bytes(f.index);
+    }
+    uint64_t end = mnemo_index_memory_bytes(f.index);
+    printf("\n  index memory after 2 rounds %.0f KiB, after %d rounds %.0f KiB (x%.2f)\n",
+           (double)warm / 1024, ROUNDS, (double)end / 1024, (double)end / (double)warm);
+    CU_ASSERT(end <= warm + warm / 4);
+    fx_teardown(&f);
+}
+
 /* Keys in the store that start with the plen bytes of prefix. */
 static size_t count_keys(fixture_t *f, const void *prefix, size_t plen)
 {
@@ -1001,6 +1074,8 @@ int main(void)
     MNEMO_TEST(s, test_index__background_merger_flushes_the_buffer);
     MNEMO_TEST(s, test_index__flushes_race_with_searches);
     MNEMO_TEST(s, test_index__pages_of_dead_documents_are_given_back);
+    MNEMO_TEST(s, test_index__memory_follows_live_documents_under_churn);
+    MNEMO_TEST(s, test_index__abandoned_numbers_do_not_pin_pages);
     MNEMO_TEST(s, test_index__segments_under_the_old_key_are_read_and_deleted);
     MNEMO_TEST(s, test_index__page_retirement_races_with_searches);
     MNEMO_TEST(s, test_index__merger_backs_off_after_a_failed_sweep);
