@@ -320,6 +320,11 @@ mnemo_status_t mnemo_codeindex_stats(mnemo_codeindex_t *ci, mnemo_sync_stats_t *
     return st;
 }
 
+uint64_t mnemo_codeindex_index_bytes(mnemo_codeindex_t *ci)
+{
+    return mnemo_repos_index_bytes(ci->repos); /* the index takes its own locks */
+}
+
 mnemo_status_t mnemo_codeindex_search(mnemo_codeindex_t *ci, mnemo_code_hit_t **hits, size_t *n,
                                       const char *query, const char *name, const char *path_prefix,
                                       size_t limit, mnemo_err_t *err)

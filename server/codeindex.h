@@ -136,6 +136,9 @@ mnemo_status_t mnemo_codeindex_search(mnemo_codeindex_t *ci, mnemo_code_hit_t **
 mnemo_status_t mnemo_codeindex_stats(mnemo_codeindex_t *ci, mnemo_sync_stats_t *syncs,
                                      uint64_t *repositories, mnemo_err_t *err);
 
+/* Bytes the code index's search index holds in memory (index.h). */
+uint64_t mnemo_codeindex_index_bytes(mnemo_codeindex_t *ci);
+
 /* Checks a repository name as every function above does: valid UTF-8,
  * 1..MNEMO_REPO_NAME_MAX bytes (0 allowed when allow_empty), no '/'. The
  * message names field. */

@@ -512,6 +512,11 @@ uint64_t mnemo_memories_count(const mnemo_memories_t *mem)
     return atomic_load(&mem->total);
 }
 
+uint64_t mnemo_memories_index_bytes(mnemo_memories_t *mem)
+{
+    return mnemo_index_memory_bytes(mem->index);
+}
+
 /* ---- tag filters and page tokens ---- */
 
 /* The sorted, de-duplicated tag filter (the caller frees the array only). */

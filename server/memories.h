@@ -161,6 +161,9 @@ mnemo_status_t mnemo_memories_by_tag(mnemo_memories_t *mem, mnemo_memory_list_t 
 /* Number of memories stored. */
 uint64_t mnemo_memories_count(const mnemo_memories_t *mem);
 
+/* Bytes the memories' search index holds in memory (mnemo_index_memory_bytes). */
+uint64_t mnemo_memories_index_bytes(mnemo_memories_t *mem);
+
 void mnemo_memory_destroy(mnemo_memory_t *m);
 void mnemo_memory_list_cleanup(mnemo_memory_list_t *list);
 

@@ -524,6 +524,15 @@ static void render_mnemo(mnemo_metrics_t *m, const mnemo_metrics_sources_t *src,
     if (src->codeindex != NULL)
         render_sync(src, out);
     render_stores(src, out);
+    family(out, "mnemo_index_memory_bytes", "gauge",
+           "Bytes a search index holds in memory: document table, id map, buffered postings, "
+           "idle search accumulators.");
+    if (src->memories != NULL)
+        put(out, "mnemo_index_memory_bytes{index=\"memories\"} %llu\n",
+            (unsigned long long)mnemo_memories_index_bytes(src->memories));
+    if (src->codeindex != NULL)
+        put(out, "mnemo_index_memory_bytes{index=\"code\"} %llu\n",
+            (unsigned long long)mnemo_codeindex_index_bytes(src->codeindex));
     gauge(out, "mnemo_calls_in_flight", "gRPC calls started and not yet ended.",
           (double)get(&m->in_flight));
     mnemo_heap_stats_t heap = mnemo_heap_stats();

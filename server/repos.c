@@ -822,6 +822,11 @@ static mnemo_status_t list_collect(mnemo_repos_t *repos, mnemo_store_iter_t *it,
     return st;
 }
 
+uint64_t mnemo_repos_index_bytes(mnemo_repos_t *repos)
+{
+    return mnemo_index_memory_bytes(repos->index);
+}
+
 mnemo_status_t mnemo_repos_count(mnemo_repos_t *repos, uint64_t *n, mnemo_err_t *err)
 {
     uint64_t count = 0;

@@ -161,6 +161,9 @@ mnemo_status_t mnemo_repos_list(mnemo_repos_t *repos, mnemo_repo_info_t **out, s
 /* The number of repository records (a walk of their keys only). */
 mnemo_status_t mnemo_repos_count(mnemo_repos_t *repos, uint64_t *n, mnemo_err_t *err);
 
+/* Bytes the chunks' search index holds in memory (mnemo_index_memory_bytes). */
+uint64_t mnemo_repos_index_bytes(mnemo_repos_t *repos);
+
 /* Removes every chunk, manifest entry and the record of name; *deleted is
  * false when it did not exist. Writes in several batches when large. */
 mnemo_status_t mnemo_repos_delete(mnemo_repos_t *repos, bool *deleted, const char *name,

@@ -187,7 +187,7 @@ class MetricsTest(unittest.TestCase):
                      "mnemo_sync_chunks_total", "mnemo_sync_bytes_total",
                      "mnemo_sync_batches_total", "mnemo_sync_paced_seconds_total",
                      "mnemo_syncs_finished_total", "mnemo_store_disk_bytes", "mnemo_store_memory_bytes",
-                     "mnemo_heap_in_use_bytes", "mnemo_heap_mapped_bytes", "mnemo_heap_free_bytes",
+                     "mnemo_index_memory_bytes", "mnemo_heap_in_use_bytes", "mnemo_heap_mapped_bytes", "mnemo_heap_free_bytes",
                      "mnemo_store_write_errors_total", "process_resident_memory_bytes",
                      "process_virtual_memory_bytes", "process_cpu_seconds_total",
                      "process_open_fds", "process_max_fds", "process_start_time_seconds"):
@@ -342,6 +342,9 @@ class MetricsTest(unittest.TestCase):
         self.assertGreater(after[key("mnemo_store_disk_bytes", store="code")], 0)
         # LevelDB's cache and memtables: the sync's blocks are in there.
         self.assertGreater(after[key("mnemo_store_memory_bytes", store="code")], 0)
+        # The search indexes: at least their document tables.
+        self.assertGreater(after[key("mnemo_index_memory_bytes", index="code")], 0)
+        self.assertGreater(after[key("mnemo_index_memory_bytes", index="memories")], 0)
         if not ARGS.no_rss_check:  # a sanitizer's allocator answers mallinfo2 with zeros
             self.assertGreater(after[key("mnemo_heap_in_use_bytes")], 0)
 

@@ -29,8 +29,9 @@
 # cache), what LevelDB's block caches and memtables hold of the heap
 # (mnemo_store_memory_bytes from --metrics-listen: fixed costs that fill up
 # to 2 x (32 + 2 x 16) MiB at the defaults), fds and threads of mnemod
-# (/proc), requests/s, p50/p99 and errors; samples.tsv also has malloc's
-# bytes in use and kept free (mnemo_heap_in_use_bytes, _free_bytes). At the end: the table,
+# (/proc), requests/s, p50/p99 and errors; samples.tsv also has what the
+# two search indexes hold (mnemo_index_memory_bytes) and malloc's bytes in
+# use and kept free (mnemo_heap_in_use_bytes, _free_bytes). At the end: the table,
 # the plot (gnuplot; gnuplot-nox is installed with apt-get when missing),
 # and RSS and p99 at 1, 10 and 30 minutes with the 30/10 ratios.
 #
@@ -155,12 +156,12 @@ if [[ -s $tsv ]] && (($(wc -l <"$tsv") > 1)); then
     {
         awk -F'\t' -v OFS='\t' '
             NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i
-                      print "min", "RSS MiB", "anon MiB", "file MiB", "leveldb MiB", "fds", "threads", "req/s",
+                      print "min", "RSS MiB", "anon MiB", "file MiB", "leveldb MiB", "index MiB", "fds", "threads", "req/s",
                             "errors", "p50 ms", "p99 ms", "store p99", "get p99", "retrieve p99", "tags p99",
                             "watching", "syncs"; next }
-            { printf "%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+            { printf "%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
                      $c["t_s"] / 60, $c["rss_mib"], $c["anon_mib"], $c["file_mib"],
-                     $c["leveldb_mib"], $c["fds"], $c["threads"], $c["req_per_s"],
+                     $c["leveldb_mib"], $c["index_mib"], $c["fds"], $c["threads"], $c["req_per_s"],
                      $c["errors"], $c["p50_ms"], $c["p99_ms"], $c["store_p99"], $c["get_p99"],
                      $c["retrieve_p99"], $c["tags_p99"], $c["watch_open"],
                      $c["tree_syncs"] + $c["big_syncs"] }' "$tsv" | column -t -s $'\t'
@@ -185,6 +186,7 @@ set key top left
 plot "$tsv" skip 1 using (\$1/60):$(col rss_mib) with linespoints lw 2 title "mnemod RSS (MiB)" axes x1y1, \
      "" skip 1 using (\$1/60):$(col anon_mib) with lines lw 2 title "RssAnon: heap and stacks (MiB)" axes x1y1, \
      "" skip 1 using (\$1/60):$(col leveldb_mib) with lines title "of which LevelDB caches and memtables (MiB)" axes x1y1, \
+     "" skip 1 using (\$1/60):$(col index_mib) with lines title "of which search indexes (MiB)" axes x1y1, \
      "" skip 1 using (\$1/60):$(col p99_ms) with lines lw 2 title "p99, all memory requests (ms)" axes x1y2, \
      "" skip 1 using (\$1/60):$(col retrieve_p99) with lines title "p99, RetrieveMemory (ms)" axes x1y2
 EOF

@@ -522,6 +522,7 @@ static int count_fds(int pid)
 /* What mnemod's GET /metrics says of its memory, in bytes; -1: not read. */
 typedef struct heap_figures {
     double leveldb; /* mnemo_store_memory_bytes of both stores: caches and memtables */
+    double index;   /* mnemo_index_memory_bytes of both search indexes */
     double in_use;  /* mnemo_heap_in_use_bytes: malloc's blocks handed out */
     double free;    /* mnemo_heap_free_bytes: kept free in malloc's arenas */
 } heap_figures_t;
@@ -542,7 +543,7 @@ static void add_sample(double *sum, const char *line, const char *name)
  * when it cannot be read. */
 static heap_figures_t scrape_heap(const char *addr)
 {
-    heap_figures_t h = {-1, -1, -1};
+    heap_figures_t h = {-1, -1, -1, -1};
     char host[64];
     int port;
     struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -567,6 +568,7 @@ static heap_figures_t scrape_heap(const char *addr)
     char line[1024];
     while (fgets(line, sizeof line, f) != NULL) {
         add_sample(&h.leveldb, line, "mnemo_store_memory_bytes");
+        add_sample(&h.index, line, "mnemo_index_memory_bytes");
         add_sample(&h.in_use, line, "mnemo_heap_in_use_bytes");
         add_sample(&h.free, line, "mnemo_heap_free_bytes");
     }
@@ -575,7 +577,7 @@ static heap_figures_t scrape_heap(const char *addr)
 }
 
 static const char TSV_HEADER[] =
-    "t_s\trss_mib\tanon_mib\tfile_mib\tleveldb_mib\theap_used_mib\theap_free_"
+    "t_s\trss_mib\tanon_mib\tfile_mib\tleveldb_mib\tindex_mib\theap_used_mib\theap_free_"
     "mib\tfds\tthreads\trequests\treq_per_"
     "s\terrors\tlate\tp50_"
     "ms\tp99_ms"
@@ -618,9 +620,11 @@ static bool sample(soak_t *s, FILE *tsv, double t, soak_window_t *w)
             t, rss / 1024.0, anon / 1024.0, heap.leveldb / MIB, fds, threads, rate, a50, a99,
             p99[OP_RETRIEVE], w->errors, atomic_load(&s->watch_open));
     fprintf(tsv,
-            "%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%ld\t%zu\t%.1f\t%ld\t%ld\t%.3f\t%.3f", t,
-            rss / 1024.0, anon / 1024.0, file / 1024.0, heap.leveldb / MIB, heap.in_use / MIB,
-            heap.free / MIB, fds, threads, all.n, rate, w->errors, w->late, a50, a99);
+            "%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%ld\t%zu\t%.1f\t%ld\t%ld\t%.3f\t%."
+            "3f",
+            t, rss / 1024.0, anon / 1024.0, file / 1024.0, heap.leveldb / MIB, heap.index / MIB,
+            heap.in_use / MIB, heap.free / MIB, fds, threads, all.n, rate, w->errors, w->late, a50,
+            a99);
     for (int op = 0; op < N_OPS; op++)
         fprintf(tsv, "\t%.3f\t%.3f", p50[op], p99[op]);
     fprintf(tsv, "\t%d\t%ld\t%ld\t%llu\t%d\t%.2f\t%d\n", atomic_load(&s->watch_open),
