@@ -896,12 +896,9 @@ static void remove_scratch(const char *dir)
     if (d == NULL)
         return;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[4300];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    while ((e = readdir(d)) != NULL)
         if (e->d_name[0] != '.')
-            unlink(path);
-    }
+            unlinkat(dirfd(d), e->d_name, 0);
     closedir(d);
     rmdir(dir);
 }
