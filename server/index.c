@@ -1046,7 +1046,7 @@ static mnemo_status_t load_docs(mnemo_index_t *index, mnemo_err_t *err)
         return st;
 
     char prefix[2] = {index->ns, 'd'};
-    mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(index->store);
     for (mnemo_store_iter_seek(it, prefix, 2); mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
         size_t klen;
@@ -1107,7 +1107,7 @@ static bool replay_segment(mnemo_index_t *index, const char *val, size_t vlen, u
 static mnemo_status_t load_segments(mnemo_index_t *index, mnemo_err_t *err)
 {
     uint8_t prefixes[2][2] = {{SEG_MARK, (uint8_t)index->ns}, {(uint8_t)index->ns, SEG_LEGACY}};
-    mnemo_store_iter_t *it = mnemo_store_iter_create(index->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(index->store);
     mnemo_status_t st = MNEMO_OK;
     uint32_t *docs = NULL, *tfs = NULL;
     for (int p = 0; p < 2 && st == MNEMO_OK; p++) {
@@ -1872,7 +1872,7 @@ static void merge_init(merge_t *m, mnemo_index_t *index)
 {
     memset(m, 0, sizeof *m);
     m->index = index;
-    m->it = mnemo_store_iter_create(index->store);
+    m->it = mnemo_store_iter_create_bulk(index->store);
     m->batch = mnemo_store_batch_create();
 }
 

@@ -1142,7 +1142,7 @@ static const char *entry_tag(const char *key, size_t klen)
 static mnemo_status_t repair_entries(repair_t *r, char prefix, mnemo_err_t *err)
 {
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(r->store);
     for (mnemo_store_iter_seek(it, &prefix, 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
         size_t klen = 0;
@@ -1237,7 +1237,7 @@ static mnemo_status_t repair_records(repair_t *r, mnemo_err_t *err)
     if (r->n_conflict > 0)
         qsort(r->conflict.p, r->n_conflict, ID_LEN, cmp_id);
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(r->store);
     for (mnemo_store_iter_seek(it, "m", 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
         size_t klen = 0, vlen = 0;

@@ -402,7 +402,7 @@ static void interrupt_stage(mnemo_store_batch_t *batch, repo_record_t *rec)
 static mnemo_status_t interrupt_live_syncs(mnemo_repos_t *repos, mnemo_err_t *err)
 {
     mnemo_store_batch_t *batch = mnemo_store_batch_create();
-    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(repos->store);
     for (mnemo_store_iter_seek(it, "R", 1); mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
         size_t klen = 0, vlen = 0;
         const char *key = mnemo_store_iter_key(it, &klen);
@@ -478,7 +478,7 @@ static mnemo_status_t manifest_scan(mnemo_repos_t *repos, mnemo_manifest_t *m, c
     key_file(&prefix, name, NULL);
     size_t cap = 0;
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(repos->store);
     for (mnemo_store_iter_seek(it, prefix.p, prefix.len);
          st == MNEMO_OK && m->count < max && mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
@@ -830,7 +830,7 @@ uint64_t mnemo_repos_index_bytes(mnemo_repos_t *repos)
 mnemo_status_t mnemo_repos_count(mnemo_repos_t *repos, uint64_t *n, mnemo_err_t *err)
 {
     uint64_t count = 0;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(repos->store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(repos->store);
     for (mnemo_store_iter_seek(it, "R", 1); mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
         size_t klen = 0;
         if (mnemo_store_iter_key(it, &klen)[0] != 'R')
@@ -1189,7 +1189,7 @@ static bool repair_name_ok(const char *name, size_t len)
 static mnemo_status_t repair_names(repair_t *r, mnemo_err_t *err)
 {
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(r->repos.store);
     mnemo_buf_t seek = {0};
     for (mnemo_store_iter_seek(it, "F", 1); st == MNEMO_OK && mnemo_store_iter_valid(it);) {
         size_t klen = 0;
@@ -1240,7 +1240,7 @@ static mnemo_status_t repair_manifest(repair_t *r, mnemo_repo_repair_t *rep,
     size_t cap = 0;
     *files = NULL;
     *n = 0;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(r->repos.store);
     for (mnemo_store_iter_seek(it, prefix.p, prefix.len); mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
         size_t klen = 0, vlen = 0;
@@ -1375,7 +1375,7 @@ static mnemo_status_t repair_chunks(repair_t *r, mnemo_repo_repair_t *rep,
     memcpy(prefix + 1, nh, NAME_HASH_LEN);
     file_scan_t s = {.active = false};
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(r->repos.store);
     for (mnemo_store_iter_seek(it, prefix, sizeof prefix);
          st == MNEMO_OK && mnemo_store_iter_valid(it); mnemo_store_iter_next(it)) {
         size_t klen = 0, vlen = 0;
@@ -1487,7 +1487,7 @@ static mnemo_status_t repair_strays(repair_t *r, mnemo_err_t *err)
     if (r->n_kept > 0)
         qsort(r->kept.p, r->n_kept, NAME_HASH_LEN, cmp_name_hash);
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(r->repos.store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(r->repos.store);
     for (mnemo_store_iter_seek(it, "K", 1); st == MNEMO_OK && mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
         size_t klen = 0, vlen = 0;

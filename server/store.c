@@ -600,7 +600,7 @@ void mnemo_store_start_background(const char *scratch_dir)
         pthread_join(t, NULL);
 }
 
-mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
+static mnemo_store_iter_t *iter_create(mnemo_store_t *store, bool fill_cache)
 {
     assert(store != NULL);
     mnemo_store_iter_t *it = mnemo_xmalloc(sizeof *it);
@@ -612,9 +612,20 @@ mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
     it->snapshot = leveldb_create_snapshot(it->db);
     it->read_opts = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(it->read_opts, 1);
+    leveldb_readoptions_set_fill_cache(it->read_opts, fill_cache);
     leveldb_readoptions_set_snapshot(it->read_opts, it->snapshot);
     it->it = leveldb_create_iterator(it->db, it->read_opts);
     return it;
+}
+
+mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store)
+{
+    return iter_create(store, true);
+}
+
+mnemo_store_iter_t *mnemo_store_iter_create_bulk(mnemo_store_t *store)
+{
+    return iter_create(store, false);
 }
 
 void mnemo_store_iter_destroy(mnemo_store_iter_t *it)
@@ -707,7 +718,7 @@ mnemo_status_t mnemo_store_drop_prefix(mnemo_store_t *store, mnemo_store_batch_t
 {
     assert(store != NULL && batch != NULL && every > 0);
     mnemo_status_t st = MNEMO_OK;
-    mnemo_store_iter_t *it = mnemo_store_iter_create(store);
+    mnemo_store_iter_t *it = mnemo_store_iter_create_bulk(store);
     for (mnemo_store_iter_seek(it, prefix, plen); st == MNEMO_OK && mnemo_store_iter_valid(it);
          mnemo_store_iter_next(it)) {
         size_t klen = 0;

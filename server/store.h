@@ -162,6 +162,11 @@ void mnemo_store_start_background(const char *scratch_dir);
 
 /* Iterators see a consistent snapshot of the store taken at create. */
 mnemo_store_iter_t *mnemo_store_iter_create(mnemo_store_t *store);
+/* The same for a scan that reads much once (a merge, a load at open, a
+ * repair): the blocks it reads bypass the block cache (LevelDB's
+ * fill_cache = false), which stays with what requests read instead of
+ * filling to its size with every block a sweep walks. */
+mnemo_store_iter_t *mnemo_store_iter_create_bulk(mnemo_store_t *store);
 void mnemo_store_iter_destroy(mnemo_store_iter_t *it);
 /* First key >= key. */
 void mnemo_store_iter_seek(mnemo_store_iter_t *it, const void *key, size_t klen);
