@@ -1689,7 +1689,10 @@ mnemo_status_t mnemo_index_search(mnemo_index_t *index, mnemo_index_hit_t **hits
     s.it = mnemo_store_iter_create(index->store);
     /* After the snapshot: every doc number in it is below next_doc. */
     uint64_t docs = atomic_load(&index->docs), total = atomic_load(&index->total_len);
-    s.acc = scratch_take(index, atomic_load(&index->floor), atomic_load(&index->next_doc), docs);
+    /* The floor first: it only moves to numbers already handed out, so
+     * read before next_doc it is at most next_doc. */
+    uint32_t base = atomic_load(&index->floor);
+    s.acc = scratch_take(index, base, atomic_load(&index->next_doc), docs);
     s.n_docs = (double)docs;
     s.avgdl = docs > 0 && total > 0 ? (double)total / (double)docs : 1.0;
     mnemo_status_t st = MNEMO_OK;
