@@ -146,6 +146,8 @@ struct mnemo_repos_batch {
     uint8_t name_hash[NAME_HASH_LEN];
     mnemo_store_batch_t *batch;
     repo_record_t rec;      /* the record as it reads after commit */
+    int64_t stored_files;   /* rec's counts as the store has them (loaded or */
+    int64_t stored_chunks;  /* last committed): what a failed commit returns to */
     bool have_record;       /* rec is worth writing: loaded or set_status */
     bool dirty;             /* counts changed since rec was last staged */
     mnemo_status_t load_st; /* reading the record at create failed */
@@ -536,6 +538,8 @@ mnemo_repos_batch_t *mnemo_repos_batch_create(mnemo_repos_t *repos, const char *
     mnemo_status_t st = record_load(repos, &b->rec, name, &b->load_err);
     if (st == MNEMO_OK) {
         b->have_record = true;
+        b->stored_files = b->rec.file_count;
+        b->stored_chunks = b->rec.chunk_count;
     } else {
         memset(&b->rec, 0, sizeof b->rec);
         memcpy(b->rec.status.name, name, strlen(name) + 1);
@@ -708,9 +712,21 @@ mnemo_status_t mnemo_repos_commit(mnemo_repos_batch_t *b, mnemo_err_t *err)
         /* Memory first, disk when it can: readers see this status now. */
         if (b->have_record)
             held_put(b->repos, &b->rec.status);
+        /* The write told the index it failed, so the index has forgotten
+         * these changes: they must never reach the store by a later commit
+         * of this batch (a sync's final status after a failed batch, once
+         * the store recovered), or their chunks would be on disk but not
+         * in the index, unreachable until a restart and unremovable by the
+         * next sync. The counts go back to what the store holds. */
+        mnemo_store_batch_clear(b->batch);
+        b->rec.file_count = b->stored_files;
+        b->rec.chunk_count = b->stored_chunks;
+        b->dirty = false;
         return st;
     }
     mnemo_store_batch_clear(b->batch);
+    b->stored_files = b->rec.file_count;
+    b->stored_chunks = b->rec.chunk_count;
     b->dirty = false;
     if (b->have_record)
         held_drop(b->repos, b->name);

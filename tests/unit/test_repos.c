@@ -7,9 +7,11 @@
 #include "repos.h"
 #include "testutil.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 typedef struct env {
     char *dir;
@@ -695,6 +697,64 @@ static void test_repos__uncommitted_batch_leaves_nothing_visible(void)
     env_finish(&e);
 }
 
+/* Commits b while no file may grow past 4 KiB (the store's log is larger
+ * by then): the write fails with EFBIG, as on a full disk. */
+static mnemo_status_t commit_failing(mnemo_repos_batch_t *b)
+{
+    struct rlimit old;
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit tiny = {.rlim_cur = 4096, .rlim_max = old.rlim_max};
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    mnemo_err_t err = {{0}};
+    mnemo_status_t st = mnemo_repos_commit(b, &err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_handler);
+    return st;
+}
+
+/* A sync whose batch failed to write records its final state with the
+ * same batch once the store recovered (sync.c finish_job). The failed
+ * batch's chunks must not ride along: the index was told the write failed
+ * and never learned of them, so on disk they would be found by nothing
+ * until a restart and removed by no later sync. */
+static void test_repos__failed_commit_leaves_nothing_for_the_next(void)
+{
+    env_t e = env_start();
+    const char *paths[] = {"kept.c"};
+    const char *texts[] = {"keptword\n"};
+    sync_files(&e, "proj", paths, texts, 1);
+    char big[64 * 1024]; /* the batch must outgrow the log's 4 KiB limit */
+    memset(big, 'x', sizeof big - 2);
+    memcpy(big, "lostword ", 9);
+    big[sizeof big - 2] = '\n';
+    big[sizeof big - 1] = '\0';
+
+    mnemo_repos_batch_t *b = mnemo_repos_batch_create(e.repos, "proj");
+    mnemo_sync_status_t s = make_status("proj", MNEMO_SYNC_RUNNING);
+    mnemo_repos_batch_set_status(b, &s);
+    put(b, "lost.c", big);
+    CU_ASSERT_EQUAL(commit_failing(b), MNEMO_EIO);
+    mnemo_err_t err = {{0}};
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_recover(e.store, &err), MNEMO_OK);
+    finish(b, "proj", MNEMO_SYNC_FAILED);
+    mnemo_repos_batch_destroy(b);
+
+    for (int reopened = 0; reopened < 2; reopened++) {
+        CU_ASSERT_EQUAL(count_hits(&e, "lostword", NULL, NULL), 0);
+        CU_ASSERT_EQUAL(count_hits(&e, "keptword", NULL, NULL), 1);
+        mnemo_manifest_t m = manifest_of(&e, "proj");
+        CU_ASSERT_EQUAL(m.count, 1);
+        mnemo_manifest_cleanup(&m);
+        mnemo_repo_info_t info = info_of(&e, "proj");
+        CU_ASSERT_EQUAL(info.file_count, 1);
+        CU_ASSERT_EQUAL(info.last_state, MNEMO_SYNC_FAILED);
+        env_close(&e); /* what a restart would find */
+        env_open(&e);
+    }
+    env_finish(&e);
+}
+
 static void test_repos__status_fields_round_trip(void)
 {
     env_t e = env_start();
@@ -819,6 +879,7 @@ int main(void)
 {
     CU_pSuite s = mnemo_test_suite("repos");
     MNEMO_TEST(s, test_repos__put_file_then_search_finds_it);
+    MNEMO_TEST(s, test_repos__failed_commit_leaves_nothing_for_the_next);
     MNEMO_TEST(s, test_repos__search_finds_each_chunk_of_a_long_file);
     MNEMO_TEST(s, test_repos__search_filters_by_repository);
     MNEMO_TEST(s, test_repos__search_filters_by_path_prefix);
