@@ -7,11 +7,9 @@
 #include "repos.h"
 #include "testutil.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 typedef struct env {
     char *dir;
@@ -701,15 +699,10 @@ static void test_repos__uncommitted_batch_leaves_nothing_visible(void)
  * by then): the write fails with EFBIG, as on a full disk. */
 static mnemo_status_t commit_failing(mnemo_repos_batch_t *b)
 {
-    struct rlimit old;
-    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
-    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
-    struct rlimit tiny = {.rlim_cur = 4096, .rlim_max = old.rlim_max};
-    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    mnemo_test_cap_files(4096);
     mnemo_err_t err = {{0}};
     mnemo_status_t st = mnemo_repos_commit(b, &err);
-    setrlimit(RLIMIT_FSIZE, &old);
-    signal(SIGXFSZ, old_handler);
+    mnemo_test_uncap_files();
     return st;
 }
 

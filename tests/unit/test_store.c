@@ -6,11 +6,9 @@
 #include "testutil.h"
 
 #include <dirent.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -415,11 +413,7 @@ static void test_store__hook_is_told_of_unwritten_batches(void)
  * fails (EFBIG). p, when not NULL, is attached as a batch hook. */
 static mnemo_status_t write_too_big(mnemo_store_t *s, mnemo_store_batch_t *b, probe_t *p)
 {
-    struct rlimit old;
-    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
-    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
-    struct rlimit tiny = {.rlim_cur = 4096, .rlim_max = old.rlim_max};
-    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+    mnemo_test_cap_files(4096);
     size_t big = 256 * 1024;
     char *val = malloc(big);
     CU_ASSERT_PTR_NOT_NULL_FATAL(val);
@@ -429,8 +423,7 @@ static mnemo_status_t write_too_big(mnemo_store_t *s, mnemo_store_batch_t *b, pr
         mnemo_store_batch_attach(b, p, &probe_hook, p);
     mnemo_err_t err = {{0}};
     mnemo_status_t st = mnemo_store_write(s, b, true, &err);
-    setrlimit(RLIMIT_FSIZE, &old);
-    signal(SIGXFSZ, old_handler);
+    mnemo_test_uncap_files();
     free(val);
     return st;
 }

@@ -3,9 +3,11 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 CU_pSuite mnemo_test_suite(const char *name)
@@ -91,4 +93,21 @@ int mnemo_test_write_file(const char *path, const void *data, size_t len)
         len -= (size_t)w;
     }
     return close(fd);
+}
+
+static struct rlimit uncapped;
+static void (*uncapped_handler)(int);
+
+void mnemo_test_cap_files(size_t max_bytes)
+{
+    CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &uncapped), 0);
+    uncapped_handler = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit cap = {.rlim_cur = max_bytes, .rlim_max = uncapped.rlim_max};
+    CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &cap), 0);
+}
+
+void mnemo_test_uncap_files(void)
+{
+    CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &uncapped), 0);
+    signal(SIGXFSZ, uncapped_handler);
 }

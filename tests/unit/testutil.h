@@ -28,4 +28,10 @@ void mnemo_test_rmtree(const char *path);
 /* Writes len bytes of data to path (creating or truncating it); 0 on success. */
 int mnemo_test_write_file(const char *path, const void *data, size_t len);
 
+/* Until mnemo_test_uncap_files(), no file of this process may grow past
+ * max_bytes: a write beyond it fails with EFBIG (SIGXFSZ is ignored), as a
+ * write to a full disk fails. Calls do not nest. */
+void mnemo_test_cap_files(size_t max_bytes);
+void mnemo_test_uncap_files(void);
+
 #endif
