@@ -302,6 +302,11 @@ static mnemo_status_t load_counts(mnemo_memories_t *mem, mnemo_err_t *err)
     return MNEMO_OK;
 }
 
+void mnemo_memories_store_options(mnemo_store_options_t *opts)
+{
+    opts->uncompressed = true;
+}
+
 mnemo_status_t mnemo_memories_open(mnemo_memories_t **out, mnemo_store_t *store,
                                    const mnemo_memories_options_t *opts, mnemo_err_t *err)
 {

@@ -131,7 +131,10 @@ static mnemo_status_t repair_store(mnemo_repair_report_t *r, mnemo_repair_store_
     snprintf(dir, sizeof dir, "%s/%s", r->data_dir, s->name);
     mnemo_store_t *store = NULL;
     mnemo_err_t why;
-    mnemo_status_t st = mnemo_store_open(&store, dir, NULL, &why);
+    mnemo_store_options_t opts = {0};
+    if (s == &r->memories_store)
+        mnemo_memories_store_options(&opts);
+    mnemo_status_t st = mnemo_store_open(&store, dir, &opts, &why);
     if (st == MNEMO_OK)
         st = check_token_key(store, &s->token_key_reset, &why);
     if (st == MNEMO_OK && s == &r->memories_store)

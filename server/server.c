@@ -421,13 +421,16 @@ static mnemo_status_t damaged(const char *store, const char *data_dir, mnemo_err
                          store, why.msg, data_dir);
 }
 
+/* Opens the store name with the options shape, sized by mnemod's flags. */
 static mnemo_status_t open_store(mnemo_store_t **out, const mnemo_config_t *cfg, const char *name,
+                                 const mnemo_store_options_t *shape,
                                  void (*on_failure)(void *, const char *), mnemo_server_t *srv,
                                  mnemo_err_t *err)
 {
     const char *data_dir = cfg->data_dir;
-    const mnemo_store_options_t opts = {.cache_bytes = cfg->store_cache_bytes,
-                                        .write_buffer_size = cfg->store_write_buffer_bytes};
+    mnemo_store_options_t opts = *shape;
+    opts.cache_bytes = cfg->store_cache_bytes;
+    opts.write_buffer_size = cfg->store_write_buffer_bytes;
     char path[PATH_MAX];
     mnemo_status_t st = data_path(path, data_dir, name, err);
     if (st == MNEMO_OK)
@@ -471,9 +474,13 @@ static mnemo_status_t open_domain(mnemo_server_t *srv, mnemo_err_t *err)
     st = mnemo_datadir_check(&marked, srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)
         return st;
-    st = open_store(&srv->app.memory_store, srv->cfg, "memories", memory_store_failed, srv, err);
+    mnemo_store_options_t memories_shape = {0}, code_shape = {0};
+    mnemo_memories_store_options(&memories_shape);
+    st = open_store(&srv->app.memory_store, srv->cfg, "memories", &memories_shape,
+                    memory_store_failed, srv, err);
     if (st == MNEMO_OK)
-        st = open_store(&srv->app.code_store, srv->cfg, "code", code_store_failed, srv, err);
+        st = open_store(&srv->app.code_store, srv->cfg, "code", &code_shape, code_store_failed, srv,
+                        err);
     if (st == MNEMO_OK && !marked)
         st = mnemo_datadir_mark(srv->cfg->data_dir, stores, 2, err);
     if (st != MNEMO_OK)

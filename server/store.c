@@ -193,6 +193,8 @@ static void configure(mnemo_store_t *s, const mnemo_store_options_t *opts)
     leveldb_options_set_cache(s->options, s->cache);
     leveldb_options_set_filter_policy(s->options, s->bloom);
     leveldb_options_set_write_buffer_size(s->options, wbuf);
+    if (opts != NULL && opts->uncompressed)
+        leveldb_options_set_compression(s->options, leveldb_no_compression);
     s->read_opts = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(s->read_opts, 1);
     s->write_sync = leveldb_writeoptions_create();

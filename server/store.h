@@ -44,6 +44,16 @@ typedef struct mnemo_store_iter mnemo_store_iter_t;
 typedef struct mnemo_store_options {
     size_t cache_bytes;       /* block cache; 0: MNEMO_STORE_DEFAULT_CACHE_BYTES */
     size_t write_buffer_size; /* memtable size; 0: MNEMO_STORE_DEFAULT_WRITE_BUFFER */
+    /* Tables written from now on are not compressed (false: snappy, what
+     * LevelDB does by default). LevelDB maps table files (up to 1000 in a
+     * process) and serves an uncompressed block straight from the mapping:
+     * no copy, no decompression, and nothing in the block cache. What a
+     * read brings in is page cache that leaves with its file when a
+     * compaction deletes it. A compressed block is decompressed into the
+     * block cache, and blocks of deleted tables stay there until pushed
+     * out, so under churn the cache fills to its size with dead blocks.
+     * For data that compresses little and churns (memories.h). */
+    bool uncompressed;
 } mnemo_store_options_t;
 
 /* Opens (creating if needed) the store in dir. Returns MNEMO_EUNAVAIL when

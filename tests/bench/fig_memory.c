@@ -241,6 +241,14 @@ int bench_fig_store(const bench_opts_t *o)
 
 /* ---- 2: RetrieveMemory latency ---- */
 
+/* Opens the memories store at dir with the options mnemod opens it with. */
+static mnemo_status_t open_mem_store(mnemo_store_t **store, const char *dir, mnemo_err_t *err)
+{
+    mnemo_store_options_t so = {0};
+    mnemo_memories_store_options(&so);
+    return mnemo_store_open(store, dir, &so, err);
+}
+
 /* Builds work/mem-mnemo with every entry, in-process. */
 static int build_mem_store(const bench_opts_t *o, const bench_corpus_t *c)
 {
@@ -256,7 +264,7 @@ static int build_mem_store(const bench_opts_t *o, const bench_corpus_t *c)
     mnemo_memories_t *mem = NULL;
     mnemo_err_t err;
     mnemo_memories_options_t mo = {.sync_writes = false};
-    if (mnemo_store_open(&store, dir, NULL, &err) != MNEMO_OK ||
+    if (open_mem_store(&store, dir, &err) != MNEMO_OK ||
         mnemo_memories_open(&mem, store, &mo, &err) != MNEMO_OK) {
         fprintf(stderr, "bench: %s: %s\n", dir, err.msg);
         mnemo_store_close(store);
@@ -375,7 +383,7 @@ static int retrieve_in_process(const bench_opts_t *o, const bench_corpus_t *c, r
     const char *dir = bench_path(&pb, o->work, BENCH_MEM_STORE);
     mnemo_store_t *store = NULL;
     mnemo_err_t err;
-    if (mnemo_store_open(&store, dir, NULL, &err) != MNEMO_OK ||
+    if (open_mem_store(&store, dir, &err) != MNEMO_OK ||
         mnemo_memories_open(&rt->mem, store, NULL, &err) != MNEMO_OK) {
         fprintf(stderr, "bench: %s: %s\n", dir, err.msg);
         mnemo_store_close(store);

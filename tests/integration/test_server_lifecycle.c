@@ -525,6 +525,62 @@ static void test_lifecycle__restart_keeps_data_and_ranking(void)
     mnemo_harness_destroy(h);
 }
 
+/* True when a table (*.ldb) in dir holds needle byte for byte. */
+static bool table_holds(const char *dir, const char *needle)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".ldb") != 0)
+            continue;
+        char path[PATH_MAX];
+        int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = pn > 0 && (size_t)pn < sizeof path ? fopen(path, "rb") : NULL;
+        if (f == NULL)
+            continue;
+        static char data[4 << 20];
+        size_t len = fread(data, 1, sizeof data, f);
+        fclose(f);
+        found = memmem(data, len, needle, strlen(needle)) != NULL;
+    }
+    closedir(d);
+    return found;
+}
+
+/* mnemod writes the memories store's tables uncompressed (memories.h says
+ * why): a text that snappy folds into a few back-references lies in the
+ * table as it was stored, and reads back whole after the restart that
+ * turned the log into that table. */
+static void test_lifecycle__memory_tables_are_uncompressed(void)
+{
+    mnemo_harness_t *h = start(NULL);
+    if (h == NULL)
+        return;
+    char content[1300] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(content, "the lighthouse keeper winds the clock. ");
+    char id[65];
+    CHECK(store_id(mnemo_harness_address(h), content, id) == GRPC_STATUS_OK, "store");
+    expect_clean_exit(h, SIGTERM);
+    if (!restart(h)) {
+        mnemo_harness_destroy(h);
+        return;
+    }
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/memories", mnemo_harness_data_dir(h));
+    CHECK(table_holds(dir, content), "a table in %s holds the content as stored", dir);
+    Mnemo__V1__Memory *m = NULL;
+    int st = memrpc_get(mnemo_harness_address(h), id, &m, NULL);
+    CHECK(st == GRPC_STATUS_OK && strcmp(m->content, content) == 0, "the memory reads back");
+    mnemo_client_free_message(m);
+    expect_clean_exit(h, SIGTERM);
+    mnemo_harness_destroy(h);
+}
+
 static void test_lifecycle__dedup_survives_restart(void)
 {
     mnemo_harness_t *h = start(NULL);
@@ -903,6 +959,7 @@ int main(void)
     MNEMO_TEST(s, test_lifecycle__kill9_during_sync_resumes_like_clean);
     MNEMO_TEST(s, test_lifecycle__sigterm_under_load_drains);
     MNEMO_TEST(s, test_lifecycle__restart_keeps_data_and_ranking);
+    MNEMO_TEST(s, test_lifecycle__memory_tables_are_uncompressed);
     MNEMO_TEST(s, test_lifecycle__dedup_survives_restart);
     MNEMO_TEST(s, test_lifecycle__second_server_same_data_dir_fails);
     MNEMO_TEST(s, test_lifecycle__second_server_same_port_fails);

@@ -12,14 +12,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static mnemo_store_t *open_store(const char *dir)
+static mnemo_store_t *open_with(const char *dir, const mnemo_store_options_t *opts)
 {
     mnemo_store_t *s = NULL;
     mnemo_err_t err = {{0}};
-    mnemo_status_t st = mnemo_store_open(&s, dir, NULL, &err);
+    mnemo_status_t st = mnemo_store_open(&s, dir, opts, &err);
     CU_ASSERT_EQUAL_FATAL(st, MNEMO_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     return s;
+}
+
+static mnemo_store_t *open_store(const char *dir)
+{
+    return open_with(dir, NULL);
 }
 
 static void put1(mnemo_store_t *s, const char *key, const char *val)
@@ -572,17 +577,27 @@ static void test_store__damaged_log_fails_the_open(void)
 
 /* A flipped byte in a table: reads of the damaged block are MNEMO_ECORRUPT
  * (and tell the failure hook), never a changed value. */
-static void test_store__damaged_table_is_never_read_as_data(void)
+/* Writes put_many's keys into a new store in dir and reopens it, so that
+ * they are in a table; returns the table's path in table. */
+static void put_many_in_a_table(char *table, size_t cap, const char *dir,
+                                const mnemo_store_options_t *opts)
 {
-    char *dir = mnemo_test_tmpdir();
-    mnemo_store_t *s = open_store(dir);
+    mnemo_store_t *s = open_with(dir, opts);
     put_many(s);
     mnemo_store_close(s);
-    mnemo_store_close(open_store(dir)); /* the log becomes a table */
+    mnemo_store_close(open_with(dir, opts)); /* the log becomes a table */
+    CU_ASSERT_FATAL(find_file(table, cap, dir, ".ldb"));
+}
+
+/* Uncompressed, a block is served from the mapped table as it lies there:
+ * only its checksum stands between a flipped byte and the reader. */
+static void damaged_table_is_never_read_as_data(const mnemo_store_options_t *opts)
+{
+    char *dir = mnemo_test_tmpdir();
     char table[4096];
-    CU_ASSERT_FATAL(find_file(table, sizeof table, dir, ".ldb"));
+    put_many_in_a_table(table, sizeof table, dir, opts);
     flip_bytes(table, 1, 3, 1);
-    s = open_store(dir);
+    mnemo_store_t *s = open_with(dir, opts);
     int told = 0;
     mnemo_store_on_failure(s, count_damage, &told);
     int corrupt = 0, ok = 0;
@@ -611,6 +626,63 @@ static void test_store__damaged_table_is_never_read_as_data(void)
     mnemo_store_close(s);
     mnemo_test_rmtree(dir);
     free(dir);
+}
+
+static void test_store__damaged_table_is_never_read_as_data(void)
+{
+    damaged_table_is_never_read_as_data(NULL);
+}
+
+static void test_store__damaged_uncompressed_table_is_never_read_as_data(void)
+{
+    damaged_table_is_never_read_as_data(&(mnemo_store_options_t){.uncompressed = true});
+}
+
+/* Reads the whole file at path; *size is its length. The caller's (free()). */
+static char *slurp(const char *path, long *size)
+{
+    FILE *f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    *size = ftell(f);
+    char *data = malloc((size_t)*size);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    fseek(f, 0, SEEK_SET);
+    CU_ASSERT_EQUAL(fread(data, 1, (size_t)*size, f), (size_t)*size);
+    fclose(f);
+    return data;
+}
+
+/* put_many's values repeat every 26 bytes: snappy shrinks them to a
+ * fraction, an uncompressed table holds each as written. */
+static void test_store__uncompressed_tables_hold_values_as_written(void)
+{
+    const long raw = 400 * 1000;
+    const mnemo_store_options_t plain = {.uncompressed = true};
+    char *dirs[2] = {mnemo_test_tmpdir(), mnemo_test_tmpdir()};
+    char table[2][4096];
+    put_many_in_a_table(table[0], sizeof table[0], dirs[0], NULL);
+    put_many_in_a_table(table[1], sizeof table[1], dirs[1], &plain);
+    long size[2];
+    free(slurp(table[0], &size[0]));
+    char *data = slurp(table[1], &size[1]);
+    printf("\n  %ld bytes of values: a table of %ld bytes with snappy, %ld uncompressed\n", raw,
+           size[0], size[1]);
+    CU_ASSERT(size[0] < raw / 2);
+    CU_ASSERT(size[1] >= raw);
+    char want[1001];
+    for (int j = 0; j < 1000; j++)
+        want[j] = (char)('a' + (399 * 7 + j * 13) % 26);
+    want[1000] = '\0';
+    CU_ASSERT_PTR_NOT_NULL(memmem(data, (size_t)size[1], want, 1000));
+    free(data);
+    mnemo_store_t *s = open_with(dirs[1], &plain);
+    CU_ASSERT(has(s, "k0399", want));
+    mnemo_store_close(s);
+    for (int i = 0; i < 2; i++) {
+        mnemo_test_rmtree(dirs[i]);
+        free(dirs[i]);
+    }
 }
 
 /* ---- repair ------------------------------------------------------------- */
@@ -791,6 +863,8 @@ int main(void)
     MNEMO_TEST(s, test_store__failure_hook_set_late_runs_at_once);
     MNEMO_TEST(s, test_store__damaged_log_fails_the_open);
     MNEMO_TEST(s, test_store__damaged_table_is_never_read_as_data);
+    MNEMO_TEST(s, test_store__damaged_uncompressed_table_is_never_read_as_data);
+    MNEMO_TEST(s, test_store__uncompressed_tables_hold_values_as_written);
     MNEMO_TEST(s, test_store__repair_never_keeps_a_flipped_log_value);
     MNEMO_TEST(s, test_store__repair_keeps_an_intact_store);
     MNEMO_TEST(s, test_store__repair_keeps_the_newest_value_over_a_leftover_log);
