@@ -1503,9 +1503,12 @@ static bool acc_first_seen(scratch_t *s, uint32_t doc)
     if (doc >= s->limit || doc < s->base) /* below the floor: dead */
         return false;
     uint32_t *seen;
-    if (s->sparse)
-        seen = &s->hseen[sparse_slot(s, doc)];
-    else if (doc - s->base < s->cap)
+    if (s->sparse) {
+        /* The slot first: inserting may grow the table, and C does not say
+         * whether s->hseen would be read before or after the call. */
+        size_t i = sparse_slot(s, doc);
+        seen = &s->hseen[i];
+    } else if (doc - s->base < s->cap)
         seen = &s->seen[doc - s->base];
     else
         return false;
