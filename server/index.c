@@ -1215,6 +1215,9 @@ struct scratch {
     uint32_t *hseen;
     bool *hscored;
     size_t hcap, hcount;
+    /* Docs the recent queries touched (scratch_note_use): what the arrays
+     * above are trimmed to when they are far larger (scratch_trim). */
+    size_t recent;
 };
 
 #define SPARSE_SLACK 65536 /* dense while the span <= 4 x live + this */
@@ -1306,6 +1309,46 @@ static size_t sparse_slot(scratch_t *s, uint32_t doc)
     return i;
 }
 
+/* At the end of a query: recent becomes the docs it touched, or three
+ * quarters of the recent figure when that is more, so that one large
+ * query keeps the arrays for the next few before they shrink. */
+static void scratch_note_use(scratch_t *s)
+{
+    size_t used = s->n_touched > s->hcount ? s->n_touched : s->hcount;
+    size_t decayed = s->recent - s->recent / 4;
+    s->recent = used > decayed ? used : decayed;
+}
+
+/* The arrays' size for the recent queries: a power of two, at least 1 Ki. */
+static size_t scratch_keep(const scratch_t *s)
+{
+    size_t keep = 1024;
+    while (keep < s->recent)
+        keep *= 2;
+    return keep;
+}
+
+/* At the start of a query: the arrays sized by what queries touch (the
+ * touched list, a term's postings, the sparse table at twice the docs)
+ * shrink when more than 4 x what the recent queries needed, so they follow
+ * an index that shrank (a repository deleted, memories removed) down.
+ * Dense arrays follow the span instead (dense_fit). */
+static void scratch_trim(scratch_t *s)
+{
+    size_t keep = scratch_keep(s);
+    if (s->cap_touched > 4 * keep) {
+        s->touched = mnemo_xrealloc(s->touched, keep * sizeof *s->touched);
+        s->cap_touched = keep;
+    }
+    if (s->cap_pend > 4 * keep) {
+        s->pend_doc = mnemo_xrealloc(s->pend_doc, keep * sizeof *s->pend_doc);
+        s->pend_w = mnemo_xrealloc(s->pend_w, keep * sizeof *s->pend_w);
+        s->cap_pend = keep;
+    }
+    if (s->hcap > 4 * 2 * keep)
+        sparse_free(s);
+}
+
 /* An accumulator for a query over doc numbers [base, docs) of an index
  * with live documents: dense (arrays over the span) unless the span far
  * outnumbers them. Whichever mode it is not in holds no memory. */
@@ -1318,6 +1361,7 @@ static scratch_t *scratch_take(mnemo_index_t *index, uint32_t base, uint32_t doc
     pthread_mutex_unlock(&index->mu);
     if (s == NULL)
         s = mnemo_xcalloc(1, sizeof *s);
+    scratch_trim(s);
     s->n_touched = 0;
     s->base = base;
     s->limit = docs;
@@ -1326,7 +1370,7 @@ static scratch_t *scratch_take(mnemo_index_t *index, uint32_t base, uint32_t doc
     if (s->sparse) {
         dense_free(s);
         if (s->hcap == 0)
-            sparse_alloc(s, 1024);
+            sparse_alloc(s, 2 * scratch_keep(s));
         memset(s->hkey, 0, s->hcap * sizeof *s->hkey);
         s->hcount = 0;
         return s;
@@ -1343,6 +1387,7 @@ static scratch_t *scratch_take(mnemo_index_t *index, uint32_t base, uint32_t doc
 
 static void scratch_give(mnemo_index_t *index, scratch_t *s)
 {
+    scratch_note_use(s);
     pthread_mutex_lock(&index->mu);
     s->next = index->pool;
     index->pool = s;

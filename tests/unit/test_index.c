@@ -1083,6 +1083,31 @@ static void test_index__sparse_search_over_many_documents(void)
     fx_teardown(&f);
 }
 
+/* A search's accumulator is pooled. In sparse mode its table, like its
+ * list of touched docs, grows to what the largest query touched; once the
+ * index shrinks, a few small queries must bring it back down. */
+static void test_index__sparse_accumulator_follows_a_shrinking_index(void)
+{
+    enum { KEEP = 10, SMALL = 12 };
+    fixture_t f;
+    sparse_with_many(&f);
+    mnemo_index_hit_t *hits;
+    CU_ASSERT_EQUAL(search(&f, &hits, "common", 10), 10);
+    free(hits);
+    remove_many(&f, "w", 0, MANY - KEEP);
+    merge(&f);
+    uint64_t big = mnemo_index_memory_bytes(f.index);
+    for (int i = 0; i < SMALL; i++) {
+        CU_ASSERT_EQUAL(search(&f, &hits, "common", 2 * KEEP), KEEP);
+        free(hits);
+    }
+    uint64_t small = mnemo_index_memory_bytes(f.index);
+    printf("\n  index memory after a query over %d documents %.0f KiB, after %d over %d %.0f KiB\n",
+           MANY, (double)big / 1024, SMALL, KEEP, (double)small / 1024);
+    CU_ASSERT(small + 1024 * 1024 < big); /* the table alone was 64 Ki slots of 17 bytes */
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("index");
@@ -1115,5 +1140,6 @@ int main(void)
     MNEMO_TEST(s, test_index__merger_backs_off_after_a_failed_sweep);
     MNEMO_TEST(s, test_index__sparse_when_doc_numbers_outnumber_documents);
     MNEMO_TEST(s, test_index__sparse_search_over_many_documents);
+    MNEMO_TEST(s, test_index__sparse_accumulator_follows_a_shrinking_index);
     return mnemo_test_run();
 }
