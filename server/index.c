@@ -154,7 +154,8 @@ struct mnemo_index {
     bool burst_over;       /* mnemo_index_burst_over since the last idle flush */
     struct termset *dirty; /* term -> blocks written since its last merge */
     mnemo_buf_t ready;     /* terms due for a merge, each u8 length + bytes */
-    scratch_t *pool;       /* free accumulators */
+    scratch_t *pool;       /* free accumulators, the last given first */
+    uint64_t takes;        /* accumulators taken so far */
 };
 
 /* ---- small helpers ---- */
@@ -1218,6 +1219,7 @@ struct scratch {
     /* Docs the recent queries touched (scratch_note_use): what the arrays
      * above are trimmed to when they are far larger (scratch_trim). */
     size_t recent;
+    uint64_t taken_at; /* index->takes when it was last taken */
 };
 
 #define SPARSE_SLACK 65536 /* dense while the span <= 4 x live + this */
@@ -1347,6 +1349,7 @@ static void scratch_trim(scratch_t *s)
     }
     if (s->hcap > 4 * 2 * keep)
         sparse_free(s);
+    s->n_touched = s->n_pend = 0;
 }
 
 /* An accumulator for a query over doc numbers [base, docs) of an index
@@ -1358,9 +1361,11 @@ static scratch_t *scratch_take(mnemo_index_t *index, uint32_t base, uint32_t doc
     scratch_t *s = index->pool;
     if (s != NULL)
         index->pool = s->next;
+    uint64_t now = ++index->takes;
     pthread_mutex_unlock(&index->mu);
     if (s == NULL)
         s = mnemo_xcalloc(1, sizeof *s);
+    s->taken_at = now;
     scratch_trim(s);
     s->n_touched = 0;
     s->base = base;
@@ -1385,15 +1390,6 @@ static scratch_t *scratch_take(mnemo_index_t *index, uint32_t base, uint32_t doc
     return s;
 }
 
-static void scratch_give(mnemo_index_t *index, scratch_t *s)
-{
-    scratch_note_use(s);
-    pthread_mutex_lock(&index->mu);
-    s->next = index->pool;
-    index->pool = s;
-    pthread_mutex_unlock(&index->mu);
-}
-
 static void scratch_free(scratch_t *s)
 {
     sparse_free(s);
@@ -1402,6 +1398,37 @@ static void scratch_free(scratch_t *s)
     free(s->pend_doc);
     free(s->pend_w);
     free(s);
+}
+
+/* An accumulator no search took in this many is freed: the pool grows to
+ * the most searches that ran at once, and being last in first out, those
+ * a burst added sink to its bottom, where only the next burst would take
+ * (and trim) them. */
+#define POOL_IDLE_TAKES 256
+
+static void scratch_give(mnemo_index_t *index, scratch_t *s)
+{
+    scratch_note_use(s);
+    scratch_t *idle = NULL;
+    pthread_mutex_lock(&index->mu);
+    s->next = index->pool;
+    index->pool = s;
+    for (scratch_t **p = &s->next; *p != NULL;) {
+        scratch_t *e = *p;
+        if (index->takes - e->taken_at > POOL_IDLE_TAKES) {
+            *p = e->next;
+            e->next = idle;
+            idle = e;
+        } else {
+            p = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&index->mu);
+    while (idle != NULL) {
+        scratch_t *next = idle->next;
+        scratch_free(idle);
+        idle = next;
+    }
 }
 
 static size_t termset_bytes(const termset_t *ts)
