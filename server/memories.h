@@ -115,8 +115,8 @@ size_t mnemo_memory_size_bound(const mnemo_memory_t *m);
 /* Sets what the store under the memories is opened with, beyond the
  * caller's sizes: its tables are written uncompressed (store.h says what
  * that changes). Memory texts are short and the index's posting blocks are
- * varint deltas, so snappy saves little disk (26,172 changelog entries:
- * 11.7 MB with it, 15.9 MB without), while a stream of stores and deletes
+ * varint deltas, so snappy saves about a quarter of the disk (26,172
+ * changelog entries: 11.7 MB with it, 15.9 MB without), while a stream of stores and deletes
  * rewrites the tables all the time: with snappy, the block cache filled to
  * its 32 MiB with blocks of deleted tables over a soak's first 20 minutes
  * (docs/design-notes.md). mnemod, its repair and the benchmark open the

@@ -78,6 +78,15 @@ static void count_lost(mnemo_repair_store_t *s, const char *store_dir, int sign)
         closedir(d);
 }
 
+/* The options store s is opened and repaired with, as mnemod opens it. */
+static mnemo_store_options_t store_options(mnemo_repair_report_t *r, const mnemo_repair_store_t *s)
+{
+    mnemo_store_options_t opts = {0};
+    if (s == &r->memories_store)
+        mnemo_memories_store_options(&opts);
+    return opts;
+}
+
 /* LevelDB's repairer on every store; a store without LevelDB files is
  * marked for creation. */
 static mnemo_status_t repair_files(mnemo_repair_report_t *r, mnemo_repair_store_t *stores[],
@@ -88,7 +97,8 @@ static mnemo_status_t repair_files(mnemo_repair_report_t *r, mnemo_repair_store_
         snprintf(dir, sizeof dir, "%s/%s", r->data_dir, stores[i]->name);
         mnemo_err_t why;
         count_lost(stores[i], dir, -1);
-        mnemo_status_t st = mnemo_store_repair(dir, &stores[i]->findings, &why);
+        const mnemo_store_options_t opts = store_options(r, stores[i]);
+        mnemo_status_t st = mnemo_store_repair(dir, &opts, &stores[i]->findings, &why);
         if (st == MNEMO_ENOTFOUND) {
             stores[i]->recreated = true;
             stores[i]->was_marked = marked;
@@ -131,9 +141,7 @@ static mnemo_status_t repair_store(mnemo_repair_report_t *r, mnemo_repair_store_
     snprintf(dir, sizeof dir, "%s/%s", r->data_dir, s->name);
     mnemo_store_t *store = NULL;
     mnemo_err_t why;
-    mnemo_store_options_t opts = {0};
-    if (s == &r->memories_store)
-        mnemo_memories_store_options(&opts);
+    const mnemo_store_options_t opts = store_options(r, s);
     mnemo_status_t st = mnemo_store_open(&store, dir, &opts, &why);
     if (st == MNEMO_OK)
         st = check_token_key(store, &s->token_key_reset, &why);

@@ -1053,7 +1053,8 @@ static mnemo_status_t compact_all(const leveldb_options_t *o, const char *dir, m
     return st;
 }
 
-mnemo_status_t mnemo_store_repair(const char *dir, char **findings, mnemo_err_t *err)
+mnemo_status_t mnemo_store_repair(const char *dir, const mnemo_store_options_t *opts,
+                                  char **findings, mnemo_err_t *err)
 {
     assert(dir != NULL);
     if (findings != NULL)
@@ -1071,6 +1072,8 @@ mnemo_status_t mnemo_store_repair(const char *dir, char **findings, mnemo_err_t 
         leveldb_filterpolicy_t *bloom = leveldb_filterpolicy_create_bloom(BLOOM_BITS_PER_KEY);
         leveldb_options_set_paranoid_checks(o, 1); /* verify every table block it scans */
         leveldb_options_set_filter_policy(o, bloom);
+        if (opts != NULL && opts->uncompressed)
+            leveldb_options_set_compression(o, leveldb_no_compression);
         char *errptr = NULL;
         leveldb_repair_db(o, dir, &errptr);
         st = take_error(&errptr, MNEMO_EIO, err, "repair");

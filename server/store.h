@@ -52,7 +52,10 @@ typedef struct mnemo_store_options {
      * compaction deletes it. A compressed block is decompressed into the
      * block cache, and blocks of deleted tables stay there until pushed
      * out, so under churn the cache fills to its size with dead blocks.
-     * For data that compresses little and churns (memories.h). */
+     * For data that compresses little and churns (memories.h). Past the
+     * 1000 mapped files (2 GB of tables in the process, both stores
+     * counted) LevelDB reads with pread, and uncompressed blocks are
+     * cached like any other. */
     bool uncompressed;
 } mnemo_store_options_t;
 
@@ -216,7 +219,9 @@ mnemo_status_t mnemo_store_drop_prefix(mnemo_store_t *store, mnemo_store_batch_t
  * ...". The store must not be open in this process. MNEMO_EUNAVAIL when
  * another process holds the directory (the message says so and names
  * dir); MNEMO_ENOTFOUND (touching nothing) when dir holds no LevelDB file
- * at all; MNEMO_EIO or MNEMO_ECORRUPT when the repair fails. */
-mnemo_status_t mnemo_store_repair(const char *dir, char **findings, mnemo_err_t *err);
+ * at all; MNEMO_EIO or MNEMO_ECORRUPT when the repair fails. The tables it
+ * writes follow opts->uncompressed (opts may be NULL: snappy). */
+mnemo_status_t mnemo_store_repair(const char *dir, const mnemo_store_options_t *opts,
+                                  char **findings, mnemo_err_t *err);
 
 #endif

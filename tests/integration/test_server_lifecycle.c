@@ -525,32 +525,6 @@ static void test_lifecycle__restart_keeps_data_and_ranking(void)
     mnemo_harness_destroy(h);
 }
 
-/* True when a table (*.ldb) in dir holds needle byte for byte. */
-static bool table_holds(const char *dir, const char *needle)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return false;
-    bool found = false;
-    struct dirent *e;
-    while (!found && (e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 4, ".ldb") != 0)
-            continue;
-        char path[PATH_MAX];
-        int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = pn > 0 && (size_t)pn < sizeof path ? fopen(path, "rb") : NULL;
-        if (f == NULL)
-            continue;
-        static char data[4 << 20];
-        size_t len = fread(data, 1, sizeof data, f);
-        fclose(f);
-        found = memmem(data, len, needle, strlen(needle)) != NULL;
-    }
-    closedir(d);
-    return found;
-}
-
 /* mnemod writes the memories store's tables uncompressed (memories.h says
  * why): a text that snappy folds into a few back-references lies in the
  * table as it was stored, and reads back whole after the restart that
@@ -572,7 +546,8 @@ static void test_lifecycle__memory_tables_are_uncompressed(void)
     }
     char dir[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/memories", mnemo_harness_data_dir(h));
-    CHECK(table_holds(dir, content), "a table in %s holds the content as stored", dir);
+    CHECK(mnemo_test_tables_hold(dir, content, strlen(content)),
+          "a table in %s holds the content as stored", dir);
     Mnemo__V1__Memory *m = NULL;
     int st = memrpc_get(mnemo_harness_address(h), id, &m, NULL);
     CHECK(st == GRPC_STATUS_OK && strcmp(m->content, content) == 0, "the memory reads back");

@@ -474,6 +474,36 @@ static void test_repair__missing_store_is_recreated_and_reported(void)
     free(e.dir);
 }
 
+/* Repair writes the memories store's tables as mnemod does, uncompressed
+ * (memories.h): its compaction rewrites every table, and with LevelDB's
+ * default they would all come out snappy. */
+static void test_repair__memories_tables_stay_uncompressed(void)
+{
+    env_t e = {.dir = mnemo_test_tmpdir()};
+    env_open(&e, false);
+    char content[1300] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(content, "the lighthouse keeper winds the clock. ");
+    char id[65];
+    put(&e, content, NULL, id);
+    env_close(&e);
+    env_open(&e, true);
+    env_close(&e);
+    mnemo_repair_report_t r = repair(&e);
+    mnemo_repair_report_cleanup(&r);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/memories", e.dir);
+    CU_ASSERT(mnemo_test_tables_hold(path, content, strlen(content)));
+    env_open(&e, false);
+    mnemo_status_t st;
+    mnemo_memory_t *m = get(&e, id, &st);
+    CU_ASSERT(m != NULL && strcmp(m->content, content) == 0);
+    mnemo_memory_destroy(m);
+    env_close(&e);
+    mnemo_test_rmtree(e.dir);
+    free(e.dir);
+}
+
 int main(void)
 {
     CU_pSuite s = mnemo_test_suite("repair");
@@ -481,5 +511,6 @@ int main(void)
     MNEMO_TEST(s, test_repair__entries_are_restored_or_the_memory_dropped);
     MNEMO_TEST(s, test_repair__damaged_chunk_marks_its_repository);
     MNEMO_TEST(s, test_repair__missing_store_is_recreated_and_reported);
+    MNEMO_TEST(s, test_repair__memories_tables_stay_uncompressed);
     return mnemo_test_run();
 }

@@ -535,16 +535,25 @@ static void flip_bytes(const char *path, long num, long den, int n)
     fclose(f);
 }
 
-/* 400 keys of 1000 distinct bytes each: many blocks, in the log until the
- * store is reopened, in a table after. */
+/* The value of key i of put_many: 1000 bytes (and a NUL), its number
+ * first, so no two keys' values are alike, then letters that repeat every
+ * 26 bytes, which snappy folds to a fraction. */
+static void value_of(int i, char val[1001])
+{
+    snprintf(val, 1001, "%04d", i);
+    for (int j = 4; j < 1000; j++)
+        val[j] = (char)('a' + (i * 7 + j * 11) % 26);
+    val[1000] = '\0';
+}
+
+/* 400 keys of 1000 bytes each: many blocks, in the log until the store is
+ * reopened, in a table after. */
 static void put_many(mnemo_store_t *s)
 {
     char key[16], val[1001];
     for (int i = 0; i < 400; i++) {
         snprintf(key, sizeof key, "k%04d", i);
-        for (int j = 0; j < 1000; j++)
-            val[j] = (char)('a' + (i * 7 + j * 13) % 26);
-        val[1000] = '\0';
+        value_of(i, val);
         put1(s, key, val);
     }
 }
@@ -575,8 +584,6 @@ static void test_store__damaged_log_fails_the_open(void)
     free(dir);
 }
 
-/* A flipped byte in a table: reads of the damaged block are MNEMO_ECORRUPT
- * (and tell the failure hook), never a changed value. */
 /* Writes put_many's keys into a new store in dir and reopens it, so that
  * they are in a table; returns the table's path in table. */
 static void put_many_in_a_table(char *table, size_t cap, const char *dir,
@@ -589,8 +596,10 @@ static void put_many_in_a_table(char *table, size_t cap, const char *dir,
     CU_ASSERT_FATAL(find_file(table, cap, dir, ".ldb"));
 }
 
-/* Uncompressed, a block is served from the mapped table as it lies there:
- * only its checksum stands between a flipped byte and the reader. */
+/* A flipped byte in a table: reads of the damaged block are MNEMO_ECORRUPT
+ * (and tell the failure hook), never a changed value. Uncompressed, a block
+ * is served from the mapped table as it lies there: only its checksum
+ * stands between a flipped byte and the reader. */
 static void damaged_table_is_never_read_as_data(const mnemo_store_options_t *opts)
 {
     char *dir = mnemo_test_tmpdir();
@@ -604,9 +613,7 @@ static void damaged_table_is_never_read_as_data(const mnemo_store_options_t *opt
     char key[16], want[1001];
     for (int i = 0; i < 400; i++) {
         snprintf(key, sizeof key, "k%04d", i);
-        for (int j = 0; j < 1000; j++)
-            want[j] = (char)('a' + (i * 7 + j * 13) % 26);
-        want[1000] = '\0';
+        value_of(i, want);
         char *got = NULL;
         size_t n = 0;
         mnemo_err_t err = {{0}};
@@ -653,8 +660,8 @@ static char *slurp(const char *path, long *size)
     return data;
 }
 
-/* put_many's values repeat every 26 bytes: snappy shrinks them to a
- * fraction, an uncompressed table holds each as written. */
+/* Snappy folds put_many's values to a fraction; an uncompressed table
+ * holds each as written. */
 static void test_store__uncompressed_tables_hold_values_as_written(void)
 {
     const long raw = 400 * 1000;
@@ -671,9 +678,7 @@ static void test_store__uncompressed_tables_hold_values_as_written(void)
     CU_ASSERT(size[0] < raw / 2);
     CU_ASSERT(size[1] >= raw);
     char want[1001];
-    for (int j = 0; j < 1000; j++)
-        want[j] = (char)('a' + (399 * 7 + j * 13) % 26);
-    want[1000] = '\0';
+    value_of(399, want);
     CU_ASSERT_PTR_NOT_NULL(memmem(data, (size_t)size[1], want, 1000));
     free(data);
     mnemo_store_t *s = open_with(dirs[1], &plain);
@@ -696,12 +701,11 @@ static bool flip_in_value(const char *path)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     static char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
-    char val[1000];
+    char val[1001];
     const char *at = NULL;
     for (int i = 200; i < 400 && at == NULL; i++) {
-        for (int j = 0; j < 1000; j++)
-            val[j] = (char)('a' + (i * 7 + j * 13) % 26);
-        at = memmem(buf, n, val, sizeof val);
+        value_of(i, val);
+        at = memmem(buf, n, val, 1000);
     }
     if (at != NULL) {
         fseek(f, (long)(at - buf) + 500, SEEK_SET);
@@ -725,7 +729,7 @@ static void test_store__repair_never_keeps_a_flipped_log_value(void)
     CU_ASSERT_FATAL(flip_in_value(log));
     char *findings = NULL;
     mnemo_err_t err = {{0}};
-    CU_ASSERT_EQUAL_FATAL(mnemo_store_repair(dir, &findings, &err), MNEMO_OK);
+    CU_ASSERT_EQUAL_FATAL(mnemo_store_repair(dir, NULL, &findings, &err), MNEMO_OK);
     CU_ASSERT_PTR_NOT_NULL(findings != NULL ? strstr(findings, ": dropping ") : NULL);
     CU_ASSERT_PTR_NOT_NULL(findings != NULL ? strstr(findings, "log 0") : NULL);
     free(findings);
@@ -734,9 +738,7 @@ static void test_store__repair_never_keeps_a_flipped_log_value(void)
     char key[16], want[1001];
     for (int i = 0; i < 400; i++) {
         snprintf(key, sizeof key, "k%04d", i);
-        for (int j = 0; j < 1000; j++)
-            want[j] = (char)('a' + (i * 7 + j * 13) % 26);
-        want[1000] = '\0';
+        value_of(i, want);
         if (has(s, key, want))
             ok++;
         else if (absent(s, key))
@@ -758,7 +760,7 @@ static void test_store__repair_keeps_an_intact_store(void)
     char *dir = mnemo_test_tmpdir();
     char *findings = NULL;
     mnemo_err_t err = {{0}};
-    CU_ASSERT_EQUAL(mnemo_store_repair(dir, &findings, &err), MNEMO_ENOTFOUND);
+    CU_ASSERT_EQUAL(mnemo_store_repair(dir, NULL, &findings, &err), MNEMO_ENOTFOUND);
     CU_ASSERT_PTR_NULL(findings);
     char current[4200];
     snprintf(current, sizeof current, "%s/CURRENT", dir);
@@ -766,7 +768,7 @@ static void test_store__repair_keeps_an_intact_store(void)
     mnemo_store_t *s = open_store(dir);
     put1(s, "alpha", "one");
     mnemo_store_close(s);
-    CU_ASSERT_EQUAL(mnemo_store_repair(dir, &findings, &err), MNEMO_OK);
+    CU_ASSERT_EQUAL(mnemo_store_repair(dir, NULL, &findings, &err), MNEMO_OK);
     CU_ASSERT_PTR_NULL(findings);
     s = open_store(dir);
     CU_ASSERT(has(s, "alpha", "one"));
@@ -810,7 +812,7 @@ static void test_store__repair_keeps_the_newest_value_over_a_leftover_log(void)
     mnemo_store_close(open_store(dir)); /* "new" goes into a table too */
     copy_file(saved, log);              /* the stale log is back */
     remove(saved);
-    CU_ASSERT_EQUAL(mnemo_store_repair(dir, NULL, NULL), MNEMO_OK);
+    CU_ASSERT_EQUAL(mnemo_store_repair(dir, NULL, NULL, NULL), MNEMO_OK);
     s = open_store(dir);
     CU_ASSERT(has(s, "key", "new"));
     mnemo_store_close(s);
@@ -829,7 +831,7 @@ static void test_store__repair_refuses_a_store_another_process_holds(void)
     CU_ASSERT_FATAL(pid >= 0);
     if (pid == 0) {
         mnemo_err_t err = {{0}};
-        mnemo_status_t st = mnemo_store_repair(dir, NULL, &err);
+        mnemo_status_t st = mnemo_store_repair(dir, NULL, NULL, &err);
         _exit(st == MNEMO_EUNAVAIL && strstr(err.msg, "in use") != NULL ? 0 : 1);
     }
     int wstatus = 0;

@@ -1,9 +1,11 @@
 /* testutil.c - see testutil.h. Single-threaded test binaries only. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,4 +112,29 @@ void mnemo_test_uncap_files(void)
 {
     CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &uncapped), 0);
     signal(SIGXFSZ, uncapped_handler);
+}
+
+bool mnemo_test_tables_hold(const char *dir, const void *data, size_t len)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return false;
+    static char buf[4 << 20];
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".ldb") != 0)
+            continue;
+        char path[PATH_MAX];
+        int pn = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = pn > 0 && (size_t)pn < sizeof path ? fopen(path, "rb") : NULL;
+        if (f == NULL)
+            continue;
+        size_t got = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        found = memmem(buf, got, data, len) != NULL;
+    }
+    closedir(d);
+    return found;
 }

@@ -5,6 +5,8 @@
 #define MNEMO_TESTUTIL_H
 
 #include <CUnit/Basic.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* Adds a suite named name to the registry (initialising it on first use). */
 CU_pSuite mnemo_test_suite(const char *name);
@@ -27,6 +29,10 @@ void mnemo_test_rmtree(const char *path);
 
 /* Writes len bytes of data to path (creating or truncating it); 0 on success. */
 int mnemo_test_write_file(const char *path, const void *data, size_t len);
+
+/* True when a LevelDB table (*.ldb) in dir holds the len bytes of data as
+ * they are (only the first 4 MiB of each table are searched). */
+bool mnemo_test_tables_hold(const char *dir, const void *data, size_t len);
 
 /* Until mnemo_test_uncap_files(), no file of this process may grow past
  * max_bytes: a write beyond it fails with EFBIG (SIGXFSZ is ignored), as a
